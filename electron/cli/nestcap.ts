@@ -1,0 +1,140 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { findProjectRoot } from '../app/project-root.js';
+import { BundleUnavailableError, builtInBundleId, readBundleManifest } from '../engine/bundle-location.js';
+import { ExitCode } from './exit-codes.js';
+
+const usage = `Usage: nestcap caption <file-or-folder>... [options]
+
+Options:
+  --out <dir>        write captions into this folder (default: next to each media file)
+  --format <list>    comma-separated: srt,vtt,txt,json (default: srt)
+  --model <dir>      model bundle folder (default: the built-in ${builtInBundleId})
+  --scale <name>     auto, or a scale name from the bundle's manifest (default: auto)
+  --device <name>    auto, cpu, cuda, dml or coreml (default: auto)
+  --jobs <n>         files captioned in parallel (default: 1)
+  -h, --help         show this help
+`;
+
+const knownFormats = new Set(['srt', 'vtt', 'txt', 'json']);
+const knownDevices = new Set(['auto', 'cpu', 'cuda', 'dml', 'coreml']);
+
+class UsageError extends Error {}
+
+interface CaptionOptions {
+  readonly inputs: readonly string[];
+  readonly outputDirectory: string | undefined;
+  readonly formats: readonly string[];
+  readonly bundleDirectory: string;
+  readonly scale: string;
+  readonly device: string;
+  readonly jobs: number;
+}
+
+function parseCaptionArguments(args: string[], projectRoot: string): CaptionOptions | 'help' {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      format: { type: 'string', default: 'srt' },
+      model: { type: 'string' },
+      scale: { type: 'string', default: 'auto' },
+      device: { type: 'string', default: 'auto' },
+      jobs: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  if (positionals.length === 0) throw new UsageError('name at least one media file or folder to caption');
+  const formats = values.format.split(',').map((format) => format.trim().toLowerCase());
+  const unknownFormat = formats.find((format) => !knownFormats.has(format));
+  if (unknownFormat !== undefined) throw new UsageError(`unknown format "${unknownFormat}" (use srt, vtt, txt, json)`);
+  if (!knownDevices.has(values.device)) throw new UsageError(`unknown device "${values.device}"`);
+  const jobs = Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError('--jobs must be an integer from 1 to 64');
+  return {
+    inputs: positionals.map((input) => resolve(input)),
+    outputDirectory: values.out === undefined ? undefined : resolve(values.out),
+    formats,
+    bundleDirectory: values.model === undefined ? join(projectRoot, 'native-models', builtInBundleId) : resolve(values.model),
+    scale: values.scale,
+    device: values.device,
+    jobs,
+  };
+}
+
+function checkInputsReadable(inputs: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const input of inputs) {
+    try {
+      statSync(input);
+      accessSync(input, constants.R_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push(code === 'ENOENT' ? `${input}: no such file or folder` : `${input}: cannot be read (${code ?? 'error'})`);
+    }
+  }
+  return problems;
+}
+
+function checkOutputWritable(outputDirectory: string | undefined): string | undefined {
+  if (outputDirectory === undefined) return undefined;
+  try {
+    if (!statSync(outputDirectory).isDirectory()) return `${outputDirectory} is not a folder`;
+    accessSync(outputDirectory, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `output folder ${outputDirectory} does not exist` : `cannot write to ${outputDirectory} (${code ?? 'error'})`;
+  }
+}
+
+function runCaption(args: string[]): ExitCode {
+  let options: CaptionOptions | 'help';
+  try {
+    options = parseCaptionArguments(args, findProjectRoot(import.meta.url));
+  } catch (error) {
+    process.stderr.write(`nestcap: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+    return ExitCode.usage;
+  }
+  if (options === 'help') {
+    process.stdout.write(usage);
+    return ExitCode.success;
+  }
+  const inputProblems = checkInputsReadable(options.inputs);
+  if (inputProblems.length > 0) {
+    for (const problem of inputProblems) process.stderr.write(`nestcap: ${problem}\n`);
+    return ExitCode.inputUnreadable;
+  }
+  const outputProblem = checkOutputWritable(options.outputDirectory);
+  if (outputProblem !== undefined) {
+    process.stderr.write(`nestcap: ${outputProblem}\n`);
+    return ExitCode.outputUnwritable;
+  }
+  try {
+    readBundleManifest(options.bundleDirectory);
+  } catch (error) {
+    if (!(error instanceof BundleUnavailableError)) throw error;
+    process.stderr.write(`nestcap: cannot caption: ${error.message}\n`);
+    return ExitCode.modelUnavailable;
+  }
+  process.stderr.write(
+    'nestcap: cannot caption: the model bundle is present, but the caption engine that runs it is not built yet.\n',
+  );
+  return ExitCode.engineUnavailable;
+}
+
+function main(argv: string[]): ExitCode {
+  const [command, ...rest] = argv;
+  if (command === 'caption') return runCaption(rest);
+  if (command === undefined || command === '--help' || command === '-h') {
+    process.stdout.write(usage);
+    return command === undefined ? ExitCode.usage : ExitCode.success;
+  }
+  process.stderr.write(`nestcap: unknown command "${command}"\n\n${usage}`);
+  return ExitCode.usage;
+}
+
+process.exitCode = main(process.argv.slice(2));

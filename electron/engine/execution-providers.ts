@@ -1,0 +1,112 @@
+import type { ExecutionProviderName, ExecutionProviderProbe } from '../ipc/contract.js';
+
+/**
+ * Which execution providers can really run here.
+ *
+ * ONNX Runtime lists providers it was built with, not ones that will initialise (the CUDA
+ * add-on may be missing, the driver too old). So each candidate is probed by creating and
+ * running a one-node session on it; only a run that succeeds counts as usable.
+ */
+
+export interface OrtLike {
+  readonly env: { readonly versions: { readonly node?: string; readonly common?: string } };
+  readonly InferenceSession: {
+    create(model: Uint8Array, options: { executionProviders: string[]; logSeverityLevel?: 0 | 1 | 2 | 3 | 4 }): Promise<{
+      run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>;
+      release(): Promise<void>;
+    }>;
+  };
+  readonly Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
+}
+
+/** Providers worth trying on a platform, best first; CPU always last. */
+export function candidateProviders(platform: NodeJS.Platform): ExecutionProviderName[] {
+  switch (platform) {
+    case 'win32':
+      return ['cuda', 'dml', 'cpu'];
+    case 'darwin':
+      return ['coreml', 'cpu'];
+    default:
+      return ['cuda', 'cpu'];
+  }
+}
+
+export async function probeExecutionProviders(
+  ort: OrtLike,
+  providers: readonly ExecutionProviderName[],
+): Promise<ExecutionProviderProbe[]> {
+  const probes: ExecutionProviderProbe[] = [];
+  for (const name of providers) probes.push(await probeOne(ort, name));
+  return probes;
+}
+
+async function probeOne(ort: OrtLike, name: ExecutionProviderName): Promise<ExecutionProviderProbe> {
+  try {
+    // Severity 3 (error) keeps ORT's own warnings about unavailable providers off the console;
+    // the reason is reported through the probe instead.
+    const session = await ort.InferenceSession.create(identityModel(), {
+      executionProviders: [name],
+      logSeverityLevel: 3,
+    });
+    try {
+      const input = new ort.Tensor('float32', Float32Array.from([0.5]), [1]);
+      const output = await session.run({ x: input });
+      const data = output.y?.data;
+      if (!(data instanceof Float32Array) || data[0] !== 0.5) {
+        return { name, usable: false, reason: 'probe session returned a wrong result' };
+      }
+    } finally {
+      await session.release();
+    }
+    return { name, usable: true };
+  } catch (error) {
+    return { name, usable: false, reason: firstLine(error) };
+  }
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0]?.trim() || 'unknown error';
+}
+
+// ---- a one-node ONNX model, encoded by hand so the probe needs no file on disk ----------------
+
+function varint(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(rest);
+  return bytes;
+}
+
+function field(fieldNumber: number, payload: number[] | string): number[] {
+  const bytes = typeof payload === 'string' ? [...new TextEncoder().encode(payload)] : payload;
+  return [...varint((fieldNumber << 3) | 2), ...varint(bytes.length), ...bytes];
+}
+
+function varintField(fieldNumber: number, value: number): number[] {
+  return [...varint(fieldNumber << 3), ...varint(value)];
+}
+
+function floatVectorValueInfo(name: string): number[] {
+  const dimension = varintField(1, 1);
+  const shape = field(1, dimension);
+  const tensorType = [...varintField(1, 1 /* FLOAT */), ...field(2, shape)];
+  return [...field(1, name), ...field(2, field(1, tensorType))];
+}
+
+/** ModelProto for `y = Identity(x)`, x and y float32[1], opset 13. */
+export function identityModel(): Uint8Array {
+  const node = [...field(1, 'x'), ...field(2, 'y'), ...field(4, 'Identity')];
+  const graph = [
+    ...field(1, node),
+    ...field(2, 'probe'),
+    ...field(11, floatVectorValueInfo('x')),
+    ...field(12, floatVectorValueInfo('y')),
+  ];
+  const opset = [...field(1, ''), ...varintField(2, 13)];
+  return Uint8Array.from([...varintField(1, 8 /* IR version */), ...field(7, graph), ...field(8, opset)]);
+}

@@ -1,0 +1,229 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AppServices } from '../app/services.js';
+import type { Logger } from '../app/logger.js';
+import { rendererContentSecurityPolicy } from '../ipc/content-security-policy.js';
+import { maxWireMessageBytes, parseClientMessage, type NestcapError, type ServerMessage } from '../ipc/contract.js';
+
+/**
+ * The second real host for the renderer: serves the built UI over loopback HTTP and carries the
+ * IPC contract over a WebSocket. Only this machine can reach it, and only a page that knows the
+ * per-run secret token (handed over in the URL fragment, which browsers never send to servers)
+ * can use it.
+ */
+
+export interface BrowserHostOptions {
+  readonly services: AppServices;
+  readonly rendererDirectory: string;
+  readonly logger: Logger;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly token?: string;
+  readonly authTimeoutMs?: number;
+}
+
+export interface RunningBrowserHost {
+  readonly origin: string;
+  /** Page URL including the token fragment. */
+  readonly url: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+export const ipcPath = '/ipc';
+export const unauthorizedCloseCode = 4401;
+export const protocolErrorCloseCode = 4400;
+
+const contentTypes: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+};
+
+export async function startBrowserHost(options: BrowserHostOptions): Promise<RunningBrowserHost> {
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const rendererRoot = resolve(options.rendererDirectory);
+  const { logger } = options;
+  let allowedHosts: ReadonlySet<string> = new Set();
+
+  const server = createServer((request, response) => {
+    if (!allowedHosts.has(request.headers.host ?? '')) {
+      // A foreign Host header means DNS rebinding or a misdirected request.
+      logger.warn('browser host refused request with foreign Host header', { host: request.headers.host });
+      respondPlain(response, 421, 'Misdirected request');
+      return;
+    }
+    void serveStatic(rendererRoot, request, response, logger);
+  });
+
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: maxWireMessageBytes });
+
+  server.on('upgrade', (request, socket, head) => {
+    const url = new URL(request.url ?? '/', 'http://placeholder');
+    const origin = request.headers.origin ?? '';
+    const hostOk = allowedHosts.has(request.headers.host ?? '');
+    const originOk = [...allowedHosts].some((host) => origin === `http://${host}`);
+    if (url.pathname !== ipcPath || !hostOk || !originOk) {
+      logger.warn('browser host refused WebSocket upgrade', { path: url.pathname, origin, host: request.headers.host });
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (client) => {
+      acceptClient(client, { services: options.services, logger, token, authTimeoutMs: options.authTimeoutMs ?? 5000 });
+    });
+  });
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+  });
+  const { port } = server.address() as AddressInfo;
+  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const origin = `http://127.0.0.1:${port}`;
+  logger.info('browser host listening', { origin });
+
+  return {
+    origin,
+    url: `${origin}/#token=${token}`,
+    token,
+    async close() {
+      for (const client of sockets.clients) client.terminate();
+      sockets.close();
+      await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    },
+  };
+}
+
+interface ClientContext {
+  readonly services: AppServices;
+  readonly logger: Logger;
+  readonly token: string;
+  readonly authTimeoutMs: number;
+}
+
+function acceptClient(client: WebSocket, context: ClientContext): void {
+  const { logger } = context;
+  let unsubscribe: (() => void) | undefined;
+  const send = (message: ServerMessage) => {
+    if (client.readyState === client.OPEN) client.send(JSON.stringify(message));
+  };
+  const reject = (error: NestcapError, closeCode: number) => {
+    send({ type: 'rejected', error });
+    client.close(closeCode, error.code);
+  };
+
+  const authTimer = setTimeout(() => {
+    logger.warn('browser host closed a client that never authenticated');
+    reject({ code: 'unauthorized', message: 'no hello within the time allowed' }, unauthorizedCloseCode);
+  }, context.authTimeoutMs);
+
+  client.on('message', (data, isBinary) => {
+    if (isBinary) {
+      logger.warn('browser host rejected a binary frame');
+      reject({ code: 'invalid-request', message: 'binary frames are not part of the contract' }, protocolErrorCloseCode);
+      return;
+    }
+    const parsed = parseClientMessage(rawDataToText(data));
+    if (!parsed.ok) {
+      logger.warn('browser host rejected a malformed message', { error: parsed.error, authenticated: unsubscribe !== undefined });
+      reject(parsed.error, unsubscribe === undefined ? unauthorizedCloseCode : protocolErrorCloseCode);
+      return;
+    }
+    const message = parsed.value;
+    if (unsubscribe === undefined) {
+      if (message.type !== 'hello' || !tokensMatch(message.token, context.token)) {
+        logger.warn('browser host rejected an unauthenticated client', { messageType: message.type });
+        reject({ code: 'unauthorized', message: 'missing or wrong token' }, unauthorizedCloseCode);
+        return;
+      }
+      clearTimeout(authTimer);
+      unsubscribe = context.services.events.subscribe((event, payload) => send({ type: 'event', event, payload }));
+      send({ type: 'welcome', host: 'browser' });
+      return;
+    }
+    if (message.type !== 'request') {
+      logger.warn('browser host rejected a repeated hello');
+      reject({ code: 'invalid-request', message: 'already authenticated' }, protocolErrorCloseCode);
+      return;
+    }
+    void context.services.dispatch(message.channel, message.payload).then((result) => {
+      send({ type: 'response', id: message.id, result });
+    });
+  });
+
+  client.on('close', () => {
+    clearTimeout(authTimer);
+    unsubscribe?.();
+  });
+  client.on('error', (error) => logger.warn('browser host client error', { error: error.message }));
+}
+
+function rawDataToText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+function tokensMatch(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse, logger: Logger) {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    respondPlain(response, 405, 'Method not allowed');
+    return;
+  }
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://placeholder').pathname);
+  } catch {
+    respondPlain(response, 400, 'Bad request');
+    return;
+  }
+  const relative = pathname === '/' ? 'index.html' : normalize(pathname).replace(/^[/\\]+/, '');
+  const filePath = join(root, relative);
+  if (filePath !== root && !filePath.startsWith(root + sep)) {
+    logger.warn('browser host refused a path outside the renderer', { pathname });
+    respondPlain(response, 403, 'Forbidden');
+    return;
+  }
+  try {
+    const info = await stat(filePath);
+    if (!info.isFile()) throw new Error('not a file');
+    response.writeHead(200, {
+      'Content-Type': contentTypes[extname(filePath)] ?? 'application/octet-stream',
+      'Content-Length': info.size,
+      ...securityHeaders(),
+    });
+    if (request.method === 'HEAD') response.end();
+    else createReadStream(filePath).pipe(response);
+  } catch {
+    respondPlain(response, 404, 'Not found');
+  }
+}
+
+function securityHeaders(): Record<string, string> {
+  return {
+    'Content-Security-Policy': rendererContentSecurityPolicy,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  };
+}
+
+function respondPlain(response: ServerResponse, status: number, text: string): void {
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...securityHeaders() });
+  response.end(text);
+}

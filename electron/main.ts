@@ -1,0 +1,174 @@
+import { app, BrowserWindow, ipcMain, net, protocol, screen, session, shell, type WebContents } from 'electron';
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createLogger, jsonLinesSink } from './app/logger.js';
+import { createServices, type AppServices } from './app/services.js';
+import { rendererContentSecurityPolicy } from './ipc/content-security-policy.js';
+import { electronIpc, fail } from './ipc/contract.js';
+import {
+  appOrigin,
+  appScheme,
+  isAllowedRequest,
+  isAppUrl,
+  isExternalLinkAllowed,
+  rendererFileFor,
+} from './shell/navigation-policy.js';
+import { fitToDisplays, minimumWindowSize, parseWindowState, type WindowState } from './shell/window-state.js';
+
+/**
+ * The Electron shell: window, lifecycle and security wiring only. Every capability lives in
+ * the services built by createServices, which the browser host serves the same way.
+ */
+
+const distDirectory = join(fileURLToPath(import.meta.url), '..', '..');
+const rendererDirectory = join(distDirectory, 'renderer');
+const preloadPath = join(distDirectory, 'electron', 'preload.cjs');
+const logger = createLogger(jsonLinesSink(process.stderr));
+
+// Must run before `ready`: the app scheme behaves like https (secure context, fetch, CSP 'self').
+protocol.registerSchemesAsPrivileged([
+  { scheme: appScheme, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+function windowStatePath(): string {
+  return join(app.getPath('userData'), 'window-state.json');
+}
+
+function loadWindowState(): WindowState {
+  let text: string | undefined;
+  try {
+    text = readFileSync(windowStatePath(), 'utf8');
+  } catch {
+    text = undefined;
+  }
+  const primary = screen.getPrimaryDisplay().workArea;
+  return fitToDisplays(parseWindowState(text), screen.getAllDisplays().map((display) => display.workArea), primary);
+}
+
+async function saveWindowState(window: BrowserWindow): Promise<void> {
+  const state: WindowState = { bounds: window.getNormalBounds(), maximized: window.isMaximized() };
+  const target = windowStatePath();
+  // Write then rename, so a crash mid-write never leaves a half-written file behind.
+  await writeFile(`${target}.tmp`, JSON.stringify(state));
+  await rename(`${target}.tmp`, target);
+}
+
+function createMainWindow(): BrowserWindow {
+  const state = loadWindowState();
+  const window = new BrowserWindow({
+    ...state.bounds,
+    minWidth: minimumWindowSize.width,
+    minHeight: minimumWindowSize.height,
+    show: false,
+    title: 'Nestcap',
+    backgroundColor: '#1b1d23',
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      nodeIntegration: false,
+      sandbox: true,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  if (state.maximized) window.maximize();
+  window.once('ready-to-show', () => window.show());
+  window.on('close', () => {
+    void saveWindowState(window).catch((error: unknown) => logger.warn('could not save window state', { error: String(error) }));
+  });
+  void window.loadURL(`${appOrigin}/index.html`);
+  return window;
+}
+
+function serveRenderer(): void {
+  protocol.handle(appScheme, async (request) => {
+    const file = rendererFileFor(request.url, rendererDirectory, sep);
+    if (file === undefined) return new Response('Not found', { status: 404 });
+    const response = await net.fetch(pathToFileURL(file).toString());
+    const headers = new Headers(response.headers);
+    headers.set('Content-Security-Policy', rendererContentSecurityPolicy);
+    headers.set('X-Content-Type-Options', 'nosniff');
+    return new Response(response.body, { status: response.status, headers });
+  });
+}
+
+function lockDownSession(): void {
+  const defaultSession = session.defaultSession;
+  defaultSession.webRequest.onBeforeRequest((details, callback) => {
+    const allowed = isAllowedRequest(details.url);
+    if (!allowed) logger.warn('blocked a request for remote or foreign content', { url: details.url.slice(0, 200) });
+    callback({ cancel: !allowed });
+  });
+  // Only the microphone/camera (live captions) may be asked for, and only by the app's own page.
+  defaultSession.setPermissionRequestHandler((contents, permission, callback) => {
+    callback(permission === 'media' && isAppUrl(contents.getURL()));
+  });
+  defaultSession.setPermissionCheckHandler((contents, permission) => permission === 'media' && isAppUrl(contents?.getURL() ?? ''));
+}
+
+function hardenWebContents(contents: WebContents): void {
+  contents.on('will-navigate', (event, url) => {
+    if (!isAppUrl(url)) {
+      event.preventDefault();
+      logger.warn('blocked navigation away from the app', { url: url.slice(0, 200) });
+    }
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isExternalLinkAllowed(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+}
+
+function wireIpc(services: AppServices): void {
+  ipcMain.handle(electronIpc.request, async (event, channel: unknown, payload: unknown) => {
+    // Only our own page may talk to the services, even if some other frame gets loaded.
+    if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {
+      logger.warn('rejected IPC from a foreign frame', { url: event.senderFrame?.url });
+      return fail('unauthorized', 'IPC is only accepted from the app window');
+    }
+    return services.dispatch(channel, payload);
+  });
+  services.events.subscribe((event, payload) => {
+    for (const window of BrowserWindow.getAllWindows()) window.webContents.send(electronIpc.event, event, payload);
+  });
+}
+
+function start(): void {
+  const services = createServices({
+    app: { name: app.getName(), version: app.getVersion() },
+    host: 'electron',
+    dataDirectory: app.getPath('userData'),
+    env: process.env,
+    logger,
+  });
+  serveRenderer();
+  lockDownSession();
+  wireIpc(services);
+  let mainWindow = createMainWindow();
+
+  app.on('second-instance', () => {
+    if (mainWindow.isDestroyed()) mainWindow = createMainWindow();
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow();
+  });
+  app.on('will-quit', () => services.close());
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // Another Nestcap owns the database and the devices; it gets focus via 'second-instance'.
+  app.quit();
+} else {
+  app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  void app.whenReady().then(start);
+}
