@@ -45,7 +45,7 @@ async function dispatchKnown<C extends RequestChannel>(
     log.warn('rejected malformed request', { channel, error: request.error });
     return request;
   }
-  const handler = handlers[channel] as (request: RequestOf<C>) => Promise<Result<ResponseOf<C>>>;
+  const handler = handlers[channel];
   try {
     return await handler(request.value);
   } catch (error) {

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isRequestChannel, parseClientMessage, validateRequest } from '../../electron/ipc/contract.js';
+import { createDispatcher } from '../../electron/ipc/dispatcher.js';
+import { createLogger, type LogEntry } from '../../electron/app/logger.js';
+
+test('client messages: only well-formed hello and request frames pass', () => {
+  assert.deepEqual(parseClientMessage('{"type":"hello","token":"abc"}'), { ok: true, value: { type: 'hello', token: 'abc' } });
+  assert.equal(parseClientMessage('{"type":"hello","token":""}').ok, false);
+  assert.equal(parseClientMessage('[1,2]').ok, false);
+  assert.equal(parseClientMessage('not json').ok, false);
+  assert.equal(parseClientMessage('{"type":"request","id":1.5,"channel":"x"}').ok, false);
+  assert.equal(parseClientMessage('{"type":"request","id":3,"channel":7}').ok, false);
+  assert.equal(parseClientMessage('{"type":"shutdown"}').ok, false);
+  const request = parseClientMessage('{"type":"request","id":3,"channel":"system.getStatus","payload":{}}');
+  assert.deepEqual(request, { ok: true, value: { type: 'request', id: 3, channel: 'system.getStatus', payload: {} } });
+});
+
+test('request payloads are validated per channel with the offending field named', () => {
+  assert.deepEqual(validateRequest('system.getStatus', {}), { ok: true, value: {} });
+  assert.deepEqual(validateRequest('system.getStatus', null), {
+    ok: false,
+    error: { code: 'invalid-request', message: 'expected an object', field: 'request' },
+  });
+  assert.equal(isRequestChannel('system.getStatus'), true);
+  assert.equal(isRequestChannel('toString'), false, 'inherited object keys are not channels');
+  assert.equal(isRequestChannel(42), false);
+});
+
+test('the dispatcher turns a throwing service into an internal error value and logs it', async () => {
+  const log: LogEntry[] = [];
+  const dispatch = createDispatcher(
+    {
+      'system.getStatus': () => Promise.reject(new Error('disk on fire')),
+    },
+    createLogger((entry) => log.push(entry)),
+  );
+  assert.deepEqual(await dispatch('system.getStatus', {}), {
+    ok: false,
+    error: { code: 'internal', message: 'disk on fire' },
+  });
+  assert.equal(log.at(-1)?.level, 'error');
+  assert.deepEqual(await dispatch('__proto__', {}), {
+    ok: false,
+    error: { code: 'unknown-channel', message: 'unknown channel "__proto__"' },
+  });
+});
