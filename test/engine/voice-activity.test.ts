@@ -20,7 +20,7 @@ async function segment(audio: Float32Array): Promise<SpeechSpan[]> {
   return spans;
 }
 
-test('Silero VAD finds each spoken phrase within 0.2 s of where the speech really is', async () => {
+test('Silero VAD finds each spoken phrase within 0.2 s of where the speech really is', async (t) => {
   const first = synthesizeSpeech('The quarterly numbers are ready for review.');
   const second = synthesizeSpeech('Please send the slides before noon tomorrow.', 'en-gb');
   const third = synthesizeSpeech('Thanks, everyone.', 'en-us', 140);
@@ -32,7 +32,7 @@ test('Silero VAD finds each spoken phrase within 0.2 s of where the speech reall
     const truth = phrases[index]!;
     const start = span.startFrame * frameSeconds;
     const end = span.endFrame * frameSeconds;
-    process.stdout.write(`# phrase ${index}: start error ${(start - truth.start).toFixed(3)} s, end error ${(end - truth.end).toFixed(3)} s\n`);
+    t.diagnostic(`phrase ${index}: start error ${(start - truth.start).toFixed(3)} s, end error ${(end - truth.end).toFixed(3)} s`);
     assert.ok(Math.abs(start - truth.start) <= 0.2, `phrase ${index} starts at ${start.toFixed(2)} s, speech at ${truth.start.toFixed(2)} s`);
     assert.ok(Math.abs(end - truth.end) <= 0.2, `phrase ${index} ends at ${end.toFixed(2)} s, speech at ${truth.end.toFixed(2)} s`);
   });
