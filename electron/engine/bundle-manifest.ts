@@ -1,0 +1,213 @@
+/**
+ * The model bundle's manifest, read into typed values with a specific error for every field
+ * that is missing or of the wrong kind. Everything the engine knows about shapes, scales,
+ * tokens and prompts comes from here; nothing about the model is hard-coded in TypeScript.
+ */
+
+export type Task = 'asr' | 'vsr' | 'avsr';
+export const tasks: readonly Task[] = ['asr', 'vsr', 'avsr'];
+
+export interface AdapterTensorSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+export interface ScaleSpec {
+  readonly id: string;
+  readonly audioRate: number;
+  readonly videoRate: number;
+  readonly lmTokensPerSecond: Readonly<Record<Task, number>>;
+  readonly audioOutput: string;
+  readonly videoOutput: string;
+  readonly adapterFile: string;
+  readonly adapterTensors: readonly AdapterTensorSpec[];
+  /** Measured figures as the bundle reports them (evaluation, cost); shown to the user as-is. */
+  readonly accuracy: unknown;
+  readonly cost: unknown;
+}
+
+export interface GraphSpec {
+  readonly file: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+export interface BundleManifest {
+  readonly id: string;
+  readonly formatVersion: number;
+  readonly description: string;
+  readonly sampleRate: number;
+  readonly fps: number;
+  readonly roi: { readonly width: number; readonly height: number };
+  readonly minAudioSamples: number;
+  readonly graphs: {
+    readonly audioEncoder: GraphSpec;
+    readonly videoEncoder: GraphSpec;
+    readonly tokenEmbed: GraphSpec;
+    readonly decoder: GraphSpec;
+  };
+  readonly kvCache: { readonly layers: number; readonly heads: number; readonly headDim: number };
+  readonly lm: { readonly dim: number; readonly vocabSize: number };
+  readonly tokenizerFile: string;
+  readonly specialTokens: { readonly bos: number; readonly eos: number; readonly audioStart: number; readonly audioEnd: number; readonly videoStart: number; readonly videoEnd: number };
+  readonly prompts: Readonly<Record<Task, readonly number[]>>;
+  /** Finest first, as the manifest lists them. */
+  readonly scales: readonly ScaleSpec[];
+  readonly evaluationReport: string | undefined;
+  readonly provenance: unknown;
+}
+
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`manifest.json: ${field} ${problem}`);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown, field: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ManifestError(field, 'must be an object');
+  return value as Json;
+}
+
+function string(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new ManifestError(field, 'must be a non-empty string');
+  return value;
+}
+
+function positiveInteger(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new ManifestError(field, 'must be a positive integer');
+  return value;
+}
+
+function nonNegativeInteger(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ManifestError(field, 'must be a non-negative integer');
+  return value;
+}
+
+function positiveNumber(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ManifestError(field, 'must be a positive number');
+  return value;
+}
+
+function array(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) throw new ManifestError(field, 'must be an array');
+  return value;
+}
+
+/** A bundle file name: relative, inside the bundle, no parent references. */
+function bundlePath(value: unknown, field: string): string {
+  const path = string(value, field);
+  if (path.startsWith('/') || path.includes('\\') || path.split('/').includes('..')) {
+    throw new ManifestError(field, `must be a path inside the bundle, got "${path}"`);
+  }
+  return path;
+}
+
+function graph(value: unknown, field: string): GraphSpec {
+  const spec = object(value, field);
+  const names = (key: 'inputs' | 'outputs') =>
+    array(spec[key], `${field}.${key}`).map((entry, index) => string(object(entry, `${field}.${key}[${index}]`).name, `${field}.${key}[${index}].name`));
+  return { file: bundlePath(spec.file, `${field}.file`), inputs: names('inputs'), outputs: names('outputs') };
+}
+
+function perTask<T>(value: unknown, field: string, read: (item: unknown, itemField: string) => T): Record<Task, T> {
+  const source = object(value, field);
+  return { asr: read(source.asr, `${field}.asr`), vsr: read(source.vsr, `${field}.vsr`), avsr: read(source.avsr, `${field}.avsr`) };
+}
+
+function tokenIds(value: unknown, field: string): number[] {
+  return array(value, field).map((id, index) => nonNegativeInteger(id, `${field}[${index}]`));
+}
+
+function scale(value: unknown, field: string): ScaleSpec {
+  const spec = object(value, field);
+  const outputs = object(spec.encoder_outputs, `${field}.encoder_outputs`);
+  const adapter = object(spec.adapter, `${field}.adapter`);
+  return {
+    id: string(spec.id, `${field}.id`),
+    audioRate: positiveInteger(spec.audio_rate, `${field}.audio_rate`),
+    videoRate: positiveInteger(spec.video_rate, `${field}.video_rate`),
+    lmTokensPerSecond: perTask(spec.lm_tokens_per_second, `${field}.lm_tokens_per_second`, positiveNumber),
+    audioOutput: string(outputs.audio, `${field}.encoder_outputs.audio`),
+    videoOutput: string(outputs.video, `${field}.encoder_outputs.video`),
+    adapterFile: bundlePath(adapter.file, `${field}.adapter.file`),
+    adapterTensors: array(adapter.tensors, `${field}.adapter.tensors`).map((entry, index) => {
+      const tensorField = `${field}.adapter.tensors[${index}]`;
+      const tensor = object(entry, tensorField);
+      if (tensor.dtype !== 'float32') throw new ManifestError(`${tensorField}.dtype`, 'must be "float32"');
+      return {
+        name: string(tensor.name, `${tensorField}.name`),
+        shape: array(tensor.shape, `${tensorField}.shape`).map((size, axis) => positiveInteger(size, `${tensorField}.shape[${axis}]`)),
+        byteOffset: nonNegativeInteger(tensor.byte_offset, `${tensorField}.byte_offset`),
+        byteLength: positiveInteger(tensor.byte_length, `${tensorField}.byte_length`),
+      };
+    }),
+    accuracy: spec.accuracy,
+    cost: spec.cost,
+  };
+}
+
+export const supportedFormatVersion = 1;
+
+export function parseManifest(raw: unknown): BundleManifest {
+  const root = object(raw, 'manifest');
+  if (root.format !== 'nestcap-av-bundle') throw new ManifestError('format', 'must be "nestcap-av-bundle"');
+  const formatVersion = positiveInteger(root.format_version, 'format_version');
+  if (formatVersion !== supportedFormatVersion) {
+    throw new ManifestError('format_version', `is ${formatVersion}; this app reads version ${supportedFormatVersion}`);
+  }
+  const roi = object(root.roi, 'roi');
+  const audio = object(root.audio, 'audio');
+  const graphs = object(root.graphs, 'graphs');
+  const decoder = object(graphs.decoder, 'graphs.decoder');
+  const kvCache = object(decoder.kv_cache, 'graphs.decoder.kv_cache');
+  const lm = object(root.lm, 'lm');
+  const special = object(root.special_tokens, 'special_tokens');
+  const tokenizer = object(root.tokenizer, 'tokenizer');
+  const evaluation = root.evaluation === undefined ? undefined : object(root.evaluation, 'evaluation');
+  const scales = array(root.scales, 'scales').map((entry, index) => scale(entry, `scales[${index}]`));
+  if (scales.length === 0) throw new ManifestError('scales', 'must list at least one scale');
+  const ids = new Set(scales.map((entry) => entry.id));
+  if (ids.size !== scales.length) throw new ManifestError('scales', 'must have unique ids');
+  return {
+    id: string(root.id, 'id'),
+    formatVersion,
+    description: typeof root.description === 'string' ? root.description : '',
+    sampleRate: positiveInteger(root.sample_rate, 'sample_rate'),
+    fps: positiveInteger(root.fps, 'fps'),
+    roi: { width: positiveInteger(roi.width, 'roi.width'), height: positiveInteger(roi.height, 'roi.height') },
+    minAudioSamples: positiveInteger(audio.min_samples, 'audio.min_samples'),
+    graphs: {
+      audioEncoder: graph(graphs.audio_encoder, 'graphs.audio_encoder'),
+      videoEncoder: graph(graphs.video_encoder, 'graphs.video_encoder'),
+      tokenEmbed: graph(graphs.token_embed, 'graphs.token_embed'),
+      decoder: graph(decoder, 'graphs.decoder'),
+    },
+    kvCache: {
+      layers: positiveInteger(kvCache.layers, 'graphs.decoder.kv_cache.layers'),
+      heads: positiveInteger(kvCache.heads, 'graphs.decoder.kv_cache.heads'),
+      headDim: positiveInteger(kvCache.head_dim, 'graphs.decoder.kv_cache.head_dim'),
+    },
+    lm: { dim: positiveInteger(lm.dim, 'lm.dim'), vocabSize: positiveInteger(lm.vocab_size, 'lm.vocab_size') },
+    tokenizerFile: bundlePath(tokenizer.file, 'tokenizer.file'),
+    specialTokens: {
+      bos: nonNegativeInteger(special.bos, 'special_tokens.bos'),
+      eos: nonNegativeInteger(special.eos, 'special_tokens.eos'),
+      audioStart: nonNegativeInteger(special.audio_start, 'special_tokens.audio_start'),
+      audioEnd: nonNegativeInteger(special.audio_end, 'special_tokens.audio_end'),
+      videoStart: nonNegativeInteger(special.video_start, 'special_tokens.video_start'),
+      videoEnd: nonNegativeInteger(special.video_end, 'special_tokens.video_end'),
+    },
+    prompts: perTask(root.prompts, 'prompts', tokenIds),
+    scales,
+    evaluationReport: evaluation && typeof evaluation.report === 'string' ? evaluation.report : undefined,
+    provenance: root.provenance,
+  };
+}
