@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ExecutionProviderName } from '../ipc/contract.js';
 import { BundleUnavailableError, readBundleManifest } from './bundle-location.js';
 import { ManifestError, parseManifest, type BundleManifest, type GraphSpec } from './bundle-manifest.js';
+import { missingProviderLibrary } from './execution-providers.js';
 import { CharTokenizer } from './tokenizer.js';
 
 /**
@@ -159,6 +160,11 @@ export async function loadBundle(ort: typeof Ort, directory: string, options: Lo
   const fallbacks: { provider: ExecutionProviderName; reason: string }[] = [];
   const threads = options.intraOpThreads ?? 2;
   for (const provider of candidates) {
+    const missing = missingProviderLibrary(provider, process.platform, process.arch);
+    if (missing !== undefined) {
+      fallbacks.push({ provider, reason: missing });
+      continue;
+    }
     // The decoder is the largest graph and the first to fail on a provider that cannot run it.
     let decoder: Ort.InferenceSession;
     try {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { ExecutionProviderName, ExecutionProviderProbe } from '../ipc/contract.js';
 
 /**
@@ -40,7 +43,27 @@ export async function probeExecutionProviders(
   return probes;
 }
 
+/**
+ * onnxruntime-node downloads its CUDA add-on at install time (Linux x64) or ships it (Windows);
+ * when the library file is absent, say so plainly instead of letting ONNX Runtime fail loudly.
+ */
+export function missingProviderLibrary(name: ExecutionProviderName, platform: NodeJS.Platform, arch: string): string | undefined {
+  if (name !== 'cuda') return undefined;
+  const fileName = platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  let binaryDirectory: string;
+  try {
+    const packageJson = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+    binaryDirectory = join(dirname(packageJson), 'bin', 'napi-v6', platform, arch);
+  } catch {
+    return undefined;
+  }
+  if (existsSync(join(binaryDirectory, fileName))) return undefined;
+  return `the CUDA add-on (${fileName}) is not installed; onnxruntime-node downloads it during a normal install with internet`;
+}
+
 async function probeOne(ort: OrtLike, name: ExecutionProviderName): Promise<ExecutionProviderProbe> {
+  const missing = missingProviderLibrary(name, process.platform, process.arch);
+  if (missing !== undefined) return { name, usable: false, reason: missing };
   try {
     // Severity 3 (error) keeps ORT's own warnings about unavailable providers off the console;
     // the reason is reported through the probe instead.

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import type { FfmpegSource } from '../ipc/contract.js';
 
 /**
@@ -52,6 +52,23 @@ export function locateFfmpeg(inputs: LocatorInputs): FfmpegLocation {
     'ffmpeg was not found: set FFMPEG_PATH, reinstall so ffmpeg-static can download its binary, ' +
       'or install ffmpeg on PATH (e.g. `apt-get install ffmpeg`).',
   );
+}
+
+/**
+ * Finds ffprobe for a located ffmpeg: beside it first (Debian and most builds ship both in one
+ * folder), then on PATH. ffmpeg-static ships no ffprobe, so undefined is an ordinary answer and
+ * callers fall back to reading `ffmpeg -i`.
+ */
+export function locateFfprobe(ffmpeg: FfmpegLocation, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string | undefined {
+  const executableName = platform === 'win32' ? 'ffprobe.exe' : 'ffprobe';
+  const beside = join(dirname(ffmpeg.path), executableName);
+  if (isExecutable(beside)) return beside;
+  for (const directory of (env.PATH ?? '').split(delimiter)) {
+    if (directory === '') continue;
+    const candidate = join(directory, executableName);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 /** The path ffmpeg-static reports, adjusted for an asar-packed app where binaries are unpacked. */

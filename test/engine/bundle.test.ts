@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, truncateSync, writeFileSync, statSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { BundleError, loadBundle, type BundleProblem } from '../../electron/engine/bundle.js';
+import { candidateProviders } from '../../electron/engine/execution-providers.js';
+import { copyOfTestBundle, testBundleDirectory } from '../support/bundle.js';
+
+const options = { device: 'auto', autoCandidates: candidateProviders(process.platform) } as const;
+
+async function expectProblem(directory: string, problem: BundleProblem, message: RegExp) {
+  await assert.rejects(loadBundle(ort, directory, options), (error: unknown) => {
+    assert.ok(error instanceof BundleError, String(error));
+    assert.equal(error.problem, problem);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+function editManifest(directory: string, edit: (manifest: Record<string, unknown>) => void) {
+  const path = join(directory, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  edit(manifest);
+  writeFileSync(path, JSON.stringify(manifest));
+}
+
+test('the bundle loads with its scale ladder, and auto falls back to CPU with the reason kept', async () => {
+  const bundle = await loadBundle(ort, testBundleDirectory(), options);
+  try {
+    assert.ok(bundle.manifest.scales.length >= 4, 'at least four scales');
+    assert.equal(bundle.adapters.length, bundle.manifest.scales.length);
+    const rates = bundle.manifest.scales.map((scale) => scale.lmTokensPerSecond.avsr);
+    assert.ok(rates.every((rate, index) => index === 0 || rate <= rates[index - 1]!), `finest first: ${rates.join(', ')}`);
+    if (bundle.provider.used === 'cpu' && process.platform === 'linux') {
+      assert.ok(bundle.provider.fallbacks.every((fallback) => fallback.reason.length > 0));
+    }
+  } finally {
+    await bundle.release();
+  }
+});
+
+test('a missing graph, a truncated adapter and an empty graph are named', async () => {
+  const missing = copyOfTestBundle();
+  rmSync(join(missing, 'decoder.onnx'));
+  await expectProblem(missing, 'missing-file', /missing decoder\.onnx/);
+
+  const truncated = copyOfTestBundle();
+  truncateSync(join(truncated, 'adapters', 's1.bin'), 1000);
+  await expectProblem(truncated, 'truncated-file', /adapters\/s1\.bin has 1000 bytes/);
+
+  const longer = copyOfTestBundle();
+  appendFileSync(join(longer, 'adapters', 's0.bin'), Buffer.alloc(8));
+  await expectProblem(longer, 'mismatch', /adapters\/s0\.bin has \d+ bytes; the manifest describes/);
+
+  const half = copyOfTestBundle();
+  truncateSync(join(half, 'video_encoder.onnx'), Math.floor(statSync(join(half, 'video_encoder.onnx')).size / 2));
+  await expectProblem(half, 'corrupt-graph', /video_encoder\.onnx could not be loaded/);
+});
+
+test('a malformed manifest says which field is wrong', async () => {
+  const noScales = copyOfTestBundle();
+  editManifest(noScales, (manifest) => (manifest.scales = []));
+  await expectProblem(noScales, 'malformed-manifest', /scales must list at least one scale/);
+
+  const badRate = copyOfTestBundle();
+  editManifest(badRate, (manifest) => ((manifest.scales as Record<string, unknown>[])[2]!.audio_rate = 'fast'));
+  await expectProblem(badRate, 'malformed-manifest', /scales\[2\]\.audio_rate must be a positive integer/);
+
+  const escape = copyOfTestBundle();
+  editManifest(escape, (manifest) => ((manifest.tokenizer as Record<string, unknown>).file = '../../etc/passwd'));
+  await expectProblem(escape, 'malformed-manifest', /tokenizer\.file must be a path inside the bundle/);
+
+  const future = copyOfTestBundle();
+  editManifest(future, (manifest) => (manifest.format_version = 99));
+  await expectProblem(future, 'malformed-manifest', /format_version is 99/);
+
+  const notJson = copyOfTestBundle();
+  writeFileSync(join(notJson, 'manifest.json'), '{"format": "nestcap-av-bundle",');
+  await expectProblem(notJson, 'missing-file', /not valid JSON/);
+});
+
+test('a manifest that disagrees with its graphs or tokenizer is a mismatch', async () => {
+  const renamed = copyOfTestBundle();
+  editManifest(renamed, (manifest) => {
+    const graphs = manifest.graphs as Record<string, { outputs: { name: string }[] }>;
+    graphs.audio_encoder!.outputs[1]!.name = 'audio_tokens_renamed';
+  });
+  await expectProblem(renamed, 'mismatch', /audio_encoder\.onnx has no output named audio_tokens_renamed/);
+
+  const vocab = copyOfTestBundle();
+  editManifest(vocab, (manifest) => ((manifest.lm as Record<string, number>).vocab_size += 1));
+  await expectProblem(vocab, 'mismatch', /tokenizer\.json has \d+ tokens but the decoder expects/);
+});
