@@ -96,7 +96,7 @@ function readAdapters(ort: typeof Ort, directory: string, manifest: BundleManife
       // Copy into an aligned buffer: the file's bytes may not start on a 4-byte boundary.
       const data = new Float32Array(spec.byteLength / 4);
       new Uint8Array(data.buffer).set(bytes.subarray(spec.byteOffset, spec.byteOffset + spec.byteLength));
-      tensors[spec.name] = new ort.Tensor('float32', data, spec.shape as number[]);
+      tensors[spec.name] = new ort.Tensor('float32', data, spec.shape);
     }
     return tensors;
   });

@@ -84,12 +84,12 @@ export class Recognizer {
     const encodeStart = performance.now();
     const parts: Float32Array[] = [this.#embeddingOf(table, manifest.specialTokens.bos)];
     if (hasAudio) {
-      const pcm = input.pcm!;
+      const pcm = input.pcm;
       const output = await sessions.audioEncoder.run({ pcm: new this.#ort.Tensor('float32', pcm, [1, pcm.length]) }, [scale.audioOutput]);
       parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), output[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
     }
     if (hasVideo) {
-      const { pixels, count } = input.frames!;
+      const { pixels, count } = input.frames;
       const frames = Float32Array.from(pixels);
       const output = await sessions.videoEncoder.run(
         { frames: new this.#ort.Tensor('float32', frames, [1, count, manifest.roi.height, manifest.roi.width]) },

@@ -23,7 +23,7 @@ export class CharTokenizer {
     if (typeof json.first_char_id !== 'number' || typeof json.special?.eos !== 'number') {
       throw new Error('tokenizer.json: first_char_id and special.eos must be numbers');
     }
-    return new CharTokenizer(json.vocab as string[], json.first_char_id, json.special.eos);
+    return new CharTokenizer(json.vocab, json.first_char_id, json.special.eos);
   }
 
   get vocabSize(): number {
