@@ -89,6 +89,9 @@ test('a manifest that disagrees with its graphs or tokenizer is a mismatch', asy
   await expectProblem(renamed, 'mismatch', /audio_encoder\.onnx has no output named audio_tokens_renamed/);
 
   const vocab = copyOfTestBundle();
-  editManifest(vocab, (manifest) => ((manifest.lm as Record<string, number>).vocab_size += 1));
+  editManifest(vocab, (manifest) => {
+    const lm = manifest.lm as { vocab_size: number };
+    lm.vocab_size += 1;
+  });
   await expectProblem(vocab, 'mismatch', /tokenizer\.json has \d+ tokens but the decoder expects/);
 });
