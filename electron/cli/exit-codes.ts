@@ -7,6 +7,7 @@ export const ExitCode = {
   inputUnreadable: 4,
   outputUnwritable: 5,
   engineUnavailable: 6,
+  mediaToolMissing: 7,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -2,8 +2,12 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findProjectRoot } from '../app/project-root.js';
-import { BundleUnavailableError, builtInBundleId, readBundleManifest } from '../engine/bundle-location.js';
+import { builtInBundleId } from '../engine/bundle-location.js';
+import type { DevicePreference } from '../engine/bundle.js';
+import type { CaptionFormat } from '../export/formats.js';
+import { runCaptionCommand } from './caption-command.js';
 import { ExitCode } from './exit-codes.js';
+import { expandInputs } from './media-files.js';
 
 const usage = `Usage: nestcap caption <file-or-folder>... [options]
 
@@ -14,6 +18,9 @@ Options:
   --scale <name>     auto, or a scale name from the bundle's manifest (default: auto)
   --device <name>    auto, cpu, cuda, dml or coreml (default: auto)
   --jobs <n>         files captioned in parallel (default: 1)
+  --video <mode>     lip reading from the video track: auto, on or off (default: auto)
+  --beams <n>        beam search width; 1 is greedy decoding (default: 1)
+  --overwrite        replace caption files that already exist
   -h, --help         show this help
 `;
 
@@ -25,11 +32,14 @@ class UsageError extends Error {}
 interface CaptionOptions {
   readonly inputs: readonly string[];
   readonly outputDirectory: string | undefined;
-  readonly formats: readonly string[];
+  readonly formats: readonly CaptionFormat[];
   readonly bundleDirectory: string;
   readonly scale: string;
-  readonly device: string;
+  readonly device: DevicePreference;
   readonly jobs: number;
+  readonly video: 'auto' | 'on' | 'off';
+  readonly beams: number;
+  readonly overwrite: boolean;
 }
 
 function parseCaptionArguments(args: string[], projectRoot: string): CaptionOptions | 'help' {
@@ -43,6 +53,9 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
       scale: { type: 'string', default: 'auto' },
       device: { type: 'string', default: 'auto' },
       jobs: { type: 'string', default: '1' },
+      video: { type: 'string', default: 'auto' },
+      beams: { type: 'string', default: '1' },
+      overwrite: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -54,14 +67,21 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
   if (!knownDevices.has(values.device)) throw new UsageError(`unknown device "${values.device}"`);
   const jobs = Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError('--jobs must be an integer from 1 to 64');
+  const beams = Number(values.beams);
+  if (!Number.isInteger(beams) || beams < 1 || beams > 16) throw new UsageError('--beams must be an integer from 1 to 16');
+  const video = values.video;
+  if (video !== 'auto' && video !== 'on' && video !== 'off') throw new UsageError(`--video must be auto, on or off, got "${video}"`);
   return {
     inputs: positionals.map((input) => resolve(input)),
     outputDirectory: values.out === undefined ? undefined : resolve(values.out),
-    formats,
+    formats: formats as CaptionFormat[],
     bundleDirectory: values.model === undefined ? join(projectRoot, 'native-models', builtInBundleId) : resolve(values.model),
     scale: values.scale,
-    device: values.device,
+    device: values.device as DevicePreference,
     jobs,
+    video,
+    beams,
+    overwrite: values.overwrite,
   };
 }
 
@@ -91,7 +111,7 @@ function checkOutputWritable(outputDirectory: string | undefined): string | unde
   }
 }
 
-function runCaption(args: string[]): ExitCode {
+async function runCaption(args: string[]): Promise<ExitCode> {
   let options: CaptionOptions | 'help';
   try {
     options = parseCaptionArguments(args, findProjectRoot(import.meta.url));
@@ -113,20 +133,29 @@ function runCaption(args: string[]): ExitCode {
     process.stderr.write(`nestcap: ${outputProblem}\n`);
     return ExitCode.outputUnwritable;
   }
-  try {
-    readBundleManifest(options.bundleDirectory);
-  } catch (error) {
-    if (!(error instanceof BundleUnavailableError)) throw error;
-    process.stderr.write(`nestcap: cannot caption: ${error.message}\n`);
-    return ExitCode.modelUnavailable;
+  const files = await expandInputs(options.inputs);
+  if (files.length === 0) {
+    process.stderr.write('nestcap: the folders given hold no media files\n');
+    return ExitCode.inputUnreadable;
   }
-  process.stderr.write(
-    'nestcap: cannot caption: the model bundle is present, but the caption engine that runs it is not built yet.\n',
+  return runCaptionCommand(
+    {
+      files,
+      outputDirectory: options.outputDirectory,
+      formats: options.formats,
+      bundleDirectory: options.bundleDirectory,
+      scale: options.scale,
+      device: options.device,
+      jobs: options.jobs,
+      video: options.video,
+      beams: options.beams,
+      overwrite: options.overwrite,
+    },
+    { stdout: process.stdout, stderr: process.stderr },
   );
-  return ExitCode.engineUnavailable;
 }
 
-function main(argv: string[]): ExitCode {
+async function main(argv: string[]): Promise<ExitCode> {
   const [command, ...rest] = argv;
   if (command === 'caption') return runCaption(rest);
   if (command === undefined || command === '--help' || command === '-h') {
@@ -137,4 +166,4 @@ function main(argv: string[]): ExitCode {
   return ExitCode.usage;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -49,7 +49,7 @@ export interface BundleManifest {
     readonly decoder: GraphSpec;
   };
   readonly kvCache: { readonly layers: number; readonly heads: number; readonly headDim: number };
-  readonly lm: { readonly dim: number; readonly vocabSize: number };
+  readonly lm: { readonly dim: number; readonly layers: number; readonly ff: number; readonly vocabSize: number };
   readonly tokenizerFile: string;
   readonly specialTokens: { readonly bos: number; readonly eos: number; readonly audioStart: number; readonly audioEnd: number; readonly videoStart: number; readonly videoEnd: number };
   readonly prompts: Readonly<Record<Task, readonly number[]>>;
@@ -195,7 +195,12 @@ export function parseManifest(raw: unknown): BundleManifest {
       heads: positiveInteger(kvCache.heads, 'graphs.decoder.kv_cache.heads'),
       headDim: positiveInteger(kvCache.head_dim, 'graphs.decoder.kv_cache.head_dim'),
     },
-    lm: { dim: positiveInteger(lm.dim, 'lm.dim'), vocabSize: positiveInteger(lm.vocab_size, 'lm.vocab_size') },
+    lm: {
+      dim: positiveInteger(lm.dim, 'lm.dim'),
+      layers: positiveInteger(lm.layers, 'lm.layers'),
+      ff: positiveInteger(lm.ff, 'lm.ff'),
+      vocabSize: positiveInteger(lm.vocab_size, 'lm.vocab_size'),
+    },
     tokenizerFile: bundlePath(tokenizer.file, 'tokenizer.file'),
     specialTokens: {
       bos: nonNegativeInteger(special.bos, 'special_tokens.bos'),

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ExecutionProviderName, ExecutionProviderProbe } from '../ipc/contract.js';
+import { singleNodeModel } from './onnx-builder.js';
 
 /**
  * Which execution providers can really run here.
@@ -92,44 +93,7 @@ function firstLine(error: unknown): string {
   return text.split('\n')[0]?.trim() || 'unknown error';
 }
 
-// ---- a one-node ONNX model, encoded by hand so the probe needs no file on disk ----------------
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest > 0x7f) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  bytes.push(rest);
-  return bytes;
-}
-
-function field(fieldNumber: number, payload: number[] | string): number[] {
-  const bytes = typeof payload === 'string' ? [...new TextEncoder().encode(payload)] : payload;
-  return [...varint((fieldNumber << 3) | 2), ...varint(bytes.length), ...bytes];
-}
-
-function varintField(fieldNumber: number, value: number): number[] {
-  return [...varint(fieldNumber << 3), ...varint(value)];
-}
-
-function floatVectorValueInfo(name: string): number[] {
-  const dimension = varintField(1, 1);
-  const shape = field(1, dimension);
-  const tensorType = [...varintField(1, 1 /* FLOAT */), ...field(2, shape)];
-  return [...field(1, name), ...field(2, field(1, tensorType))];
-}
-
-/** ModelProto for `y = Identity(x)`, x and y float32[1], opset 13. */
+/** `y = Identity(x)`, x and y float32[1]: the smallest model that proves a provider runs. */
 export function identityModel(): Uint8Array {
-  const node = [...field(1, 'x'), ...field(2, 'y'), ...field(4, 'Identity')];
-  const graph = [
-    ...field(1, node),
-    ...field(2, 'probe'),
-    ...field(11, floatVectorValueInfo('x')),
-    ...field(12, floatVectorValueInfo('y')),
-  ];
-  const opset = [...field(1, ''), ...varintField(2, 13)];
-  return Uint8Array.from([...varintField(1, 8 /* IR version */), ...field(7, graph), ...field(8, opset)]);
+  return singleNodeModel('Identity', [{ name: 'x', dims: [1] }], { name: 'y', dims: [1] });
 }

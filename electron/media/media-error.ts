@@ -28,8 +28,11 @@ export class MediaError extends Error {
   }
 }
 
-/** The user-facing sentence for each kind; `reason` adds what ffmpeg or the OS said where it helps. */
-export function mediaError(kind: MediaErrorKind, path: string, reason?: string, cause?: unknown): MediaError {
+/**
+ * The user-facing sentence for each kind; `reason` adds what ffmpeg or the OS said where it
+ * helps, `detail` (default: the reason) keeps ffmpeg's raw lines.
+ */
+export function mediaError(kind: MediaErrorKind, path: string, reason?: string, options: { detail?: string | undefined; cause?: unknown } = {}): MediaError {
   const name = `"${basename(path)}"`;
   const because = reason ? ` (${reason})` : '';
   const messages: Record<MediaErrorKind, string> = {
@@ -42,5 +45,6 @@ export function mediaError(kind: MediaErrorKind, path: string, reason?: string, 
     'unsupported-codec': `${name} uses a codec this ffmpeg cannot decode${because}.`,
     'ffmpeg-failed': `ffmpeg failed while reading ${name}${because}.`,
   };
-  return new MediaError(kind, path, messages[kind], { ...(reason === undefined ? {} : { detail: reason }), cause });
+  const detail = options.detail ?? reason;
+  return new MediaError(kind, path, messages[kind], { ...(detail === undefined ? {} : { detail }), cause: options.cause });
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExitCode } from '../../electron/cli/exit-codes.js';
 import { projectRoot } from '../support/browser.js';
+import { testBundleDirectory } from '../support/bundle.js';
 
 const cli = join(projectRoot, 'dist', 'electron', 'cli', 'nestcap.js');
 
@@ -54,4 +55,43 @@ test('without a model bundle the command fails clearly instead of pretending', (
   const malformed = nestcap('caption', media, '--model', broken);
   assert.equal(malformed.code, ExitCode.modelUnavailable);
   assert.match(malformed.stderr, /manifest\.json is not valid JSON/);
+});
+
+test('a folder is captioned end to end: good files get captions, bad ones are named, the exit code says so', () => {
+  const folder = join(workspace, 'library');
+  mkdirSync(join(folder, 'nested'), { recursive: true });
+  const speech = join(workspace, 'speech.wav');
+  execFileSync('espeak-ng', ['-w', speech, 'the budget review starts now. we will discuss hiring next quarter.']);
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-i', speech, '-shortest', '-c:v', 'libx264', '-c:a', 'aac', join(folder, 'nested', 'team meeting.mp4')]);
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:duration=1', join(folder, 'silent film.mp4')]);
+  writeFileSync(join(folder, 'broken.mkv'), Buffer.from('definitely not matroska'));
+  writeFileSync(join(folder, 'notes.txt'), 'not media, not picked up from a folder');
+  const out = join(workspace, 'captions');
+  mkdirSync(out);
+
+  const run = nestcap('caption', folder, '--out', out, '--format', 'srt,json', '--model', testBundleDirectory());
+  assert.equal(run.code, ExitCode.someInputsFailed, run.stderr);
+  assert.match(run.stderr, /silent film\.mp4.+no audio track/);
+  assert.match(run.stderr, /broken\.mkv.+not an audio or video file/);
+  assert.doesNotMatch(run.stderr, /notes\.txt/);
+  assert.match(run.stderr, /Captioned 1 of 3 files/);
+
+  const srt = join(out, 'team meeting.srt');
+  assert.ok(existsSync(srt), run.stdout);
+  const cues = execFileSync('ffmpeg', ['-loglevel', 'error', '-i', srt, '-f', 'srt', '-'], { encoding: 'utf8' });
+  assert.match(cues, /-->/);
+  const json = JSON.parse(readFileSync(join(out, 'team meeting.json'), 'utf8')) as { segments: { modality: string; videoMissing?: string }[] };
+  assert.ok(json.segments.length > 0);
+  assert.ok(json.segments.every((segment) => segment.modality === 'audio' && segment.videoMissing === 'no-face'), 'testsrc shows no face');
+
+  const again = nestcap('caption', join(folder, 'nested'), '--out', out, '--model', testBundleDirectory());
+  assert.equal(again.code, ExitCode.someInputsFailed);
+  assert.match(again.stderr, /already exists.+--overwrite/);
+  assert.equal(nestcap('caption', join(folder, 'nested'), '--out', out, '--model', testBundleDirectory(), '--overwrite').code, ExitCode.success);
+});
+
+test('an unknown scale name lists the bundle\'s scales', () => {
+  const run = nestcap('caption', media, '--model', testBundleDirectory(), '--scale', 'ultra');
+  assert.equal(run.code, ExitCode.usage);
+  assert.match(run.stderr, /unknown scale "ultra"; this bundle has s0, /);
 });

@@ -1,0 +1,163 @@
+import * as ort from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
+import { BundleError, loadBundle, type DevicePreference, type LoadedBundle } from '../engine/bundle.js';
+import { CaptionEngine, fixedScale, type CaptionSegment, type ScaleChooser } from '../engine/caption-engine.js';
+import { captionFile } from '../engine/caption-file.js';
+import { candidateProviders } from '../engine/execution-providers.js';
+import { Recognizer } from '../engine/recognizer.js';
+import { VoiceActivityDetector } from '../engine/voice-activity.js';
+import { renderCaptions, type CaptionFormat } from '../export/formats.js';
+import { captionPathFor, OutputExistsError, OutputWriteError, writeFileAtomically } from '../export/write-file.js';
+import { bundledFfmpegPath, FfmpegNotFoundError, locateFfmpeg, locateFfprobe } from '../media/ffmpeg-locator.js';
+import { MediaError } from '../media/media-error.js';
+import { FaceLandmarker } from '../media/mouth-roi.js';
+import { ExitCode } from './exit-codes.js';
+import { ProgressReporter } from './progress.js';
+
+/**
+ * `nestcap caption`: files and folders to caption files, with the same services the app uses.
+ * Each file succeeds or fails on its own; the exit code says whether all of them succeeded.
+ */
+
+export interface CaptionCommand {
+  readonly files: readonly string[];
+  readonly outputDirectory: string | undefined;
+  readonly formats: readonly CaptionFormat[];
+  readonly bundleDirectory: string;
+  readonly scale: string;
+  readonly device: DevicePreference;
+  readonly jobs: number;
+  readonly video: 'auto' | 'on' | 'off';
+  readonly beams: number;
+  readonly overwrite: boolean;
+}
+
+export interface CommandOutput {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+function chooser(bundle: LoadedBundle, scale: string): ScaleChooser | string {
+  if (scale === 'auto') {
+    // Offline captioning has no deadline: Best quality, the finest scale. Live captioning and
+    // the resource monitor lower it when they must.
+    return () => ({ scaleIndex: 0, reason: 'best quality: offline captioning has no real-time deadline' });
+  }
+  const index = bundle.manifest.scales.findIndex((entry) => entry.id === scale);
+  if (index < 0) return `unknown scale "${scale}"; this bundle has ${bundle.manifest.scales.map((entry) => entry.id).join(', ')} (finest first) or auto`;
+  return fixedScale(index);
+}
+
+export async function runCaptionCommand(command: CaptionCommand, output: CommandOutput): Promise<ExitCode> {
+  const say = (text: string) => output.stderr.write(`${text}\n`);
+  let ffmpeg;
+  try {
+    ffmpeg = locateFfmpeg({ env: process.env, platform: process.platform, bundledPath: bundledFfmpegPath() });
+  } catch (error) {
+    if (!(error instanceof FfmpegNotFoundError)) throw error;
+    say(`nestcap: ${error.message}`);
+    return ExitCode.mediaToolMissing;
+  }
+
+  let bundle: LoadedBundle;
+  try {
+    bundle = await loadBundle(ort, command.bundleDirectory, {
+      device: command.device,
+      autoCandidates: candidateProviders(process.platform),
+      intraOpThreads: Math.max(1, Math.min(4, Math.floor(availableParallelism() / command.jobs))),
+    });
+  } catch (error) {
+    if (!(error instanceof BundleError)) throw error;
+    say(`nestcap: cannot caption: ${error.message}`);
+    return ExitCode.modelUnavailable;
+  }
+  try {
+    const chooseScale = chooser(bundle, command.scale);
+    if (typeof chooseScale === 'string') {
+      say(`nestcap: ${chooseScale}`);
+      return ExitCode.usage;
+    }
+    const fallbackNote = bundle.provider.fallbacks.map((fallback) => `${fallback.provider} not used: ${fallback.reason}`).join('; ');
+    say(`nestcap: model ${bundle.manifest.id} on ${bundle.provider.used}${fallbackNote ? ` (${fallbackNote})` : ''}`);
+
+    let landmarker: FaceLandmarker | undefined;
+    if (command.video !== 'off') {
+      try {
+        landmarker = await FaceLandmarker.load();
+      } catch (error) {
+        if (command.video === 'on') {
+          say(`nestcap: lip reading was asked for, but the face model could not load: ${String(error)}`);
+          return ExitCode.engineUnavailable;
+        }
+        say(`nestcap: continuing audio-only; the face model could not load: ${String(error)}`);
+      }
+    }
+
+    const recognizer = new Recognizer(ort, bundle);
+    const ffprobePath = locateFfprobe(ffmpeg, process.env, process.platform) ?? null;
+    const progress = new ProgressReporter(output.stderr);
+    const processed = new Map<string, { done: number; total: number }>();
+    const totals = () => [...processed.values()].reduce((sum, entry) => ({ done: sum.done + entry.done, total: sum.total + entry.total }), { done: 0, total: 0 });
+    let finishedFiles = 0;
+    const failures: string[] = [];
+
+    const captionOne = async (path: string) => {
+      const vad = await VoiceActivityDetector.create(ort);
+      const engine = new CaptionEngine(recognizer, vad);
+      const segments: CaptionSegment[] = [];
+      try {
+        const result = await captionFile(
+          { ffmpeg, ffprobePath, engine, roiSize: bundle.manifest.roi.width, ...(landmarker ? { landmarker } : {}) },
+          path,
+          {
+            chooseScale,
+            decoding: command.beams > 1 ? { kind: 'beam', beams: command.beams } : { kind: 'greedy' },
+            useVideo: landmarker !== undefined,
+            onProgress: (done, total) => {
+              processed.set(path, { done, total: total ?? done });
+              const sum = totals();
+              progress.update({ label: `${finishedFiles}/${command.files.length} files`, done: sum.done, total: Math.max(sum.total, sum.done) });
+            },
+          },
+          (segment) => {
+            segments.push(segment);
+          },
+        );
+        const metadata = {
+          media: path,
+          durationSeconds: result.info.durationSeconds,
+          model: bundle.manifest.id,
+          device: bundle.provider.used,
+          createdBy: 'nestcap caption',
+        };
+        for (const format of command.formats) {
+          const target = captionPathFor(path, format, command.outputDirectory);
+          await writeFileAtomically(target, renderCaptions(format, segments, metadata), command.overwrite);
+          output.stdout.write(`${target}\n`);
+        }
+      } catch (error) {
+        if (error instanceof MediaError || error instanceof OutputExistsError || error instanceof OutputWriteError) {
+          const hint = error instanceof OutputExistsError ? ' (pass --overwrite to replace it)' : '';
+          failures.push(`${path}: ${error.message}${hint}`);
+        } else {
+          failures.push(`${path}: unexpected failure: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      } finally {
+        finishedFiles += 1;
+        await vad.release();
+      }
+    };
+
+    const queue = [...command.files];
+    await Promise.all(
+      Array.from({ length: Math.min(command.jobs, queue.length) }, async () => {
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) await captionOne(next);
+      }),
+    );
+    progress.finish(`Captioned ${command.files.length - failures.length} of ${command.files.length} files.`);
+    for (const failure of failures) say(`nestcap: ${failure}`);
+    return failures.length === 0 ? ExitCode.success : ExitCode.someInputsFailed;
+  } finally {
+    await bundle.release();
+  }
+}

@@ -1,0 +1,239 @@
+import * as ort from 'onnxruntime-node';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { builtInBundleId } from '../../electron/engine/bundle-location.js';
+import { loadBundle, type LoadedBundle } from '../../electron/engine/bundle.js';
+import { Recognizer, type ChunkInput } from '../../electron/engine/recognizer.js';
+import { vadFrameSamples, VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
+import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
+import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, type Utterance } from '../support/av-corpus.js';
+import { projectRoot } from '../support/browser.js';
+import { measureMatmulPeak } from './matmul-peak.js';
+
+/**
+ * `npm run bench`: the engine's speed, cost and accuracy per scale and modality on held-out
+ * generated speech, with PocketSphinx on the same audio as a peer, all in one run. Prints the
+ * Markdown that goes into BENCHMARKS.md and, with --write, replaces the engine section there.
+ */
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: join(projectRoot, 'native-models', builtInBundleId) },
+    utterances: { type: 'string', default: '30' },
+    threads: { type: 'string', default: '2' },
+    write: { type: 'boolean', default: false },
+  },
+});
+const threads = Number(values.threads);
+const utteranceCount = Number(values.utterances);
+const outputDirectory = join(projectRoot, 'test-output', 'bench');
+mkdirSync(outputDirectory, { recursive: true });
+
+const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+
+type Modality = 'audio' | 'video' | 'audio-visual';
+const modalities: readonly Modality[] = ['audio', 'audio-visual', 'video'];
+
+function chunkFor(utterance: Utterance, modality: Modality): ChunkInput {
+  const frames = { pixels: utterance.frames, count: utterance.frameCount };
+  if (modality === 'audio') return { pcm: utterance.pcm };
+  if (modality === 'video') return { frames };
+  return { pcm: utterance.pcm, frames };
+}
+
+/** Forward FLOPs of the LM for a chunk: prefill of the prefix plus one step per generated token. */
+function lmFlops(bundle: LoadedBundle, prefixTokens: number, generatedTokens: number): number {
+  const { dim, vocabSize, layers, ff } = bundle.manifest.lm;
+  const perToken = (context: number) => 2 * (layers * (4 * dim * dim + 2 * dim * ff + 2 * dim * context) + dim * vocabSize);
+  let flops = prefixTokens * perToken(prefixTokens / 2);
+  for (let step = 0; step < generatedTokens; step += 1) flops += perToken(prefixTokens + step);
+  return flops;
+}
+
+interface ScaleRow {
+  scale: string;
+  modality: Modality;
+  wer: number;
+  rtf: number;
+  lmTokensPerSecond: number;
+  latencyP50: number;
+  latencyP95: number;
+  lmShareOfTime: number;
+  lmGflopsPerSecond: number;
+}
+
+async function measureVadSeconds(pcm: Float32Array): Promise<number> {
+  const vad = await VoiceActivityDetector.create(ort);
+  const started = performance.now();
+  for (let offset = 0; offset + vadFrameSamples <= pcm.length; offset += vadFrameSamples) await vad.score(pcm.subarray(offset, offset + vadFrameSamples));
+  const seconds = (performance.now() - started) / 1000;
+  await vad.release();
+  return seconds;
+}
+
+async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[], vadSecondsPerMediaSecond: number): Promise<ScaleRow[]> {
+  const recognizer = new Recognizer(ort, bundle);
+  await recognizer.recognize(chunkFor(utterances[0]!, 'audio'), { scaleIndex: 0, decoding: { kind: 'greedy' } }); // warm-up
+  const mediaSeconds = utterances.reduce((sum, utterance) => sum + utterance.pcm.length / 16000, 0);
+  const rows: ScaleRow[] = [];
+  for (const [scaleIndex, scale] of bundle.manifest.scales.entries()) {
+    for (const modality of modalities) {
+      const latencies: number[] = [];
+      const pairs: { reference: string; hypothesis: string }[] = [];
+      let prefixTokens = 0;
+      let lmSeconds = 0;
+      let flops = 0;
+      for (const utterance of utterances) {
+        const started = performance.now();
+        const result = await recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: { kind: 'greedy' } });
+        latencies.push(performance.now() - started);
+        pairs.push({ reference: utterance.transcript, hypothesis: result.text });
+        prefixTokens += result.prefixTokens;
+        lmSeconds += (result.timings.prefillMs + result.timings.decodeMs) / 1000;
+        flops += lmFlops(bundle, result.prefixTokens, result.generatedTokens);
+      }
+      const busy = latencies.reduce((sum, value) => sum + value, 0) / 1000 + (modality === 'video' ? 0 : vadSecondsPerMediaSecond * mediaSeconds);
+      const sorted = [...latencies].sort((a, b) => a - b);
+      rows.push({
+        scale: scale.id,
+        modality,
+        wer: wordErrorRate(pairs).rate,
+        rtf: busy / mediaSeconds,
+        lmTokensPerSecond: prefixTokens / mediaSeconds,
+        latencyP50: percentile(sorted, 0.5),
+        latencyP95: percentile(sorted, 0.95),
+        lmShareOfTime: lmSeconds / busy,
+        lmGflopsPerSecond: flops / lmSeconds / 1e9,
+      });
+    }
+  }
+  return rows;
+}
+
+function writeWav(path: string, pcm: Float32Array): void {
+  const data = Buffer.alloc(pcm.length * 2);
+  pcm.forEach((sample, index) => data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(sample * 32767))), index * 2));
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(16000, 24);
+  header.writeUInt32LE(32000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  writeFileSync(path, Buffer.concat([header, data]));
+}
+
+function runPocketSphinx(wav: string): { text: string; seconds: number } {
+  const started = performance.now();
+  const output = execFileSync('pocketsphinx_continuous', ['-infile', wav, '-logfn', '/dev/null'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { text: output.split('\n').join(' '), seconds: (performance.now() - started) / 1000 };
+}
+
+interface PipelineResult {
+  text: string;
+  segments: number;
+  mediaSeconds: number;
+  processingSeconds: number;
+  peakRssBytes: number;
+}
+
+function runPipelineChild(wav: string, scale: string): PipelineResult {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'test', 'bench', 'pipeline-child.ts'), '--media', wav, '--model', values.model, '--scale', scale, '--threads', String(threads)], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.status !== 0) throw new Error(`pipeline child failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as PipelineResult;
+}
+
+function machineDescription(): string {
+  const model = cpus()[0]?.model ?? 'unknown CPU';
+  return `${model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${process.platform} ${process.arch}, Node ${process.versions.node}, onnxruntime-node ${ort.env.versions.node ?? '?'}`;
+}
+
+const fmt = (value: number, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+async function main(): Promise<void> {
+  const bundle = await loadBundle(ort, values.model, { device: 'cpu', autoCandidates: ['cpu'], intraOpThreads: threads });
+  const roi = bundle.manifest.roi.width;
+  const corpusDirectory = join(outputDirectory, `corpus-roi${roi}-n${utteranceCount}`);
+  process.stderr.write('bench: generating held-out evaluation speech with the corpus generator…\n');
+  generateEvaluationCorpus(corpusDirectory, { seed: 4242, seen: utteranceCount, heldout: utteranceCount, roi });
+  const seen = readCorpusSplit(corpusDirectory, 'eval_seen', roi);
+  const heldout = readCorpusSplit(corpusDirectory, 'eval_heldout', roi);
+
+  const timeline = layOutTimeline(heldout, 1.0);
+  const vadSecondsPerMediaSecond = (await measureVadSeconds(timeline.pcm)) / timeline.durationSeconds;
+  process.stderr.write('bench: per scale and modality…\n');
+  const rows = await benchScales(bundle, seen, vadSecondsPerMediaSecond);
+  const heldoutRows = await benchScales(bundle, heldout, vadSecondsPerMediaSecond);
+  const peak = await measureMatmulPeak(ort, threads);
+
+  process.stderr.write('bench: whole pipeline vs PocketSphinx on one long file…\n');
+  const wav = join(outputDirectory, 'heldout-timeline.wav');
+  writeWav(wav, timeline.pcm);
+  const reference = timeline.speech.map((entry) => entry.transcript).join(' ');
+  const finest = bundle.manifest.scales[0]!.id;
+  const coarsest = bundle.manifest.scales.at(-1)!.id;
+  const pipelines = [finest, coarsest].map((scale) => ({ scale, result: runPipelineChild(wav, scale) }));
+  const sphinx = runPocketSphinx(wav);
+  await bundle.release();
+
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
+  const lines: string[] = [];
+  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`);
+  lines.push('');
+  lines.push(`Float32 matmul peak through ONNX Runtime in the same run: ${fmt(peak / 1e9, 1)} GFLOP/s.`);
+  lines.push('');
+  for (const [title, table] of [
+    [`Seen TTS voices (${seen.length} utterances, ${fmt(seen.reduce((s, u) => s + u.pcm.length, 0) / 16000, 0)} s), segmented at the utterance boundaries`, rows],
+    [`Held-out TTS family (${heldout.length} utterances)`, heldoutRows],
+  ] as const) {
+    lines.push(`#### ${title}`);
+    lines.push('');
+    lines.push('| scale | modality | WER | real-time factor | LM tokens / s of media | chunk latency p50 / p95 (ms) | LM share of time | LM GFLOP/s (share of peak) |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const row of table) {
+      lines.push(
+        `| ${row.scale} | ${row.modality} | ${pct(row.wer)} | ${fmt(row.rtf, 4)} | ${fmt(row.lmTokensPerSecond, 1)} | ${fmt(row.latencyP50, 0)} / ${fmt(row.latencyP95, 0)} | ${pct(row.lmShareOfTime)} | ${fmt(row.lmGflopsPerSecond, 2)} (${pct((row.lmGflopsPerSecond * 1e9) / peak)}) |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push(`#### Whole pipeline on one ${fmt(timeline.durationSeconds, 0)} s file of held-out speech (ffmpeg decode → VAD → recognizer, audio only), against PocketSphinx`);
+  lines.push('');
+  lines.push('| system | WER | real-time factor | peak RSS |');
+  lines.push('| --- | --- | --- | --- |');
+  for (const { scale, result } of pipelines) {
+    const wer = wordErrorRate([{ reference, hypothesis: result.text }]).rate;
+    lines.push(`| Nestcap ${scale} | ${pct(wer)} | ${fmt(result.processingSeconds / timeline.durationSeconds, 4)} | ${fmt(result.peakRssBytes / 2 ** 20, 0)} MiB |`);
+  }
+  const sphinxWer = wordErrorRate([{ reference, hypothesis: sphinx.text }]).rate;
+  lines.push(`| PocketSphinx (Debian pocketsphinx_continuous, en-us) | ${pct(sphinxWer)} | ${fmt(sphinx.seconds / timeline.durationSeconds, 4)} | n/a |`);
+  const markdown = lines.join('\n');
+  process.stdout.write(`${markdown}\n`);
+  writeFileSync(join(outputDirectory, 'engine-bench.md'), `${markdown}\n`);
+  writeFileSync(join(outputDirectory, 'engine-bench.json'), JSON.stringify({ rows, heldoutRows, peak, pipelines, sphinx: { ...sphinx, wer: sphinxWer } }, null, 2));
+
+  if (values.write) {
+    const path = join(projectRoot, 'BENCHMARKS.md');
+    const start = '<!-- engine-bench:start -->';
+    const end = '<!-- engine-bench:end -->';
+    const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+    const section = `${start}\n${markdown}\n${end}`;
+    const next = current.includes(start) ? current.replace(new RegExp(`${start}[\\s\\S]*${end}`), section) : `${current.trimEnd()}\n\n## Caption engine\n\n${section}\n`;
+    writeFileSync(path, next);
+  }
+}
+
+await main();
