@@ -87,7 +87,7 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
       } catch (error) {
         if (command.video === 'on') {
           say(`nestcap: lip reading was asked for, but the face model could not load: ${String(error)}`);
-          return ExitCode.engineUnavailable;
+          return ExitCode.lipReadingUnavailable;
         }
         say(`nestcap: continuing audio-only; the face model could not load: ${String(error)}`);
       }

@@ -6,7 +6,7 @@ export const ExitCode = {
   modelUnavailable: 3,
   inputUnreadable: 4,
   outputUnwritable: 5,
-  engineUnavailable: 6,
+  lipReadingUnavailable: 6,
   mediaToolMissing: 7,
 } as const;
 

@@ -25,6 +25,7 @@ const { values } = parseArgs({
     utterances: { type: 'string', default: '30' },
     threads: { type: 'string', default: '2' },
     write: { type: 'boolean', default: false },
+    'long-hours': { type: 'string', default: '3' },
   },
 });
 const threads = Number(values.threads);
@@ -189,6 +190,23 @@ async function main(): Promise<void> {
   const sphinx = runPocketSphinx(wav);
   await bundle.release();
 
+  // A long recording (speech, then ten minutes of room silence, repeated) through the whole
+  // pipeline: peak RSS must not grow with the input's length.
+  const longHours = Number(values['long-hours']);
+  let long: PipelineResult | undefined;
+  if (longHours > 0) {
+    process.stderr.write(`bench: ${longHours} h recording through the pipeline…\n`);
+    const block = new Float32Array(600 * 16000);
+    block.set(timeline.pcm.subarray(0, Math.min(timeline.pcm.length, block.length)));
+    const blockWav = join(outputDirectory, 'long-block.wav');
+    writeWav(blockWav, block);
+    const longFile = join(outputDirectory, `long-${longHours}h.mp3`);
+    if (!existsSync(longFile)) {
+      execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-stream_loop', String(Math.ceil((longHours * 3600) / 600) - 1), '-i', blockWav, '-c:a', 'libmp3lame', '-b:a', '32k', longFile]);
+    }
+    long = runPipelineChild(longFile, finest);
+  }
+
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
   const lines: string[] = [];
   lines.push(`Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`);
@@ -220,10 +238,17 @@ async function main(): Promise<void> {
   }
   const sphinxWer = wordErrorRate([{ reference, hypothesis: sphinx.text }]).rate;
   lines.push(`| PocketSphinx (Debian pocketsphinx_continuous, en-us) | ${pct(sphinxWer)} | ${fmt(sphinx.seconds / timeline.durationSeconds, 4)} | n/a |`);
+  if (long) {
+    lines.push('');
+    lines.push(
+      `A ${fmt(long.mediaSeconds / 3600, 1)} h MP3 (held-out speech, then room silence, every ten minutes) through the same pipeline at ${finest}: ` +
+        `${long.segments} segments, real-time factor ${fmt(long.processingSeconds / long.mediaSeconds, 4)}, peak RSS ${fmt(long.peakRssBytes / 2 ** 20, 0)} MiB.`,
+    );
+  }
   const markdown = lines.join('\n');
   process.stdout.write(`${markdown}\n`);
   writeFileSync(join(outputDirectory, 'engine-bench.md'), `${markdown}\n`);
-  writeFileSync(join(outputDirectory, 'engine-bench.json'), JSON.stringify({ rows, heldoutRows, peak, pipelines, sphinx: { ...sphinx, wer: sphinxWer } }, null, 2));
+  writeFileSync(join(outputDirectory, 'engine-bench.json'), JSON.stringify({ rows, heldoutRows, peak, pipelines, long, sphinx: { ...sphinx, wer: sphinxWer } }, null, 2));
 
   if (values.write) {
     const path = join(projectRoot, 'BENCHMARKS.md');
