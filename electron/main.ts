@@ -1,10 +1,12 @@
-import { app, BrowserWindow, ipcMain, net, protocol, screen, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, ipcMain, net, powerMonitor, protocol, screen, session, shell, type WebContents } from 'electron';
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger, jsonLinesSink } from './app/logger.js';
 import { createServices, type AppServices } from './app/services.js';
+import { builtInBundleId } from './engine/bundle-location.js';
+import { nodeMonitorSources, type MonitorSources } from './monitor/resource-monitor.js';
 import { rendererContentSecurityPolicy } from './ipc/content-security-policy.js';
 import { electronIpc, fail } from './ipc/contract.js';
 import {
@@ -138,6 +140,21 @@ function wireIpc(services: AppServices): void {
   });
 }
 
+/** The OS's own view of power and heat where Electron has it; battery percent still comes from the OS. */
+function electronMonitorSources(): MonitorSources {
+  const base = nodeMonitorSources(process.platform);
+  let thermal: ReturnType<typeof powerMonitor.getCurrentThermalState> | undefined;
+  if (process.platform === 'darwin') {
+    thermal = powerMonitor.getCurrentThermalState();
+    powerMonitor.on('thermal-state-change', (details) => (thermal = details.state));
+  }
+  return {
+    ...base,
+    power: async () => ({ ...(await base.power()), source: powerMonitor.isOnBatteryPower() ? 'battery' : 'ac' }),
+    thermal: () => (thermal === undefined || thermal === 'unknown' ? undefined : thermal),
+  };
+}
+
 function start(): void {
   const services = createServices({
     app: { name: app.getName(), version: app.getVersion() },
@@ -145,6 +162,9 @@ function start(): void {
     dataDirectory: app.getPath('userData'),
     env: process.env,
     logger,
+    // Model files are unpacked from the asar archive, because ONNX Runtime opens them natively.
+    bundleDirectory: join(app.getAppPath(), 'native-models', builtInBundleId).replace(`app.asar${sep}`, `app.asar.unpacked${sep}`),
+    monitorSources: electronMonitorSources(),
   });
   serveRenderer();
   lockDownSession();

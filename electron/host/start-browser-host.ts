@@ -5,6 +5,7 @@ import { defaultDataDirectory, readAppIdentity } from '../app/identity.js';
 import { createLogger, jsonLinesSink } from '../app/logger.js';
 import { findProjectRoot } from '../app/project-root.js';
 import { createServices } from '../app/services.js';
+import { builtInBundleId } from '../engine/bundle-location.js';
 import { startBrowserHost } from './browser-host.js';
 
 /** `npm run host`: the UI in any local browser, backed by the real services. */
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     options: {
       port: { type: 'string', default: '0' },
       'data-dir': { type: 'string' },
+      model: { type: 'string' },
     },
   });
   const port = Number(values.port);
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
     dataDirectory: values['data-dir'] ?? defaultDataDirectory(process.env, process.platform),
     env: process.env,
     logger,
+    bundleDirectory: values.model ?? join(root, 'native-models', builtInBundleId),
   });
   const host = await startBrowserHost({ services, rendererDirectory, logger, port });
   process.stdout.write(`Nestcap is running at ${host.url}\n`);

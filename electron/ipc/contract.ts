@@ -73,14 +73,58 @@ export interface Heartbeat {
   readonly sentAt: string;
 }
 
+export type PolicyMode = 'best' | 'balanced' | 'saver' | 'fixed';
+export const policyModes: readonly PolicyMode[] = ['best', 'balanced', 'saver', 'fixed'];
+
+/** One reading of the resources the scale policy watches; undefined means the platform does not say. */
+export interface ResourceSnapshot {
+  readonly at: number;
+  readonly power: {
+    readonly source: 'ac' | 'battery' | undefined;
+    readonly batteryPercent: number | undefined;
+    readonly batteryTrendPerHour: number | undefined;
+  };
+  readonly thermal: 'nominal' | 'fair' | 'serious' | 'critical' | undefined;
+  readonly gpu: { readonly utilization: number | undefined; readonly memoryFraction: number | undefined; readonly name: string | undefined };
+  readonly cpuLoad: number | undefined;
+  readonly engine: { readonly realTimeFactor: number | undefined; readonly backlogSeconds: number | undefined };
+}
+
+export interface ScaleDecisionRecord {
+  readonly at: number;
+  readonly scaleId: string;
+  readonly previousScaleId: string;
+  readonly reason: string;
+  readonly changed: boolean;
+  readonly pressures: readonly string[];
+  /** A hold for the same pressures as the entry before it: shown in its place, not below it. */
+  readonly replacesLast: boolean;
+}
+
+export interface MonitorState {
+  readonly mode: PolicyMode;
+  readonly fixedScaleId: string | undefined;
+  /** The bundle's ladder, finest first; empty when no bundle is installed. */
+  readonly scaleIds: readonly string[];
+  readonly currentScaleId: string | undefined;
+  readonly latest: ResourceSnapshot | undefined;
+  /** Most recent last; changes and the holds around them. */
+  readonly decisions: readonly ScaleDecisionRecord[];
+  readonly unavailableReason?: string;
+}
+
 /** Request/response channels: renderer asks, main answers. */
 export interface RequestChannels {
   'system.getStatus': { request: Record<string, never>; response: SystemStatus };
+  'monitor.getState': { request: Record<string, never>; response: MonitorState };
+  'monitor.setMode': { request: { mode: PolicyMode; fixedScaleId?: string }; response: MonitorState };
 }
 
 /** Event channels: main pushes, renderer listens. */
 export interface EventChannels {
   'system.heartbeat': Heartbeat;
+  'monitor.sample': ResourceSnapshot;
+  'monitor.decision': ScaleDecisionRecord;
 }
 
 export type RequestChannel = keyof RequestChannels;
@@ -111,12 +155,29 @@ const emptyObject: Validator<Record<string, never>> = (input, field) => {
   return ok({});
 };
 
+const setModeRequest: Validator<RequestOf<'monitor.setMode'>> = (input, field) => {
+  if (!isPlainObject(input)) return fail('invalid-request', 'expected an object', field);
+  const { mode, fixedScaleId, ...rest } = input;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) return fail('invalid-request', `unexpected field "${extra}"`, `${field}.${extra}`);
+  if (typeof mode !== 'string' || !(policyModes as readonly string[]).includes(mode)) {
+    return fail('invalid-request', `mode must be one of ${policyModes.join(', ')}`, `${field}.mode`);
+  }
+  if (fixedScaleId !== undefined && (typeof fixedScaleId !== 'string' || fixedScaleId.length === 0 || fixedScaleId.length > 64)) {
+    return fail('invalid-request', 'fixedScaleId must be a scale id', `${field}.fixedScaleId`);
+  }
+  if (mode === 'fixed' && fixedScaleId === undefined) return fail('invalid-request', 'fixed mode needs fixedScaleId', `${field}.fixedScaleId`);
+  return ok(fixedScaleId === undefined ? { mode: mode as PolicyMode } : { mode: mode as PolicyMode, fixedScaleId });
+};
+
 const requestValidators: { readonly [C in RequestChannel]: Validator<RequestOf<C>> } = {
   'system.getStatus': emptyObject,
+  'monitor.getState': emptyObject,
+  'monitor.setMode': setModeRequest,
 };
 
 export const requestChannelNames = Object.keys(requestValidators) as readonly RequestChannel[];
-export const eventChannelNames: readonly EventChannel[] = ['system.heartbeat'];
+export const eventChannelNames: readonly EventChannel[] = ['system.heartbeat', 'monitor.sample', 'monitor.decision'];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(requestValidators, name);

@@ -1,3 +1,4 @@
+import type { PolicyMode } from '../ipc/contract.js';
 import type { ResourceSample } from './resource-sample.js';
 
 /**
@@ -9,7 +10,7 @@ import type { ResourceSample } from './resource-sample.js';
  * break its bound: that drops straight to the coarsest rung.
  */
 
-export type PolicyMode = 'best' | 'balanced' | 'saver' | 'fixed';
+export type { PolicyMode };
 
 export interface PolicyOptions {
   readonly mode: PolicyMode;

@@ -12,6 +12,7 @@ import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, type Utterance } from '../support/av-corpus.js';
 import { projectRoot } from '../support/browser.js';
 import { measureMatmulPeak } from './matmul-peak.js';
+import { runLivePolicy, type PolicyRun } from './policy-bench.js';
 
 /**
  * `npm run bench`: the engine's speed, cost and accuracy per scale and modality on held-out
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     write: { type: 'boolean', default: false },
     'long-hours': { type: 'string', default: '3' },
+    policy: { type: 'boolean', default: true },
   },
 });
 const threads = Number(values.threads);
@@ -164,6 +166,37 @@ function machineDescription(): string {
 const fmt = (value: number, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
 
+/** Backlog and caption latency over time for both runs, as a table and a Mermaid chart. */
+function policyReport(runs: readonly PolicyRun[], hog: { start: number; end: number; cores: number }, bundle: LoadedBundle): string[] {
+  const lines: string[] = [];
+  lines.push(`#### Live-paced captioning with a CPU hog (${hog.cores} busy processes from ${hog.start} s to ${hog.end} s)`);
+  lines.push('');
+  lines.push('| run | backlog max (s) | latency p50 / p95 while the hog runs (s) | latency p50 / p95 otherwise (s) | scale changes |');
+  lines.push('| --- | --- | --- | --- | --- |');
+  for (const run of runs) {
+    const during = run.latencies.filter((entry) => entry.hog).map((entry) => entry.latency).sort((a, b) => a - b);
+    const outside = run.latencies.filter((entry) => !entry.hog).map((entry) => entry.latency).sort((a, b) => a - b);
+    const label = run.mode === 'fixed' ? `fixed ${bundle.manifest.scales[0]!.id}` : `policy (${run.mode})`;
+    lines.push(
+      `| ${label} | ${fmt(Math.max(0, ...run.points.map((point) => point.backlogSeconds)), 1)} | ${fmt(percentile(during, 0.5), 2)} / ${fmt(percentile(during, 0.95), 2)} | ${fmt(percentile(outside, 0.5), 2)} / ${fmt(percentile(outside, 0.95), 2)} | ${run.decisions.map((decision) => `${fmt(decision.atSeconds, 0)} s → ${bundle.manifest.scales[decision.scaleIndex]!.id}`).join(', ') || 'none'} |`,
+    );
+  }
+  const seconds = Math.floor(Math.min(...runs.map((run) => run.points.at(-1)?.atSeconds ?? 0)));
+  const grid = Array.from({ length: Math.floor(seconds / 5) + 1 }, (_, index) => index * 5);
+  const backlogAt = (run: PolicyRun, at: number) => run.points.reduce((best, point) => (Math.abs(point.atSeconds - at) < Math.abs(best.atSeconds - at) ? point : best)).backlogSeconds;
+  lines.push('');
+  lines.push('```mermaid');
+  lines.push('xychart-beta');
+  lines.push('  title "Live backlog (s) over time (s); the hog runs between the marks"');
+  lines.push(`  x-axis [${grid.map((at) => (at === hog.start || at === hog.end ? `"${at}*"` : `"${at}"`)).join(', ')}]`);
+  lines.push('  y-axis "backlog (s)"');
+  for (const run of runs) lines.push(`  line [${grid.map((at) => fmt(backlogAt(run, at), 2)).join(', ')}]`);
+  lines.push('```');
+  lines.push('');
+  lines.push(`Lines: ${runs.map((run, index) => `${index === 0 ? 'first' : 'second'} = ${run.mode === 'fixed' ? 'fixed finest scale' : 'with the policy'}`).join(', ')}. Decisions and their reasons are in test-output/bench/engine-bench.json.`);
+  return lines;
+}
+
 async function main(): Promise<void> {
   const bundle = await loadBundle(ort, values.model, { device: 'cpu', autoCandidates: ['cpu'], intraOpThreads: threads });
   const roi = bundle.manifest.roi.width;
@@ -188,6 +221,13 @@ async function main(): Promise<void> {
   const coarsest = bundle.manifest.scales.at(-1)!.id;
   const pipelines = [finest, coarsest].map((scale) => ({ scale, result: runPipelineChild(wav, scale) }));
   const sphinx = runPocketSphinx(wav);
+
+  let policyRuns: PolicyRun[] = [];
+  const hogWindow = { start: 25, end: Math.min(75, timeline.durationSeconds - 20), cores: cpus().length };
+  if (values.policy) {
+    process.stderr.write('bench: live-paced captioning with a CPU hog, with the policy and at a fixed finest scale…\n');
+    policyRuns = [await runLivePolicy(bundle, timeline, 'best', hogWindow), await runLivePolicy(bundle, timeline, 'fixed', hogWindow)];
+  }
   await bundle.release();
 
   // A long recording (speech, then ten minutes of room silence, repeated) through the whole
@@ -245,10 +285,11 @@ async function main(): Promise<void> {
         `${long.segments} segments, real-time factor ${fmt(long.processingSeconds / long.mediaSeconds, 4)}, peak RSS ${fmt(long.peakRssBytes / 2 ** 20, 0)} MiB.`,
     );
   }
+  if (policyRuns.length > 0) lines.push('', ...policyReport(policyRuns, hogWindow, bundle));
   const markdown = lines.join('\n');
   process.stdout.write(`${markdown}\n`);
   writeFileSync(join(outputDirectory, 'engine-bench.md'), `${markdown}\n`);
-  writeFileSync(join(outputDirectory, 'engine-bench.json'), JSON.stringify({ rows, heldoutRows, peak, pipelines, long, sphinx: { ...sphinx, wer: sphinxWer } }, null, 2));
+  writeFileSync(join(outputDirectory, 'engine-bench.json'), JSON.stringify({ rows, heldoutRows, peak, pipelines, long, policyRuns, sphinx: { ...sphinx, wer: sphinxWer } }, null, 2));
 
   if (values.write) {
     const path = join(projectRoot, 'BENCHMARKS.md');

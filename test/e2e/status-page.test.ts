@@ -64,6 +64,24 @@ test('the status page shows live facts from the real services in Chromium', asyn
     await heartbeat.filter({ hasNotText: first }).waitFor({ timeout: 5000 });
   });
 
+  await t.test('the monitor panel shows live signals, the current scale and the decision log', async () => {
+    await page.getByTestId('signal-cpu').filter({ hasText: /^\d+%$/ }).waitFor({ timeout: 5000 });
+    await page.getByTestId('decision-log').getByText(/holding/).first().waitFor({ timeout: 5000 });
+    // Which rung depends on this machine's real load right now; the ladder and its order do not.
+    const current = (await page.getByTestId('current-scale').textContent()) ?? '';
+    assert.match(current, /Current scale: s\d+ \(ladder s0 → s1 → s2 → s3, finest first\)/);
+    const newestDecision = (await page.getByTestId('decision-log').locator('li').first().textContent()) ?? '';
+    assert.ok(newestDecision.includes(/Current scale: (s\d+)/.exec(current)![1]!), `${newestDecision} vs ${current}`);
+  });
+
+  await t.test('choosing Battery saver reaches the policy on the main side', async () => {
+    await page.getByTestId('policy-mode').selectOption('saver');
+    await page.getByTestId('current-scale').filter({ hasText: /Current scale: s1/ }).waitFor({ timeout: 5000 });
+    await page.getByTestId('policy-mode').selectOption('fixed');
+    await page.getByTestId('fixed-scale').selectOption('s3');
+    await page.getByTestId('current-scale').filter({ hasText: /Current scale: s3/ }).waitFor({ timeout: 5000 });
+  });
+
   await t.test('a screenshot is written and nothing was blocked by the CSP', async () => {
     await page.screenshot({ path: join(testOutputDirectory('e2e'), 'status-page.png'), fullPage: true });
     assert.deepEqual(consoleProblems, []);

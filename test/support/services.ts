@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type LogEntry } from '../../electron/app/logger.js';
 import { createServices, type AppServices } from '../../electron/app/services.js';
+import { builtInBundleId } from '../../electron/engine/bundle-location.js';
+import { projectRoot } from './browser.js';
 
 export interface ServicesFixture {
   readonly services: AppServices;
@@ -22,6 +24,8 @@ export function createServicesFixture(heartbeatIntervalMs = 200): ServicesFixtur
     env: process.env,
     logger: createLogger((entry) => logEntries.push(entry)),
     heartbeatIntervalMs,
+    bundleDirectory: process.env.NESTCAP_TEST_BUNDLE ?? join(projectRoot, 'native-models', builtInBundleId),
+    monitorIntervalMs: 300,
   });
   return {
     services,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isRequestChannel, parseClientMessage, validateRequest } from '../../electron/ipc/contract.js';
+import { fail, isRequestChannel, parseClientMessage, validateRequest } from '../../electron/ipc/contract.js';
 import { createDispatcher } from '../../electron/ipc/dispatcher.js';
 import { createLogger, type LogEntry } from '../../electron/app/logger.js';
 
@@ -32,6 +32,8 @@ test('the dispatcher turns a throwing service into an internal error value and l
   const dispatch = createDispatcher(
     {
       'system.getStatus': () => Promise.reject(new Error('disk on fire')),
+      'monitor.getState': () => Promise.resolve(fail('unavailable', 'not part of this test')),
+      'monitor.setMode': () => Promise.resolve(fail('unavailable', 'not part of this test')),
     },
     createLogger((entry) => log.push(entry)),
   );
@@ -44,4 +46,15 @@ test('the dispatcher turns a throwing service into an internal error value and l
     ok: false,
     error: { code: 'unknown-channel', message: 'unknown channel "__proto__"' },
   });
+});
+
+test('monitor.setMode accepts the four modes and needs a scale for fixed', () => {
+  assert.deepEqual(validateRequest('monitor.setMode', { mode: 'saver' }), { ok: true, value: { mode: 'saver' } });
+  assert.deepEqual(validateRequest('monitor.setMode', { mode: 'fixed', fixedScaleId: 's2' }), { ok: true, value: { mode: 'fixed', fixedScaleId: 's2' } });
+  const missing = validateRequest('monitor.setMode', { mode: 'fixed' });
+  assert.equal(!missing.ok && missing.error.field, 'request.fixedScaleId');
+  const unknown = validateRequest('monitor.setMode', { mode: 'turbo' });
+  assert.equal(!unknown.ok && unknown.error.field, 'request.mode');
+  const extra = validateRequest('monitor.setMode', { mode: 'best', verbose: 1 });
+  assert.equal(!extra.ok && extra.error.field, 'request.verbose');
 });
