@@ -17,7 +17,8 @@ export function formatTimestamp(seconds: number, decimalSeparator: ',' | '.'): s
 
 /** SRT and VTT treat a blank line as the end of a cue, and VTT reserves "-->" and "<" and "&". */
 function cueLine(line: string, format: 'srt' | 'vtt'): string {
-  const flat = line.replace(/\s+/g, ' ').replace(/-->/g, '->');
+  // "--->" must not collapse into a new "-->": every run of dashes before ">" becomes one.
+  const flat = line.replace(/\s+/g, ' ').replace(/--+>/g, '->');
   return format === 'vtt' ? flat.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : flat;
 }
 

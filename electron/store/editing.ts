@@ -180,7 +180,7 @@ function wordBoundaryNear(text: string, position: number): number {
   for (let index = text.indexOf(' '); index >= 0; index = text.indexOf(' ', index + 1)) {
     if (best < 0 || Math.abs(index - position) < Math.abs(best - position)) best = index;
   }
-  return best < 0 ? Math.round(position) : best;
+  return Math.max(0, best); // one word: nothing to split between
 }
 
 /** Merges a segment with the one right after it in time. */

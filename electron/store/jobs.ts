@@ -88,12 +88,12 @@ export function listJobs(db: SqliteDatabase, options: { libraryId?: number; stat
 }
 
 /**
- * Queues a media file. An unfinished job for the same media is returned instead of a second
- * one, so adding a folder twice does not caption anything twice.
+ * Queues a media file. A job for the same media still waiting (queued or paused) is returned
+ * instead of a second one; a running one is not, since the file may have changed under it.
  */
 export function enqueueJob(db: SqliteDatabase, mediaId: number, options: { priority?: number; overwriteEdits?: boolean; durationSeconds?: number | undefined } = {}, now?: () => Date): Job {
   return writeTransaction(db, () => {
-    const open = db.prepare("select id from jobs where media_id = ? and state in ('queued', 'running', 'paused') order by id limit 1").get(mediaId) as { id: number } | undefined;
+    const open = db.prepare("select id from jobs where media_id = ? and state in ('queued', 'paused') order by id limit 1").get(mediaId) as { id: number } | undefined;
     if (open) return getJob(db, open.id);
     const at = stamp(now);
     const { lastInsertRowid } = db
@@ -104,13 +104,19 @@ export function enqueueJob(db: SqliteDatabase, mediaId: number, options: { prior
 }
 
 /** Queued jobs in the order they should run: highest priority first, then oldest. */
-export function queuedJobs(db: SqliteDatabase, limit: number): Job[] {
-  return read(db, () => (db.prepare(`${selectJob} where jobs.state = 'queued' order by jobs.priority desc, jobs.id limit ?`).all(limit) as JobRow[]).map(toJob));
+export function queuedJobs(db: SqliteDatabase, limit: number, options: { exceptMedia?: readonly number[] } = {}): Job[] {
+  return read(db, () =>
+    (db
+      .prepare(`${selectJob} where jobs.state = 'queued' and jobs.media_id not in (select value from json_each(?)) order by jobs.priority desc, jobs.id limit ?`)
+      .all(JSON.stringify(options.exceptMedia ?? []), limit) as JobRow[]).map(toJob),
+  );
 }
 
 /** After a crash, jobs that were running are queued again; their runs resume where they stopped. */
-export function requeueInterruptedJobs(db: SqliteDatabase, now?: () => Date): number {
-  return writeTransaction(db, () => db.prepare("update jobs set state = 'queued', updated_at = ? where state = 'running'").run(stamp(now), ).changes);
+export function requeueInterruptedJobs(db: SqliteDatabase, stillRunning: readonly number[] = [], now?: () => Date): number {
+  return writeTransaction(db, () =>
+    db.prepare("update jobs set state = 'queued', updated_at = ? where state = 'running' and id not in (select value from json_each(?))").run(stamp(now), JSON.stringify(stillRunning)).changes,
+  );
 }
 
 export function setJobState(db: SqliteDatabase, jobId: number, state: JobState, now?: () => Date): Job {

@@ -157,7 +157,7 @@ export function commitSegments(db: SqliteDatabase, runId: number, segments: read
 }
 
 function replaceEarlierOutput(db: SqliteDatabase, run: Run, from: number, to: number): void {
-  if (to <= from && from > 0) return;
+  if (to <= from) return;
   db.prepare(
     `delete from segments where media_id = ? and (run_id is null or run_id <> ?) and start_seconds >= ? and start_seconds < ?
      and (edited = 0 or ? = 1)`,

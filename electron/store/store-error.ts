@@ -37,7 +37,7 @@ export function translateSqliteError(error: unknown, databasePath: string): unkn
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new StoreError('locked', `The library database ${databasePath} is in use by another program (perhaps a second copy of Nestcap); nothing was changed. Close the other program and try again.`, { cause: error });
   }
-  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_WRITE' && /disk|space/i.test(String(error))) {
+  if (code === 'SQLITE_FULL') {
     return new StoreError('disk-full', `The disk holding ${databasePath} is full; the last change was not saved, everything before it is intact.`, { cause: error });
   }
   if (code.startsWith('SQLITE_READONLY')) {

@@ -1,0 +1,117 @@
+"""Configuration dataclasses shared by corpus generation, training, export and evaluation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SAMPLE_RATE = 16000
+FPS = 25
+
+
+@dataclass
+class CorpusConfig:
+    seed: int = 1234
+    n_train: int = 6000
+    n_eval_seen: int = 300
+    n_eval_heldout: int = 200
+    roi: int = 32  # mouth ROI side in pixels (grayscale)
+    min_words: int = 3
+    max_words: int = 10
+    max_chars: int = 60
+    eval_fraction: float = 0.06  # share of sentences reserved for evaluation only
+    heldout_family: str = "flite"  # TTS engine family never used in training
+    train_families: tuple[str, ...] = ("espeak", "festival")
+    family_weights: tuple[float, ...] = (0.72, 0.28)
+    workers: int = 2
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 0  # filled from the tokenizer
+    # audio front end (inside the graph)
+    n_fft: int = 400
+    hop: int = 160
+    n_mels: int = 64
+    audio_dim: int = 144
+    audio_layers: int = 2
+    # video front end
+    roi: int = 32
+    video_dim: int = 144
+    video_layers: int = 1
+    roi_mean: float = 0.5
+    roi_std: float = 0.2
+    # language model (decoder only, frozen after text pre-training)
+    lm_dim: int = 192
+    lm_layers: int = 4
+    lm_heads: int = 4
+    lm_ff: int = 576
+    # Matryoshka scales: (audio rate, video rate) over 25 Hz encoder outputs, finest -> coarsest
+    scales: tuple[tuple[int, int], ...] = ((2, 2), (2, 5), (8, 2), (8, 5))
+    compression: str = "avg"  # avg | stack
+    # LoRA
+    lora_variant: str = "MSS"  # MS | SS | MSS
+    lora_rank: int = 8
+    lora_alpha: float = 16.0
+    # training options
+    mome: bool = False
+    mome_experts: int = 4
+    mome_topk: int = 1
+    mome_dim: int = 32
+    sink_loss: float = 0.0  # weight of the BOS decorrelation loss (0 = off)
+    ctc_weight: float = 0.5  # auxiliary CTC on encoder outputs (training only)
+
+
+@dataclass
+class TrainConfig:
+    corpus: str = "work/corpus"
+    run_dir: str = "work/runs/mtsk"
+    seed: int = 7
+    threads: int = 2
+    lm_steps: int = 400
+    lm_batch: int = 32
+    lm_lr: float = 2e-3
+    steps: int = 4000
+    batch: int = 8
+    lr: float = 8e-4
+    adapter_lr_mult: float = 1.0  # LR multiplier for projectors, LoRA and MoME (encoders use lr)
+    warmup: int = 200
+    task_weights: dict[str, float] = field(default_factory=lambda: {"asr": 1.0, "vsr": 1.5, "avsr": 1.0})
+    task_probs: dict[str, float] = field(default_factory=lambda: {"asr": 0.3, "vsr": 0.2, "avsr": 0.5})
+    scales_per_step: int = 2  # 0 = all scales every step (Llama-MTSK); k>0 samples k scales
+    fixed_scale: int = -1  # >=0 trains a single-scale model (Llama-AVSR style baseline)
+    snr_choices: tuple[float | None, ...] = (None, 20.0, 15.0, 10.0, 5.0, 0.0, -5.0)
+    p_noise: float = 0.7
+    noise_ramp_steps: int = 1500  # noise/reverb probability ramps up linearly over these steps (curriculum)
+    p_reverb: float = 0.2
+    p_video_missing: float = 0.08
+    p_video_occluded: float = 0.12
+    ckpt_every: int = 200
+    log_every: int = 20
+    max_minutes: float = 0.0  # stop (after checkpointing) when wall time exceeds this; 0 = no limit
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+def from_dict(cls: type, data: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for k, v in data.items():
+        if k not in names:
+            continue
+        if k == "scales":
+            v = tuple(tuple(x) for x in v)
+        elif isinstance(v, list):
+            v = tuple(v)
+        kwargs[k] = v
+    return cls(**kwargs)
+
+
+def dump_json(obj: Any, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, sort_keys=False)
+        f.write("\n")

@@ -1,0 +1,230 @@
+"""Synthetic audio-visual corpus generator.
+
+    /usr/bin/python3 -m nestcap_av.corpus --out work/corpus --n-train 6000 --seed 1234
+
+Sentences come from Debian's ``fortunes``/``fortunes-min`` packages (/usr/share/games/fortunes). Speech comes
+from espeak-ng (voices x variants, rate, pitch), festival (kal_diphone, cmu_us_slt_arctic_hts, duration
+stretch + speed perturbation) and flite (kal, kal16, awb, rms, slt; duration stretch, f0). The phone timings
+of each engine drive a 25 fps grayscale mouth-ROI video (render.py). One family (flite by default) is held
+out of training. Output is deterministic for a seed: each utterance has its own RNG derived from
+(seed, split, index) and results are stored in plan order whatever the worker count.
+
+Layout of ``<out>/<split>/``: ``audio.i16`` (concatenated int16 16 kHz PCM), ``video.u8`` (concatenated
+uint8 frames, ROI x ROI), ``index.jsonl`` (one row per utterance with offsets and metadata).
+``<out>/manifest.json`` holds sizes, timing and the config; ``<out>/lm_text.txt`` the LM pre-training text
+(training sentences only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import re
+import tempfile
+import time
+
+import numpy as np
+
+from . import render, tts
+from .config import FPS, SAMPLE_RATE, CorpusConfig, dump_json, to_dict
+
+FORTUNE_DIR = "/usr/share/games/fortunes"
+# categories skipped: ascii art, offensive-leaning or non-prose collections
+SKIP = {"art", "ascii-art", "ethnic", "drugs", "men-women", "perl", "translate-me", "debian", "linux",
+        "linuxcookie", "startrek", "knghtbrd", "paradoxum", "goedel", "disclaimer", "zippy"}
+
+
+def normalise(text: str) -> str:
+    """Transcript normalisation used everywhere (also for WER): lower case, letters, apostrophes, spaces."""
+    t = text.lower().replace("\u2019", "'")
+    t = re.sub(r"[^a-z' ]+", " ", t)
+    t = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def load_sentences(cfg: CorpusConfig, source_dir: str = FORTUNE_DIR) -> list[tuple[str, str]]:
+    files = sorted(p for p in glob.glob(os.path.join(source_dir, "*"))
+                   if not p.endswith((".dat", ".u8")) and os.path.basename(p) not in SKIP and os.path.isfile(p))
+    if not files:
+        raise SystemExit(f"no text source in {source_dir}: apt-get install fortunes fortunes-min")
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            raw = f.read()
+        for fortune in raw.split("\n%\n"):
+            lines = [ln.strip() for ln in fortune.splitlines() if not ln.strip().startswith("--")]
+            body = " ".join(lines)
+            for sent in re.split(r"(?<=[.!?])\s+", body):
+                sent = sent.strip()
+                if not re.fullmatch(r"[A-Za-z][A-Za-z ,;:'\-]*[.!?]", sent):
+                    continue
+                tr = normalise(sent)
+                words = tr.split()
+                if not (cfg.min_words <= len(words) <= cfg.max_words) or len(tr) > cfg.max_chars:
+                    continue
+                if tr in seen:
+                    continue
+                seen.add(tr)
+                out.append((sent, tr))
+    out.sort(key=lambda x: x[1])
+    return out
+
+
+def is_eval_sentence(transcript: str, fraction: float) -> bool:
+    h = int(hashlib.md5(transcript.encode()).hexdigest()[:8], 16)
+    return (h % 10000) < fraction * 10000
+
+
+def _utt_rng(seed: int, split: str, i: int) -> np.random.Generator:
+    h = int(hashlib.md5(f"{seed}/{split}/{i}".encode()).hexdigest()[:12], 16)
+    return np.random.default_rng(h)
+
+
+def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]]) -> dict[str, list[dict]]:
+    train_s = [s for s in sentences if not is_eval_sentence(s[1], cfg.eval_fraction)]
+    eval_s = [s for s in sentences if is_eval_sentence(s[1], cfg.eval_fraction)]
+    plans: dict[str, list[dict]] = {}
+    specs = [("train", cfg.n_train, train_s, cfg.train_families, cfg.family_weights),
+             ("eval_seen", cfg.n_eval_seen, eval_s, cfg.train_families, cfg.family_weights),
+             ("eval_heldout", cfg.n_eval_heldout, eval_s, (cfg.heldout_family,), (1.0,))]
+    for split, n, pool, fams, weights in specs:
+        rng = np.random.default_rng(cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2}[split])
+        order = rng.permutation(len(pool))
+        jobs = []
+        for i in range(n):
+            text, tr = pool[int(order[i % len(order)])]
+            r = _utt_rng(cfg.seed, split, i)
+            fam = str(r.choice(list(fams), p=np.array(weights) / np.sum(weights)))
+            job = {"split": split, "i": i, "text": text, "transcript": tr, "family": fam}
+            if fam == "espeak":
+                v = str(r.choice(tts.ESPEAK_VOICES))
+                var = str(r.choice(tts.ESPEAK_VARIANTS))
+                job.update(voice=v + (f"+{var}" if var else ""), rate=int(r.integers(130, 215)),
+                           pitch=int(r.integers(25, 80)), prange=int(r.integers(20, 90)))
+            elif fam == "festival":
+                job.update(voice=str(r.choice(tts.FESTIVAL_VOICES)), stretch=float(r.uniform(0.85, 1.2)),
+                           speed=float(r.uniform(0.9, 1.1)))
+            elif fam == "flite":
+                job.update(voice=str(r.choice(tts.FLITE_VOICES)), stretch=float(r.uniform(0.85, 1.2)),
+                           f0=float(r.uniform(90, 190)))
+            else:
+                raise ValueError(fam)
+            jobs.append(job)
+        plans[split] = jobs
+    return plans
+
+
+_ESPEAK: tts.Espeak | None = None
+
+
+def _synth_chunk(args: tuple[list[dict], int, int]) -> list[dict]:
+    jobs, seed, roi = args
+    global _ESPEAK
+    results: list = [None] * len(jobs)
+    fest = [k for k, j in enumerate(jobs) if j["family"] == "festival"]
+    if fest:
+        with tempfile.TemporaryDirectory() as d:
+            outs = tts.festival_batch([(jobs[k]["text"], jobs[k]["voice"], jobs[k]["stretch"]) for k in fest], d)
+        for k, (x, ph) in zip(fest, outs):
+            sp = jobs[k]["speed"]
+            x = tts.resample(x, SAMPLE_RATE * sp, SAMPLE_RATE)  # speed perturbation (tempo + pitch)
+            results[k] = (x, [(p, a / sp, b / sp) for p, a, b in ph])
+    for k, j in enumerate(jobs):
+        if j["family"] == "espeak":
+            if _ESPEAK is None:
+                _ESPEAK = tts.Espeak()
+            results[k] = _ESPEAK.synth(j["text"], j["voice"], j["rate"], j["pitch"], j["prange"])
+        elif j["family"] == "flite":
+            results[k] = tts.flite_synth(j["text"], j["voice"], j["stretch"], j["f0"])
+    out = []
+    for j, (x, phones) in zip(jobs, results):
+        rng = _utt_rng(seed, j["split"] + "/render", j["i"])
+        peak = float(np.max(np.abs(x))) + 1e-6
+        x = x / peak * rng.uniform(0.25, 0.9)
+        n_frames = int(np.ceil(len(x) / SAMPLE_RATE * FPS))
+        n_samples = int(round(n_frames * SAMPLE_RATE / FPS))
+        x = np.pad(x, (0, max(0, n_samples - len(x))))[:n_samples]
+        track = render.viseme_tracks(phones, n_frames, rng, lead_s=float(rng.uniform(0.0, 0.06)))
+        video = render.render(track, roi, rng)
+        pcm = np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
+        out.append({"job": j, "pcm": pcm, "video": video, "phones": [(p, round(a, 3), round(b, 3)) for p, a, b in phones]})
+    return out
+
+
+def generate(cfg: CorpusConfig, out_dir: str, log=print) -> dict:
+    t_start = time.time()
+    os.makedirs(out_dir, exist_ok=True)
+    sentences = load_sentences(cfg)
+    train_text = [tr for _, tr in sentences if not is_eval_sentence(tr, cfg.eval_fraction)]
+    with open(os.path.join(out_dir, "lm_text.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(train_text) + "\n")
+    plans = plan_jobs(cfg, sentences)
+    stats: dict = {"config": to_dict(cfg), "source": FORTUNE_DIR + " (Debian fortunes, fortunes-min)",
+                   "sentences_total": len(sentences), "sentences_train_pool": len(train_text),
+                   "sentences_eval_pool": len(sentences) - len(train_text), "splits": {}}
+    chunk = 24
+    with mp.get_context("fork").Pool(max(1, cfg.workers)) as pool:
+        for split, jobs in plans.items():
+            t0 = time.time()
+            sdir = os.path.join(out_dir, split)
+            os.makedirs(sdir, exist_ok=True)
+            fa = open(os.path.join(sdir, "audio.i16"), "wb")
+            fv = open(os.path.join(sdir, "video.u8"), "wb")
+            fi = open(os.path.join(sdir, "index.jsonl"), "w", encoding="utf-8")
+            a_off = v_off = 0
+            n_done, dur = 0, 0.0
+            voices: dict[str, int] = {}
+            chunks = [(jobs[i:i + chunk], cfg.seed, cfg.roi) for i in range(0, len(jobs), chunk)]
+            for res in pool.imap(_synth_chunk, chunks):
+                for r in res:
+                    j = r["job"]
+                    fa.write(r["pcm"].tobytes())
+                    fv.write(r["video"].tobytes())
+                    row = {k: v for k, v in j.items() if k != "split"}
+                    row.update(audio_off=a_off, audio_len=len(r["pcm"]), video_off=v_off,
+                               n_frames=int(r["video"].shape[0]), phones=r["phones"])
+                    fi.write(json.dumps(row) + "\n")
+                    a_off += len(r["pcm"])
+                    v_off += r["video"].size
+                    dur += len(r["pcm"]) / SAMPLE_RATE
+                    voices[j["family"] + ":" + j["voice"]] = voices.get(j["family"] + ":" + j["voice"], 0) + 1
+                n_done += len(res)
+                if n_done % (chunk * 10) == 0 or n_done == len(jobs):
+                    log(f"[corpus] {split}: {n_done}/{len(jobs)} utterances, {dur / 3600:.2f} h, {time.time() - t0:.0f} s")
+            for fh in (fa, fv, fi):
+                fh.close()
+            stats["splits"][split] = {
+                "utterances": len(jobs), "hours": round(dur / 3600, 3), "seconds_to_generate": round(time.time() - t0, 1),
+                "bytes": a_off * 2 + v_off, "distinct_voices": len(voices),
+                "families": sorted({j["family"] for j in jobs}),
+                "distinct_sentences": len({j["transcript"] for j in jobs})}
+    stats["seconds_total"] = round(time.time() - t_start, 1)
+    stats["bytes_total"] = sum(s["bytes"] for s in stats["splits"].values())
+    stats["roi"] = {"size": cfg.roi, "fps": FPS, "dtype": "uint8 grayscale"}
+    dump_json(stats, os.path.join(out_dir, "manifest.json"))
+    log(f"[corpus] done: {stats['bytes_total'] / 1e6:.1f} MB in {stats['seconds_total']:.0f} s")
+    return stats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="work/corpus")
+    ap.add_argument("--seed", type=int, default=CorpusConfig.seed)
+    ap.add_argument("--n-train", type=int, default=CorpusConfig.n_train)
+    ap.add_argument("--n-eval-seen", type=int, default=CorpusConfig.n_eval_seen)
+    ap.add_argument("--n-eval-heldout", type=int, default=CorpusConfig.n_eval_heldout)
+    ap.add_argument("--roi", type=int, default=CorpusConfig.roi)
+    ap.add_argument("--workers", type=int, default=CorpusConfig.workers)
+    a = ap.parse_args()
+    cfg = CorpusConfig(seed=a.seed, n_train=a.n_train, n_eval_seen=a.n_eval_seen, n_eval_heldout=a.n_eval_heldout,
+                       roi=a.roi, workers=a.workers)
+    generate(cfg, a.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Tokenizer, corpus reader, noise/reverb/video augmentation and LM sequence assembly."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import torch
+
+from .config import FPS, SAMPLE_RATE
+
+SPECIALS = ["<pad>", "<bos>", "<eos>", "<audio>", "</audio>", "<video>", "</video>", "<asr>", "<vsr>", "<avsr>", "<unk>"]
+CHARS = list(" 'abcdefghijklmnopqrstuvwxyz")
+TASKS = ("asr", "vsr", "avsr")
+
+
+class CharTokenizer:
+    """Character tokenizer; its JSON form (``to_json``) is what the TypeScript engine reads."""
+
+    def __init__(self) -> None:
+        self.vocab = SPECIALS + CHARS
+        self.index = {t: i for i, t in enumerate(self.vocab)}
+        self.pad, self.bos, self.eos = 0, 1, 2
+        self.unk = self.index["<unk>"]
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def tok(self, name: str) -> int:
+        return self.index[name]
+
+    def encode(self, text: str) -> list[int]:
+        return [self.index.get(c, self.unk) for c in text]
+
+    def decode(self, ids) -> str:
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos:
+                break
+            if i >= len(SPECIALS):
+                out.append(self.vocab[i])
+        return "".join(out)
+
+    def prompt(self, task: str) -> list[int]:
+        return [self.index[f"<{task}>"]]
+
+    def to_json(self) -> dict:
+        return {
+            "type": "char",
+            "vocab": self.vocab,
+            "special": {"pad": self.pad, "bos": self.bos, "eos": self.eos, "unk": self.unk,
+                        "audio_start": self.tok("<audio>"), "audio_end": self.tok("</audio>"),
+                        "video_start": self.tok("<video>"), "video_end": self.tok("</video>")},
+            "prompts": {t: self.prompt(t) for t in TASKS},
+            "decode": "concatenate vocab[id] for ids >= first_char_id, stop at eos",
+            "first_char_id": len(SPECIALS),
+            "normalisation": "lower case; characters other than a-z and apostrophe become spaces; spaces collapsed",
+        }
+
+
+class Split:
+    """One corpus split held in memory (int16 audio, uint8 video, metadata rows)."""
+
+    def __init__(self, root: str, split: str, roi: int):
+        d = os.path.join(root, split)
+        with open(os.path.join(d, "index.jsonl"), encoding="utf-8") as f:
+            self.rows = [json.loads(line) for line in f]
+        self.audio = np.fromfile(os.path.join(d, "audio.i16"), dtype=np.int16)
+        self.video = np.fromfile(os.path.join(d, "video.u8"), dtype=np.uint8)
+        self.roi = roi
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def pcm(self, i: int) -> np.ndarray:
+        r = self.rows[i]
+        return self.audio[r["audio_off"]: r["audio_off"] + r["audio_len"]].astype(np.float32) / 32768.0
+
+    def frames(self, i: int) -> np.ndarray:
+        r = self.rows[i]
+        n = r["n_frames"] * self.roi * self.roi
+        return self.video[r["video_off"]: r["video_off"] + n].reshape(r["n_frames"], self.roi, self.roi)
+
+
+# ------------------------------------------------------------------------------------------ augmentation
+def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    spec = np.fft.rfft(rng.normal(0, 1, n))
+    f = np.arange(len(spec)) + 1.0
+    x = np.fft.irfft(spec / np.sqrt(f), n=n)
+    return (x / (np.std(x) + 1e-9)).astype(np.float32)
+
+
+def babble(rng: np.random.Generator, split: Split, n: int, exclude: int, talkers: int | None = None) -> np.ndarray:
+    k = int(talkers or rng.integers(3, 7))
+    out = np.zeros(n, np.float32)
+    for _ in range(k):
+        j = int(rng.integers(0, len(split)))
+        if j == exclude:
+            continue
+        x = split.pcm(j)
+        x = x / (np.std(x) + 1e-6)
+        if len(x) < n:
+            x = np.tile(x, n // max(1, len(x)) + 1)
+        off = int(rng.integers(0, len(x) - n + 1))
+        out += x[off: off + n]
+    return out / (np.std(out) + 1e-9)
+
+
+def add_noise(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    ps = float(np.mean(x ** 2)) + 1e-10
+    pn = float(np.mean(noise ** 2)) + 1e-10
+    return x + noise * np.sqrt(ps / (pn * 10 ** (snr_db / 10.0)))
+
+
+def reverb(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    rt60 = rng.uniform(0.15, 0.7)
+    n = int(rt60 * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    ir = rng.normal(0, 1, n) * np.exp(-6.9 * t / rt60)
+    ir[0] = 1.0 / rng.uniform(0.15, 0.6)
+    ir = ir / np.sqrt(np.sum(ir ** 2))
+    m = len(x) + n - 1
+    nfft = 1 << (m - 1).bit_length()
+    y = np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(ir, nfft), nfft)[: len(x)]
+    return (y * (np.std(x) / (np.std(y) + 1e-9))).astype(np.float32)
+
+
+def occlude(rng: np.random.Generator, v: np.ndarray) -> np.ndarray:
+    v = v.copy()
+    t, h, w = v.shape
+    t0 = int(rng.integers(0, t))
+    t1 = t if rng.random() < 0.5 else int(rng.integers(t0, t + 1))
+    hh, ww = int(rng.integers(h // 4, h // 2 + 1)), int(rng.integers(w // 4, w // 2 + 1))
+    y0, x0 = int(rng.integers(0, h - hh + 1)), int(rng.integers(0, w - ww + 1))
+    v[t0:t1, y0: y0 + hh, x0: x0 + ww] = int(rng.integers(0, 256))
+    return v
+
+
+def make_example(split: Split, i: int, rng: np.random.Generator, task: str, snr: float | None, noise_kind: str,
+                 do_reverb: bool, video_state: str) -> dict:
+    x = split.pcm(i)
+    if do_reverb:
+        x = reverb(rng, x)
+    if snr is not None:
+        if noise_kind == "white":
+            noise = rng.normal(0, 1, len(x)).astype(np.float32)
+        elif noise_kind == "pink":
+            noise = pink_noise(rng, len(x))
+        else:
+            noise = babble(rng, split, len(x), i)
+        x = add_noise(x, noise, snr)
+    x = x * rng.uniform(0.3, 1.0) / (np.max(np.abs(x)) + 1e-6)
+    v = split.frames(i)
+    if video_state == "occluded":
+        v = occlude(rng, v)
+    return {"pcm": x.astype(np.float32), "frames": v, "task": task, "text": split.rows[i]["transcript"]}
+
+
+def sample_example(split: Split, i: int, rng: np.random.Generator, tc, ramp: float = 1.0) -> dict:
+    """Training sample with the TrainConfig's task sampling and augmentation policy (``ramp`` scales noise/reverb)."""
+    tasks = list(tc.task_probs)
+    task = str(rng.choice(tasks, p=np.array([tc.task_probs[t] for t in tasks]) / sum(tc.task_probs.values())))
+    snr = None
+    if rng.random() < tc.p_noise * ramp:
+        snr = tc.snr_choices[int(rng.integers(0, len(tc.snr_choices)))]
+    kind = str(rng.choice(["white", "pink", "babble", "babble"]))
+    video_state = "ok"
+    u = rng.random()
+    if u < tc.p_video_missing:
+        video_state = "missing"
+        if task == "avsr":
+            task = "asr"  # as the engine does: no face -> audio-only
+    elif u < tc.p_video_missing + tc.p_video_occluded:
+        video_state = "occluded"
+    if task == "vsr":
+        snr = None
+    return make_example(split, i, rng, task, snr, kind, rng.random() < tc.p_reverb * ramp, video_state)
+
+
+def collate(examples: list[dict]) -> dict:
+    b = len(examples)
+    n_a = max(len(e["pcm"]) for e in examples)
+    n_v = max(e["frames"].shape[0] for e in examples)
+    roi = examples[0]["frames"].shape[1]
+    pcm = torch.zeros(b, n_a)
+    frames = torch.zeros(b, n_v, roi, roi)
+    for k, e in enumerate(examples):
+        pcm[k, : len(e["pcm"])] = torch.from_numpy(e["pcm"])
+        frames[k, : e["frames"].shape[0]] = torch.from_numpy(e["frames"].astype(np.float32))
+    return {"pcm": pcm, "frames": frames,
+            "pcm_len": torch.tensor([len(e["pcm"]) for e in examples]),
+            "frame_len": torch.tensor([e["frames"].shape[0] for e in examples]),
+            "tasks": [e["task"] for e in examples], "texts": [e["text"] for e in examples]}
+
+
+def build_sequences(tok: CharTokenizer, emb: torch.nn.Embedding, a_tok: torch.Tensor | None, a_len: torch.Tensor | None,
+                    v_tok: torch.Tensor | None, v_len: torch.Tensor | None, tasks: list[str], texts: list[str] | None):
+    """Assemble [BOS, <audio> A </audio>, <video> V </video>, prompt, transcript, EOS] per sample, right-padded.
+
+    Returns embeds [B,S,d], labels [B,S] (-100 except transcript/EOS targets) and prefix lengths.
+    """
+    dev = emb.weight.device
+    seqs, labels, prefix_lens = [], [], []
+
+    def e(ids: list[int]) -> torch.Tensor:
+        return emb(torch.tensor(ids, dtype=torch.long, device=dev))
+
+    for k, task in enumerate(tasks):
+        parts = [e([tok.bos])]
+        if task in ("asr", "avsr"):
+            parts += [e([tok.tok("<audio>")]), a_tok[k, : int(a_len[k])], e([tok.tok("</audio>")])]
+        if task in ("vsr", "avsr"):
+            parts += [e([tok.tok("<video>")]), v_tok[k, : int(v_len[k])], e([tok.tok("</video>")])]
+        parts.append(e(tok.prompt(task)))
+        prefix = torch.cat(parts, 0)
+        prefix_lens.append(prefix.shape[0])
+        if texts is not None:
+            ids = tok.encode(texts[k])
+            seq = torch.cat([prefix, e(ids)], 0)
+            lab = [-100] * (prefix.shape[0] - 1) + ids + [tok.eos]
+        else:
+            seq, lab = prefix, [-100] * prefix.shape[0]
+        seqs.append(seq)
+        labels.append(torch.tensor(lab, dtype=torch.long))
+    s_max = max(s.shape[0] for s in seqs)
+    d = seqs[0].shape[1]
+    out = torch.zeros(len(seqs), s_max, d, device=dev)
+    lab_out = torch.full((len(seqs), s_max), -100, dtype=torch.long)
+    for k, (s, lab) in enumerate(zip(seqs, labels)):
+        out[k, : s.shape[0]] = s
+        lab_out[k, : len(lab)] = lab
+    return out, lab_out, torch.tensor(prefix_lens)
+
+
+def video_frames_for(n_samples: int) -> int:
+    return int(np.ceil(n_samples / SAMPLE_RATE * FPS))

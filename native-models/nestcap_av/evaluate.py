@@ -1,0 +1,352 @@
+"""Evaluation report (EVAL.md + eval.json) on sentences never seen in training.
+
+    /usr/bin/python3 -m nestcap_av.evaluate --run work/runs/mtsk --bundle nestcap-av-small --limit 300 \
+        [--fixed s0=work/runs/fixed_s0 --fixed s3=work/runs/fixed_s3] [--pool-baseline work/runs/fixed_s0] \
+        [--compare "MS=work/runs/ms" --compare "SS=work/runs/ss" --compare "MSS+MoME=work/runs/mss_mome" ...]
+
+Greedy decoding with the KV cache in PyTorch (the graphs are checked against PyTorch by the parity test).
+WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.  Noise: babble made of
+other evaluation utterances at 10, 0 and -5 dB SNR (seeded).  VSR does not depend on audio noise, so it is
+decoded once per utterance and reported for every noise column.  The report's tables follow Table 1 of
+Llama-MTSK (rows: method/condition, columns: (audio, video) rate pairs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import FPS, SAMPLE_RATE, dump_json
+from .data import CharTokenizer, Split, make_example
+from .export import load_run, prefix_embeds
+from .model import AVModel, compress
+
+NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
+TASKS = ["asr", "vsr", "avsr"]
+TASK_NAME = {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"}
+
+
+def edit_distance(a: list[str], b: list[str]) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
+        prev = cur
+    return prev[-1]
+
+
+class WER:
+    def __init__(self) -> None:
+        self.err = 0
+        self.words = 0
+
+    def add(self, ref: str, hyp: str) -> None:
+        r, h = ref.split(), hyp.split()
+        self.err += edit_distance(r, h)
+        self.words += len(r)
+
+    @property
+    def value(self) -> float:
+        return 100.0 * self.err / max(1, self.words)
+
+
+@torch.no_grad()
+def greedy(model: AVModel, tok: CharTokenizer, prefix: torch.Tensor, lora, max_len: int = 120) -> str:
+    cfg = model.cfg
+    L, H, dh = cfg.lm_layers, cfg.lm_heads, cfg.lm_dim // cfg.lm_heads
+    past = torch.zeros(L, 2, 1, H, 0, dh)
+    logits, past, _, _ = model.lm(prefix, past, lora)
+    out: list[int] = []
+    nxt = int(logits[0, -1].argmax())
+    while nxt != tok.eos and len(out) < max_len:
+        out.append(nxt)
+        logits, past, _, _ = model.lm(model.lm.emb(torch.tensor([[nxt]])), past, lora)
+        nxt = int(logits[0, -1].argmax())
+    return tok.decode(out)
+
+
+def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
+    """Tokens for scale k; with ``pool_from`` = j, use scale j's projector at scale k's rates (training-free pooling)."""
+    if pool_from is None:
+        return model.audio_tokens(fa, k), model.video_tokens(fv, k), model.lora.for_scale(k)
+    ra, rv = model.cfg.scales[k]
+    at = model.proj_a[pool_from](compress(fa, ra, model.cfg.compression))
+    vt = model.proj_v[pool_from](compress(fv, rv, model.cfg.compression))
+    return at, vt, model.lora.for_scale(pool_from)
+
+
+@torch.no_grad()
+def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], tasks: list[str], noises, seed: int = 99,
+                   pool_from: int | None = None, log=print, label: str = "") -> dict:
+    tok = CharTokenizer()
+    res: dict = {}
+    timing: dict = {}
+    media_s = 0.0
+    t_start = time.time()
+    for i in range(n):
+        for noise_name, snr in noises:
+            rng = np.random.default_rng([seed, i, int(1000 + (snr or 99))])
+            ex = make_example(split, i, rng, "avsr", snr, "babble", False, "ok")
+            if noise_name == noises[0][0]:
+                media_s += len(ex["pcm"]) / SAMPLE_RATE
+            t0 = time.time()
+            fa = model.audio(torch.from_numpy(ex["pcm"])[None])
+            fv = model.video(torch.from_numpy(ex["frames"].astype(np.float32))[None])
+            t_enc = time.time() - t0
+            for k in scales:
+                at, vt, lora = scale_tokens(model, fa, fv, k, pool_from)
+                for task in tasks:
+                    if task == "vsr" and noise_name != noises[0][0]:
+                        continue
+                    t1 = time.time()
+                    max_len = int(25 * len(ex["pcm"]) / SAMPLE_RATE) + 10  # <= 25 characters per second
+                    hyp = greedy(model, tok, prefix_embeds(model, tok, at, vt, task), lora, max_len)
+                    key = f"s{k}/{task}/{noise_name}"
+                    res.setdefault(key, WER()).add(ex["text"], hyp)
+                    if noise_name == noises[0][0]:
+                        tk = f"s{k}/{task}"
+                        timing[tk] = timing.get(tk, 0.0) + (time.time() - t1) + t_enc
+        if (i + 1) % 25 == 0:
+            log(f"[eval{label}] {i + 1}/{n} utterances ({time.time() - t_start:.0f} s)")
+    out = {"n_utterances": n, "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
+    for key, w in res.items():
+        out["wer"][key] = round(w.value, 2)
+        out["words"][key] = w.words
+    for k in scales:
+        for task in tasks:
+            for noise_name, _ in noises[1:]:
+                if task == "vsr":
+                    out["wer"][f"s{k}/vsr/{noise_name}"] = out["wer"][f"s{k}/vsr/{noises[0][0]}"]
+    for tk, t in timing.items():
+        out["rtf_pytorch"][tk] = round(t / max(media_s, 1e-6), 4)
+    return out
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.macs = 0
+
+    def hook(self, mod: nn.Module, inp, out) -> None:
+        if isinstance(mod, nn.Linear):
+            self.macs += out.numel() * mod.in_features
+        elif isinstance(mod, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            k = int(np.prod(mod.kernel_size)) * mod.in_channels // mod.groups
+            self.macs += out.numel() * k
+
+
+@torch.no_grad()
+def flops_per_second(model: AVModel) -> dict:
+    """Analytical FLOPs (2 x multiply-adds of conv/linear layers + attention) per second of media, per scale."""
+    cfg = model.cfg
+    counter = _Counter()
+    hooks = [m.register_forward_hook(counter.hook) for m in model.modules()
+             if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+    secs = 10
+    pcm = torch.zeros(1, SAMPLE_RATE * secs)
+    fa = model.audio(pcm)
+    stft_macs = model.audio.mel.basis.shape[0] * cfg.n_fft * (1 + (pcm.shape[1] - cfg.n_fft) // cfg.hop)
+    a_enc = counter.macs + stft_macs
+    counter.macs = 0
+    fv = model.video(torch.zeros(1, FPS * secs, cfg.roi, cfg.roi))
+    v_enc = counter.macs
+    out = {}
+    tok = CharTokenizer()
+    chars_per_s = 15.0  # typical transcript rate of the corpus (characters incl. spaces per second)
+    for k in range(len(cfg.scales)):
+        counter.macs = 0
+        at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)
+        proj = counter.macs
+        row = {}
+        for task in TASKS:
+            pre = prefix_embeds(model, tok, at, vt, task)
+            s_pre = pre.shape[1]
+            n_txt = int(chars_per_s * secs)
+            counter.macs = 0
+            model.lm(torch.cat([pre, torch.zeros(1, n_txt, cfg.lm_dim)], 1), None, model.lora.for_scale(k))
+            total = s_pre + n_txt
+            attn = cfg.lm_layers * 2 * cfg.lm_dim * total * (total + 1) / 2  # QK^T and AV, causal
+            lm_macs = counter.macs + attn
+            enc = (a_enc if task != "vsr" else 0) + (v_enc if task != "asr" else 0)
+            row[task] = {"lm_tokens_per_second": round(s_pre / secs, 2),
+                         "lm_gflops_per_second": round(2 * lm_macs / secs / 1e9, 4),
+                         "encoder_gflops_per_second": round(2 * enc / secs / 1e9, 4),
+                         "projector_gflops_per_second": round(2 * proj / secs / 1e9, 5),
+                         "total_gflops_per_second": round(2 * (lm_macs + enc + proj) / secs / 1e9, 4)}
+        out[f"s{k}"] = row
+    for h in hooks:
+        h.remove()
+    return out
+
+
+def fmt(v) -> str:
+    return "–" if v is None else f"{v:.1f}"
+
+
+def render_md(ev: dict) -> str:
+    sc = ev["scales"]
+    head = "| | " + " | ".join(f"({a},{v})" for a, v in sc) + " |\n|---|" + "---|" * len(sc) + "\n"
+    lines = [f"# Evaluation: {ev['bundle']}", "",
+             f"Produced by `{ev['command']}` on {ev['date']} (commit {ev['git_commit']}), machine: {ev['machine']}.",
+             "Decoding: greedy with KV cache, at most 25 characters per second of media + 10 (PyTorch; ONNX parity is checked separately).",
+             "WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.", "",
+             f"Test sentences: never used in training or LM pre-training (hash split of the fortunes sentences). "
+             f"Seen voices: {ev['main']['n_utterances']} utterances ({ev['main']['media_seconds']} s) from the training "
+             f"TTS families (espeak-ng, festival) with voice/rate/pitch draws of the evaluation plan. "
+             f"Noise: babble of other evaluation utterances. Columns are (audio rate, video rate) over 25 Hz encoder outputs; "
+             f"(2,2) here gives the same LM tokens per second as the paper's (4,2) over Whisper's 50 Hz.", ""]
+    lines += ["## 1. Single Matryoshka model (" + ev["variant"] + "), seen TTS voices — WER %", "", head.rstrip("\n")]
+    for task in TASKS:
+        for noise, _ in NOISES:
+            lines.append(f"| {TASK_NAME[task]}, {noise} | " + " | ".join(fmt(ev["main"]["wer"].get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+    if ev.get("heldout"):
+        lines += ["", f"## 2. Held-out TTS family ({ev['heldout_family']}, never in training) — WER %", "", head.rstrip("\n")]
+        for task in TASKS:
+            for noise, _ in NOISES:
+                lines.append(f"| {TASK_NAME[task]}, {noise} | " + " | ".join(fmt(ev["heldout"]["wer"].get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+    lines += ["", "## 3. Baselines and variants (seen voices, clean, audio-visual unless noted) — WER %", "", head.rstrip("\n")]
+    for name, block in ev.get("baselines", {}).items():
+        lines.append(f"| {name} | " + " | ".join(fmt(block["wer"].get(f"s{k}/{block.get('task', 'avsr')}/{block.get('noise', 'clean')}")) for k in range(len(sc))) + " |")
+    for name in ev.get("not_run", []):
+        lines.append(f"| {name} | " + " | ".join("not run" for _ in sc) + " |")
+    lines += ["", "## 4. Cost per second of media", "",
+              "| scale | LM tokens/s (A / V / AV) | LM GFLOP/s (AV) | encoders GFLOP/s (AV) | total GFLOP/s (A / V / AV) | PyTorch RTF AV (2 threads) |",
+              "|---|---|---|---|---|---|"]
+    for k, (a, v) in enumerate(sc):
+        c = ev["cost"][f"s{k}"]
+        rtf = ev["main"]["rtf_pytorch"].get(f"s{k}/avsr")
+        lines.append(f"| ({a},{v}) | {c['asr']['lm_tokens_per_second']} / {c['vsr']['lm_tokens_per_second']} / {c['avsr']['lm_tokens_per_second']} "
+                     f"| {c['avsr']['lm_gflops_per_second']} | {c['avsr']['encoder_gflops_per_second']} "
+                     f"| {c['asr']['total_gflops_per_second']} / {c['vsr']['total_gflops_per_second']} / {c['avsr']['total_gflops_per_second']} | {rtf} |")
+    lines += ["", "FLOPs are analytical (2 x multiply-adds of every convolution, linear layer, STFT and attention product, "
+              "for a 10 s clip with ~15 transcript characters per second). RTF here is PyTorch eager on the shared 2-core "
+              "CPU (greedy decoding included); the engine's ONNX Runtime figures belong in BENCHMARKS.md.", "",
+              "## 5. Targets", "", "| target | measured | status |", "|---|---|---|"]
+    for t in ev["targets"]:
+        lines.append(f"| {t['target']} | {t['measured']} | {t['status']} |")
+    lines += ["", "## Training record", "", "```json", json.dumps(ev["training"], indent=1), "```", ""]
+    return "\n".join(lines)
+
+
+def targets(ev: dict) -> list[dict]:
+    w = ev["main"]["wer"]
+    n = len(ev["scales"])
+    out = []
+
+    def add(name, measured, ok):
+        out.append({"target": name, "measured": measured, "status": "met" if ok else ("missed" if ok is False else "not measured")})
+
+    fin, coa = w.get("s0/avsr/clean"), w.get(f"s{n - 1}/avsr/clean")
+    add("seen voices, clean, finest scale WER <= 8% (AV)", f"{fin}", fin is not None and fin <= 8)
+    add("seen voices, clean, coarsest scale WER <= 15% (AV)", f"{coa}", coa is not None and coa <= 15)
+    for k in range(n):
+        av, a = w.get(f"s{k}/avsr/0dB"), w.get(f"s{k}/asr/0dB")
+        if av is not None and a is not None:
+            add(f"0 dB babble, scale s{k}: AV WER <= 0.7 x audio-only WER", f"{av} vs 0.7 x {a} = {0.7 * a:.1f}", av <= 0.7 * a)
+    pb = ev.get("baselines", {}).get("training-free pooling (fixed (2,2) model pooled harder)")
+    if pb:
+        p = pb["wer"].get(f"s{n - 1}/avsr/clean")
+        add("coarsest scale >= 3x lower WER than training-free pooling", f"{coa} vs {p}", coa is not None and p is not None and 3 * coa <= p)
+    else:
+        add("coarsest scale >= 3x lower WER than training-free pooling", "baseline not run", None)
+    fixed = {name: b for name, b in ev.get("baselines", {}).items() if name.startswith("fixed-scale")}
+    if fixed:
+        for name, b in fixed.items():
+            k = b["scale"]
+            f, m = b["wer"].get(f"s{k}/avsr/clean"), w.get(f"s{k}/avsr/clean")
+            add(f"single model within 1.5 WER points of {name}", f"{m} vs {f}", m is not None and f is not None and m - f <= 1.5)
+    else:
+        add("single model within 1.5 WER points of fixed-scale models", "fixed-scale models not run", None)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", default="work/runs/mtsk")
+    ap.add_argument("--corpus", default=None)
+    ap.add_argument("--bundle", default="nestcap-av-small")
+    ap.add_argument("--limit", type=int, default=300)
+    ap.add_argument("--heldout-limit", type=int, default=None)
+    ap.add_argument("--baseline-limit", type=int, default=None)
+    ap.add_argument("--fixed", action="append", default=[], help="sK=run_dir of a model trained only at scale K")
+    ap.add_argument("--pool-baseline", default=None, help="run dir of a model trained only at the finest scale")
+    ap.add_argument("--compare", action="append", default=[], help="label=run_dir of a variant (MS, SS, MoME, sink ...)")
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    t0 = time.time()
+    model, info = load_run(a.run)
+    corpus = a.corpus or info["train"]["corpus"]
+    roi = model.cfg.roi
+    seen = Split(corpus, "eval_seen", roi)
+    held = Split(corpus, "eval_heldout", roi)
+    n = min(a.limit, len(seen))
+    nh = min(a.heldout_limit or n, len(held))
+    nb = min(a.baseline_limit or n, len(seen))
+    scales = list(range(len(model.cfg.scales)))
+    ev: dict = {"bundle": a.bundle, "scales": [list(s) for s in model.cfg.scales], "variant": model.cfg.lora_variant,
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": "2-core shared CPU, no GPU",
+                "command": "/usr/bin/python3 -m nestcap_av.evaluate " + " ".join(
+                    f"{k}={v}" for k, v in vars(a).items() if v not in (None, [], False)),
+                "heldout_family": "flite"}
+    from .export import git_commit
+
+    ev["git_commit"] = git_commit()
+    ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen")
+    ev["heldout"] = evaluate_model(model, held, nh, scales, TASKS, NOISES, label=" heldout")
+    ev["baselines"], ev["not_run"] = {}, []
+    clean = NOISES[:1]
+    for spec in a.fixed:
+        k_name, run = spec.split("=", 1)
+        k = int(k_name.lstrip("s"))
+        m, _ = load_run(run)
+        r = evaluate_model(m, seen, nb, [k], ["avsr"], clean, label=f" fixed {k_name}")
+        ev["baselines"][f"fixed-scale model ({k_name} only)"] = {**r, "scale": k}
+    if not a.fixed:
+        ev["not_run"].append("fixed-scale models (Llama-AVSR style, one per scale)")
+    if a.pool_baseline:
+        m, _ = load_run(a.pool_baseline)
+        r = evaluate_model(m, seen, nb, scales, ["avsr"], clean, pool_from=0, label=" pooling")
+        ev["baselines"]["training-free pooling (fixed (2,2) model pooled harder)"] = r
+    else:
+        ev["not_run"].append("training-free pooling (fixed (2,2) model pooled harder)")
+    for spec in a.compare:
+        label, run = spec.split("=", 1)
+        m, _ = load_run(run)
+        ev["baselines"][label] = evaluate_model(m, seen, nb, scales, ["avsr"], clean, label=f" {label}")
+    if not a.compare:
+        ev["not_run"] += ["MS", "SS", "MSS + MoME", "MSS + sink loss"]
+    ev["cost"] = flops_per_second(model)
+    ev["targets"] = targets(ev)
+    ev["training"] = {"run": a.run, "state": info["state"], "lm": info.get("lm"), "train_config": info["train"],
+                      "model_config": info["model"]}
+    ev["manifest_accuracy"] = {f"s{k}": {"wer_clean_seen": {t: ev["main"]["wer"].get(f"s{k}/{t}/clean") for t in TASKS},
+                                         "wer_0db_babble_seen": {t: ev["main"]["wer"].get(f"s{k}/{t}/0dB") for t in TASKS}}
+                               for k in scales}
+    ev["manifest_cost"] = {f"s{k}": {"gflops_per_second": {t: ev["cost"][f"s{k}"][t]["total_gflops_per_second"] for t in TASKS},
+                                     "rtf_pytorch_2threads": {t: ev["main"]["rtf_pytorch"].get(f"s{k}/{t}") for t in TASKS}}
+                           for k in scales}
+    ev["seconds"] = round(time.time() - t0, 1)
+    os.makedirs(a.bundle, exist_ok=True)
+    dump_json(ev, os.path.join(a.bundle, "eval.json"))
+    with open(os.path.join(a.bundle, "EVAL.md"), "w", encoding="utf-8") as f:
+        f.write(render_md(ev))
+    man_path = os.path.join(a.bundle, "manifest.json")
+    if os.path.exists(man_path):  # fill the manifest's measured accuracy/cost
+        with open(man_path, encoding="utf-8") as f:
+            man = json.load(f)
+        for s in man["scales"]:
+            s["accuracy"] = ev["manifest_accuracy"].get(s["id"])
+            s["cost"].update(ev["manifest_cost"].get(s["id"], {}))
+        man["evaluation"]["available"] = True
+        dump_json(man, man_path)
+    print(f"[eval] wrote {a.bundle}/EVAL.md and eval.json in {ev['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

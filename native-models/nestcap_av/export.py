@@ -1,0 +1,303 @@
+"""Export a trained run to an engine bundle ``native-models/<id>/``.
+
+    /usr/bin/python3 -m nestcap_av.export --run work/runs/mtsk --out nestcap-av-small
+
+Writes ``manifest.json``, four ONNX graphs (``audio_encoder.onnx``, ``video_encoder.onnx``,
+``token_embed.onnx``, ``decoder.onnx``), per-scale adapters ``adapters/s<k>.bin``, ``tokenizer.json`` and
+``parity.json`` (inputs + PyTorch outputs per scale, checked by test/native-models/parity.test.ts).
+See native-models/README.md for the contract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import json
+import os
+import subprocess
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import FPS, SAMPLE_RATE, ModelConfig, dump_json, from_dict
+from .data import TASKS, CharTokenizer
+from .model import AVModel, count_params
+
+OPSET = 17
+
+
+class AudioGraph(nn.Module):
+    def __init__(self, m: AVModel):
+        super().__init__()
+        self.m = m
+
+    def forward(self, pcm):
+        f = self.m.audio(pcm)
+        return (f, *[self.m.audio_tokens(f, k) for k in range(len(self.m.cfg.scales))])
+
+
+class VideoGraph(nn.Module):
+    def __init__(self, m: AVModel):
+        super().__init__()
+        self.m = m
+
+    def forward(self, frames):
+        f = self.m.video(frames)
+        return (f, *[self.m.video_tokens(f, k) for k in range(len(self.m.cfg.scales))])
+
+
+class EmbedGraph(nn.Module):
+    def __init__(self, m: AVModel):
+        super().__init__()
+        self.emb = m.lm.emb
+
+    def forward(self, input_ids):
+        return self.emb(input_ids)
+
+
+class DecoderGraph(nn.Module):
+    def __init__(self, m: AVModel):
+        super().__init__()
+        self.lm = m.lm
+
+    def forward(self, inputs_embeds, past_kv, lora_qa, lora_qb, lora_va, lora_vb):
+        logits, present, _, _ = self.lm(inputs_embeds, past_kv, (lora_qa, lora_qb, lora_va, lora_vb))
+        return logits, present
+
+
+def load_run(run: str) -> tuple[AVModel, dict]:
+    with open(os.path.join(run, "state.json"), encoding="utf-8") as f:
+        info = json.load(f)
+    mc = from_dict(ModelConfig, info["model"])
+    model = AVModel(mc)
+    ck = torch.load(os.path.join(run, "last.pt"))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model, info
+
+
+def b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode()
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return "unknown (no commit yet)"
+
+
+def prefix_embeds(model: AVModel, tok: CharTokenizer, a_tok, v_tok, task: str) -> torch.Tensor:
+    """The sequence layout of the bundle (same as training): BOS, <audio> A </audio>, <video> V </video>, prompt."""
+    e = model.lm.emb
+    parts = [e(torch.tensor([tok.bos]))]
+    if task in ("asr", "avsr"):
+        parts += [e(torch.tensor([tok.tok("<audio>")])), a_tok[0], e(torch.tensor([tok.tok("</audio>")]))]
+    if task in ("vsr", "avsr"):
+        parts += [e(torch.tensor([tok.tok("<video>")])), v_tok[0], e(torch.tensor([tok.tok("</video>")]))]
+    parts.append(e(torch.tensor(tok.prompt(task))))
+    return torch.cat(parts, 0).unsqueeze(0)
+
+
+def lm_flops_per_token(mc: ModelConfig, ctx: int) -> float:
+    """Multiply-adds x2 per LM token (weights + attention over ``ctx`` keys)."""
+    d, L, ff = mc.lm_dim, mc.lm_layers, mc.lm_ff
+    per_layer = 4 * d * d + 2 * d * ff + 2 * d * ctx + 2 * d * mc.lora_rank * 2
+    return 2.0 * (L * per_layer + d * mc.vocab_size)
+
+
+def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
+    torch.set_num_threads(2)
+    model, info = load_run(run)
+    mc = model.cfg
+    tok = CharTokenizer()
+    os.makedirs(os.path.join(out, "adapters"), exist_ok=True)
+    n_sc = len(mc.scales)
+    L, H, dh = mc.lm_layers, mc.lm_heads, mc.lm_dim // mc.lm_heads
+
+    # ---- graphs
+    pcm = torch.randn(1, SAMPLE_RATE * 2) * 0.1
+    frames = torch.rand(1, 2 * FPS, mc.roi, mc.roi) * 255
+    a_names = ["audio_features"] + [f"audio_tokens_s{k}" for k in range(n_sc)]
+    v_names = ["video_features"] + [f"video_tokens_s{k}" for k in range(n_sc)]
+    with torch.no_grad():
+        torch.onnx.export(AudioGraph(model), (pcm,), os.path.join(out, "audio_encoder.onnx"), opset_version=OPSET,
+                          input_names=["pcm"], output_names=a_names,
+                          dynamic_axes={"pcm": {0: "batch", 1: "samples"}, **{n: {0: "batch", 1: f"t_{n}"} for n in a_names}})
+        torch.onnx.export(VideoGraph(model), (frames,), os.path.join(out, "video_encoder.onnx"), opset_version=OPSET,
+                          input_names=["frames"], output_names=v_names,
+                          dynamic_axes={"frames": {0: "batch", 1: "frames"}, **{n: {0: "batch", 1: f"t_{n}"} for n in v_names}})
+        torch.onnx.export(EmbedGraph(model), (torch.tensor([[tok.bos, 20]]),), os.path.join(out, "token_embed.onnx"),
+                          opset_version=OPSET, input_names=["input_ids"], output_names=["embeds"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "embeds": {0: "batch", 1: "seq"}})
+        lo = model.lora.for_scale(0)
+        emb = torch.randn(1, 5, mc.lm_dim)
+        past = torch.randn(L, 2, 1, H, 3, dh)
+        torch.onnx.export(DecoderGraph(model), (emb, past, *lo), os.path.join(out, "decoder.onnx"), opset_version=OPSET,
+                          input_names=["inputs_embeds", "past_kv", "lora_qa", "lora_qb", "lora_va", "lora_vb"],
+                          output_names=["logits", "present_kv"],
+                          dynamic_axes={"inputs_embeds": {0: "batch", 1: "seq"}, "past_kv": {2: "batch", 4: "past"},
+                                        "lora_qa": {2: "rank"}, "lora_qb": {1: "rank"}, "lora_va": {2: "rank"},
+                                        "lora_vb": {1: "rank"}, "logits": {0: "batch", 1: "seq"},
+                                        "present_kv": {2: "batch", 4: "total"}})
+
+    # ---- adapters
+    adapters = []
+    for k in range(n_sc):
+        tensors = [t.detach().numpy().astype("<f4") for t in model.lora.for_scale(k)]
+        names = ["lora_qa", "lora_qb", "lora_va", "lora_vb"]
+        entries, off = [], 0
+        with open(os.path.join(out, "adapters", f"s{k}.bin"), "wb") as f:
+            for n, t in zip(names, tensors):
+                f.write(t.tobytes())
+                entries.append({"name": n, "shape": list(t.shape), "dtype": "float32", "byte_offset": off,
+                                "byte_length": t.nbytes})
+                off += t.nbytes
+        adapters.append({"file": f"adapters/s{k}.bin", "tensors": entries})
+    dump_json(tok.to_json(), os.path.join(out, "tokenizer.json"))
+
+    # ---- parity fixture (PyTorch reference outputs per scale)
+    rng = np.random.default_rng(5)
+    t_sec = 1.2
+    f_pcm = (rng.normal(0, 0.1, int(SAMPLE_RATE * t_sec))).astype(np.float32)
+    f_frames = rng.integers(0, 256, (int(FPS * t_sec), mc.roi, mc.roi)).astype(np.float32)
+    text_ids = tok.encode("the cat")
+    fixture = {"pcm": b64(f_pcm), "pcm_shape": [1, len(f_pcm)], "frames": b64(f_frames),
+               "frames_shape": [1, *f_frames.shape], "task": "avsr", "text_ids": text_ids, "scales": []}
+    with torch.no_grad():
+        fa = model.audio(torch.from_numpy(f_pcm)[None])
+        fv = model.video(torch.from_numpy(f_frames)[None])
+        for k in range(n_sc):
+            at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)
+            pre = prefix_embeds(model, tok, at, vt, "avsr")
+            full = torch.cat([pre, model.lm.emb(torch.tensor([text_ids]))], 1)
+            empty = torch.zeros(L, 2, 1, H, 0, dh)
+            logits, present, _, _ = model.lm(full, empty, model.lora.for_scale(k))
+            # KV-cache path: prefix first, then transcript tokens one at a time
+            lg, pst, _, _ = model.lm(pre, empty, model.lora.for_scale(k))
+            step_logits = []
+            for t in text_ids:
+                lg1, pst, _, _ = model.lm(model.lm.emb(torch.tensor([[t]])), pst, model.lora.for_scale(k))
+                step_logits.append(lg1[0, -1].numpy())
+            cache_diff = float(np.max(np.abs(np.stack(step_logits) - logits[0, pre.shape[1]:].numpy())))
+            fixture["scales"].append({
+                "audio_tokens_shape": list(at.shape), "audio_tokens": b64(at.numpy()),
+                "video_tokens_shape": list(vt.shape), "video_tokens": b64(vt.numpy()),
+                "prefix_len": pre.shape[1], "logits_shape": list(logits.shape), "logits": b64(logits.numpy()),
+                "torch_cache_vs_full_max_abs_diff": cache_diff})
+    dump_json(fixture, os.path.join(out, "parity.json"))
+
+    # ---- manifest
+    ev = None
+    if eval_json and os.path.exists(eval_json):
+        with open(eval_json, encoding="utf-8") as f:
+            ev = json.load(f)
+    scales = []
+    for k, (ra, rv) in enumerate(mc.scales):
+        a_tps, v_tps = FPS / ra, FPS / rv
+        ctx = 10 * (a_tps + v_tps) + 50  # a 10 s chunk + ~50 transcript/special tokens
+        entry = {
+            "id": f"s{k}", "audio_rate": ra, "video_rate": rv,
+            "lm_tokens_per_second": {"asr": a_tps, "vsr": v_tps, "avsr": a_tps + v_tps},
+            "encoder_outputs": {"audio": f"audio_tokens_s{k}", "video": f"video_tokens_s{k}"},
+            "adapter": adapters[k],
+            "cost": {"lm_prefix_gflops_per_second_avsr": round((a_tps + v_tps) * lm_flops_per_token(mc, ctx) / 1e9, 4)},
+            "accuracy": None,
+        }
+        if ev is not None:
+            entry["accuracy"] = ev.get("manifest_accuracy", {}).get(f"s{k}")
+            entry["cost"].update(ev.get("manifest_cost", {}).get(f"s{k}", {}))
+        scales.append(entry)
+    corpus_manifest = {}
+    cm_path = info.get("corpus_manifest")
+    if cm_path and os.path.exists(cm_path):
+        with open(cm_path, encoding="utf-8") as f:
+            corpus_manifest = json.load(f)
+    manifest = {
+        "format": "nestcap-av-bundle", "format_version": 1,
+        "id": os.path.basename(os.path.normpath(out)),
+        "description": "Small Llama-MTSK-style audio-visual recognizer trained on a synthetic corpus (Debian TTS)",
+        "sample_rate": SAMPLE_RATE, "fps": FPS,
+        "roi": {"width": mc.roi, "height": mc.roi, "channels": 1, "input_range": [0, 255],
+                "normalisation": {"mean": mc.roi_mean, "std": mc.roi_std, "formula": "(x/255 - mean)/std, inside video_encoder.onnx"},
+                "note": "grayscale mouth crop resized to this size; normalisation happens inside the graph"},
+        "audio": {"input": "float32 mono PCM in [-1, 1] at sample_rate; log-mel inside audio_encoder.onnx",
+                  "n_fft": mc.n_fft, "hop": mc.hop, "n_mels": mc.n_mels, "encoder_rate_hz": 25,
+                  "min_samples": mc.n_fft},
+        "graphs": {
+            "audio_encoder": {"file": "audio_encoder.onnx",
+                              "inputs": [{"name": "pcm", "dtype": "float32", "shape": ["batch", "samples"]}],
+                              "outputs": [{"name": "audio_features", "dtype": "float32", "shape": ["batch", "t", mc.audio_dim]}] +
+                                         [{"name": f"audio_tokens_s{k}", "dtype": "float32", "shape": ["batch", f"floor(t/{ra})", mc.lm_dim]}
+                                          for k, (ra, _) in enumerate(mc.scales)]},
+            "video_encoder": {"file": "video_encoder.onnx",
+                              "inputs": [{"name": "frames", "dtype": "float32", "shape": ["batch", "frames", mc.roi, mc.roi]}],
+                              "outputs": [{"name": "video_features", "dtype": "float32", "shape": ["batch", "frames", mc.video_dim]}] +
+                                         [{"name": f"video_tokens_s{k}", "dtype": "float32", "shape": ["batch", f"floor(frames/{rv})", mc.lm_dim]}
+                                          for k, (_, rv) in enumerate(mc.scales)]},
+            "token_embed": {"file": "token_embed.onnx",
+                            "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "seq"]}],
+                            "outputs": [{"name": "embeds", "dtype": "float32", "shape": ["batch", "seq", mc.lm_dim]}]},
+            "decoder": {"file": "decoder.onnx",
+                        "inputs": [{"name": "inputs_embeds", "dtype": "float32", "shape": ["batch", "seq", mc.lm_dim]},
+                                   {"name": "past_kv", "dtype": "float32", "shape": [L, 2, "batch", H, "past", dh]},
+                                   {"name": "lora_qa", "dtype": "float32", "shape": [L, mc.lm_dim, "rank"]},
+                                   {"name": "lora_qb", "dtype": "float32", "shape": [L, "rank", mc.lm_dim]},
+                                   {"name": "lora_va", "dtype": "float32", "shape": [L, mc.lm_dim, "rank"]},
+                                   {"name": "lora_vb", "dtype": "float32", "shape": [L, "rank", mc.lm_dim]}],
+                        "outputs": [{"name": "logits", "dtype": "float32", "shape": ["batch", "seq", mc.vocab_size]},
+                                    {"name": "present_kv", "dtype": "float32", "shape": [L, 2, "batch", H, "past+seq", dh]}],
+                        "kv_cache": {"layers": L, "heads": H, "head_dim": dh, "layout": "[layer, key|value, batch, head, position, head_dim]",
+                                     "empty_past": "shape [L, 2, batch, H, 0, head_dim]"}},
+        },
+        "lm": {"dim": mc.lm_dim, "layers": L, "heads": H, "ff": mc.lm_ff, "vocab_size": mc.vocab_size,
+               "positions": "sinusoidal, position = past length + index (no maximum)", "frozen": True},
+        "tokenizer": {"file": "tokenizer.json", "type": "char"},
+        "special_tokens": tok.to_json()["special"],
+        "prompts": {t: tok.prompt(t) for t in TASKS},
+        "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},
+        "sequence_layout": {
+            "asr": ["bos", "audio_start", "AUDIO_TOKENS", "audio_end", "PROMPT(asr)"],
+            "vsr": ["bos", "video_start", "VIDEO_TOKENS", "video_end", "PROMPT(vsr)"],
+            "avsr": ["bos", "audio_start", "AUDIO_TOKENS", "audio_end", "video_start", "VIDEO_TOKENS", "video_end", "PROMPT(avsr)"],
+            "then": "transcript tokens generated autoregressively until eos",
+        },
+        "scales": scales,
+        "lora": {"variant": mc.lora_variant, "rank_per_adapter": mc.lora_rank, "alpha": mc.lora_alpha,
+                 "note": "scaling folded into lora_qb/lora_vb; MSS adapters concatenate shared+scale ranks"},
+        "options": {"compression": mc.compression, "mome": mc.mome, "sink_loss": mc.sink_loss},
+        "parameters": {"total": count_params(model), "lm_frozen": count_params(model.lm)},
+        "parity": {"file": "parity.json", "tolerance": 1e-3},
+        "evaluation": {"report": "EVAL.md", "json": "eval.json", "available": ev is not None},
+        "provenance": {
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "git_commit": git_commit(),
+            "torch": torch.__version__, "onnx_opset": OPSET,
+            "corpus": {k: corpus_manifest.get(k) for k in ("source", "sentences_total", "splits", "seconds_total", "bytes_total", "config")},
+            "lm_pretraining": info.get("lm"),
+            "training": {"steps": info["state"]["step"], "samples_seen": info["state"]["samples"],
+                         "seconds": round(info["state"]["seconds"], 1), "epochs_started": info["state"]["epoch"] + 1,
+                         "config": info["train"], "machine": "2 CPU cores (shared), no GPU"},
+            "normalisation_measured": info.get("norms"),
+        },
+    }
+    dump_json(manifest, os.path.join(out, "manifest.json"))
+    size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(out) for f in fs)
+    log(f"[export] bundle {out}: {size / 1e6:.2f} MB")
+    return manifest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", default="work/runs/mtsk")
+    ap.add_argument("--out", default="nestcap-av-small")
+    ap.add_argument("--eval-json", default=None, help="eval.json to fill the manifest's accuracy/cost fields")
+    a = ap.parse_args()
+    export(a.run, a.out, a.eval_json or os.path.join(a.out, "eval.json"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""Small Llama-MTSK-style audio-visual recognizer.
+
+audio: raw 16 kHz PCM -> log-mel (STFT as conv1d, mel as matmul; inside the graph) -> conv subsampling to
+25 Hz -> transformer layers.  video: uint8-range grayscale ROI frames -> normalisation (inside the graph) ->
+3D conv front + 2D conv trunk -> transformer layer at 25 Hz.  Matryoshka compression: average pooling (or
+stacking) at each (audio, video) rate pair, one projector per scale and modality.  LM: a small decoder-only
+transformer pre-trained on text and then frozen; LoRA on the attention Q and V projections (variants MS, SS,
+MSS), optional MoME expert layer (router and experts shared across scales) and optional attention-sink
+decorrelation loss.
+
+The LM takes the LoRA matrices as explicit tensors ``lora_qa [L, d, R]``, ``lora_qb [L, R, d]``,
+``lora_va``, ``lora_vb`` (scaling folded into the B matrices; MSS concatenates shared and per-scale ranks), so
+that the exported decoder graph serves every scale with the scale's adapter fed as inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import SAMPLE_RATE, ModelConfig
+
+NEG = -1e9
+
+
+def gelu(x: torch.Tensor) -> torch.Tensor:
+    """Exact (erf) GELU written out: Debian's torch 1.13 ``F.gelu`` backward is wrong when the incoming gradient
+    is non-contiguous (e.g. after a transpose), which silently broke encoder training; this form is correct
+    and exports to the same ONNX ops."""
+    return 0.5 * x * (1.0 + torch.erf(x * 0.7071067811865476))
+
+
+def mel_filterbank(n_mels: int, n_fft: int, sr: int, fmin: float = 40.0, fmax: float = 7600.0) -> np.ndarray:
+    def hz2mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def mel2hz(m):
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    n_freq = n_fft // 2 + 1
+    freqs = np.linspace(0, sr / 2, n_freq)
+    mpts = np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2)
+    hz = mel2hz(mpts)
+    fb = np.zeros((n_mels, n_freq), dtype=np.float32)
+    for m in range(n_mels):
+        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
+        up = (freqs - lo) / max(c - lo, 1e-6)
+        down = (hi - freqs) / max(hi - c, 1e-6)
+        fb[m] = np.maximum(0.0, np.minimum(up, down))
+    return fb
+
+
+def sinusoid(pos: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal position encoding for float positions ``pos`` [S] -> [S, dim] (computed in the graph)."""
+    half = dim // 2
+    freq = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / half))
+    ang = pos.float().unsqueeze(1) * freq.unsqueeze(0)
+    return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1)
+
+
+class LogMel(nn.Module):
+    def __init__(self, cfg: ModelConfig, mean: float = -6.0, std: float = 3.0):
+        super().__init__()
+        n = torch.arange(cfg.n_fft, dtype=torch.float64)
+        k = torch.arange(cfg.n_fft // 2 + 1, dtype=torch.float64)
+        win = 0.5 - 0.5 * torch.cos(2 * math.pi * n / cfg.n_fft)
+        ang = 2 * math.pi * k[:, None] * n[None, :] / cfg.n_fft
+        basis = torch.cat([torch.cos(ang) * win, -torch.sin(ang) * win], 0).float().unsqueeze(1)
+        self.register_buffer("basis", basis)
+        self.register_buffer("fb", torch.from_numpy(mel_filterbank(cfg.n_mels, cfg.n_fft, SAMPLE_RATE)))
+        self.register_buffer("norm", torch.tensor([mean, std], dtype=torch.float32))
+        self.hop = cfg.hop
+        self.n_freq = cfg.n_fft // 2 + 1
+
+    def forward(self, pcm: torch.Tensor) -> torch.Tensor:  # [B, N] -> [B, T, n_mels]
+        spec = F.conv1d(pcm.unsqueeze(1), self.basis, stride=self.hop)
+        re, im = spec[:, : self.n_freq], spec[:, self.n_freq:]
+        power = re * re + im * im
+        mel = torch.matmul(self.fb, power)
+        logmel = torch.log(mel + 1e-6)
+        return ((logmel - self.norm[0]) / self.norm[1]).transpose(1, 2)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block; attention with optional KV cache, LoRA tensors and key padding mask."""
+
+    def __init__(self, d: int, heads: int, ff: int):
+        super().__init__()
+        self.h, self.dh = heads, d // heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.fc1, self.fc2 = nn.Linear(d, ff), nn.Linear(ff, d)
+
+    def attend(self, x, mask, past=None, lora=None):
+        b, s, d = x.shape
+        q, k, v = self.q(x), self.k(x), self.v(x)
+        if lora is not None:
+            qa, qb, va, vb = lora
+            q = q + torch.matmul(torch.matmul(x, qa), qb)
+            v = v + torch.matmul(torch.matmul(x, va), vb)
+        q = q.view(b, s, self.h, self.dh).transpose(1, 2)
+        k = k.view(b, s, self.h, self.dh).transpose(1, 2)
+        v = v.view(b, s, self.h, self.dh).transpose(1, 2)
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        att = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.dh) + mask
+        out = torch.matmul(torch.softmax(att, dim=-1), v).transpose(1, 2).reshape(b, s, d)
+        return self.o(out), torch.stack([k, v], 0)
+
+    def forward(self, x, mask, past=None, lora=None):
+        a, present = self.attend(self.ln1(x), mask, past, lora)
+        x = x + a
+        x = x + self.fc2(gelu(self.fc1(self.ln2(x))))
+        return x, present
+
+
+def key_mask(lengths: torch.Tensor | None, t: int) -> torch.Tensor:
+    if lengths is None:
+        return torch.zeros(1, 1, 1, 1)
+    invalid = torch.arange(t)[None, :] >= lengths[:, None]
+    return torch.zeros(invalid.shape).masked_fill(invalid, NEG)[:, None, None, :]
+
+
+class AudioEncoder(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.mel = LogMel(cfg)
+        d = cfg.audio_dim
+        self.conv1 = nn.Conv1d(cfg.n_mels, d, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv1d(d, d, 3, stride=2, padding=1)
+        self.blocks = nn.ModuleList(Block(d, 4, 2 * d) for _ in range(cfg.audio_layers))
+        self.ln = nn.LayerNorm(d)
+        self.cfg = cfg
+
+    def out_len(self, n_samples: torch.Tensor) -> torch.Tensor:
+        t = torch.div(n_samples - self.cfg.n_fft, self.cfg.hop, rounding_mode="floor") + 1
+        t = torch.div(t + 1, 2, rounding_mode="floor")
+        return torch.div(t + 1, 2, rounding_mode="floor")
+
+    def forward(self, pcm: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.mel(pcm).transpose(1, 2)
+        x = gelu(self.conv2(gelu(self.conv1(x)))).transpose(1, 2)
+        x = x + sinusoid(torch.arange(x.shape[1]), x.shape[2]).unsqueeze(0)
+        mask = key_mask(lengths, x.shape[1])
+        for blk in self.blocks:
+            x, _ = blk(x, mask)
+        return self.ln(x)
+
+
+class VideoEncoder(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.front = nn.Conv3d(1, 16, (3, 5, 5), stride=(1, 2, 2), padding=(1, 2, 2))
+        self.c1 = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.c2 = nn.Conv2d(32, 64, 3, stride=2, padding=1)
+        self.fc = nn.Linear(64 * 4, cfg.video_dim)
+        self.tconv = nn.Conv1d(cfg.video_dim, cfg.video_dim, 5, padding=2)
+        self.blocks = nn.ModuleList(Block(cfg.video_dim, 4, 2 * cfg.video_dim) for _ in range(cfg.video_layers))
+        self.ln = nn.LayerNorm(cfg.video_dim)
+
+    def forward(self, frames: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, h, w = frames.shape
+        x = (frames / 255.0 - self.cfg.roi_mean) / self.cfg.roi_std
+        x = gelu(self.front(x.unsqueeze(1)))  # [B, C, T, H/2, W/2]
+        x = x.transpose(1, 2).reshape(-1, 16, h // 2, w // 2)
+        x = gelu(self.c2(gelu(self.c1(x))))  # [B*T, 64, H/8, W/8]
+        x = F.avg_pool2d(x, self.cfg.roi // 16).reshape(b, -1, 64 * 4)  # 2x2 spatial grid
+        x = gelu(self.fc(x))
+        x = x + gelu(self.tconv(x.transpose(1, 2))).transpose(1, 2)
+        x = x + sinusoid(torch.arange(t), x.shape[2]).unsqueeze(0)
+        mask = key_mask(lengths, t)
+        for blk in self.blocks:
+            x, _ = blk(x, mask)
+        return self.ln(x)
+
+
+def compress(x: torch.Tensor, rate: int, mode: str = "avg") -> torch.Tensor:
+    """Matryoshka compression over time: average pooling or stacking of ``rate`` frames, remainder dropped.
+
+    Written with pooling/convolution ops so that the exported graphs keep a dynamic time axis.
+    """
+    if rate == 1:
+        return x
+    if mode == "stack":
+        d = x.shape[2]
+        eye = torch.eye(d * rate, dtype=x.dtype).reshape(d * rate, rate, d).transpose(1, 2)  # [d*r, d, r]
+        return F.conv1d(x.transpose(1, 2), eye, stride=rate).transpose(1, 2)
+    return F.avg_pool1d(x.transpose(1, 2), rate, rate).transpose(1, 2)
+
+
+class Projector(nn.Module):
+    """Linear -> ReLU -> Linear into the LM width, then LayerNorm whose gain starts at the scale of the LM's
+    token embeddings (unnormalised projector outputs grew ~25x larger than text embeddings and the frozen LM
+    ignored them; measured by shuffling audio tokens across a batch: no change in loss)."""
+
+    def __init__(self, d_in: int, d_out: int, out_scale: float = 0.07):
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(d_in, d_out), nn.Linear(d_out, d_out)
+        self.norm = nn.LayerNorm(d_out)
+        nn.init.constant_(self.norm.weight, out_scale)
+
+    def forward(self, x):
+        return self.norm(self.l2(F.relu(self.l1(x))))
+
+
+class MoME(nn.Module):
+    """Mixture of Matryoshka experts beside each LM layer: top-k routed + one shared bottleneck expert."""
+
+    def __init__(self, d: int, n_exp: int, k: int, m: int, layers: int):
+        super().__init__()
+        self.k = k
+        self.router = nn.ModuleList(nn.Linear(d, n_exp) for _ in range(layers))
+        self.down = nn.Parameter(torch.randn(layers, n_exp + 1, d, m) / math.sqrt(d))
+        self.up = nn.Parameter(torch.zeros(layers, n_exp + 1, m, d))
+
+    def forward(self, i: int, x: torch.Tensor):
+        gates = torch.softmax(self.router[i](x), dim=-1)  # [B, S, E]
+        top, idx = torch.topk(gates, self.k, dim=-1)
+        sparse = torch.zeros_like(gates).scatter(-1, idx, top)
+        shared = torch.ones_like(gates[..., :1])
+        g = torch.cat([sparse, shared], dim=-1)  # [B, S, E+1]
+        h = gelu(torch.einsum("bsd,edm->bsem", x, self.down[i]))
+        y = torch.einsum("bsem,emd->bsed", h, self.up[i])
+        out = (y * g.unsqueeze(-1)).sum(dim=2)
+        # Switch-style load balance: fraction routed x mean gate per expert
+        frac = F.one_hot(idx[..., 0], gates.shape[-1]).float().mean(dim=(0, 1))
+        aux = gates.shape[-1] * (frac * gates.mean(dim=(0, 1))).sum()
+        return out, aux
+
+
+class LM(nn.Module):
+    """Decoder-only LM (frozen after text pre-training). forward returns logits, present KV, hidden states."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.lm_dim
+        self.emb = nn.Embedding(cfg.vocab_size, d)
+        nn.init.normal_(self.emb.weight, std=0.05)
+        self.blocks = nn.ModuleList(Block(d, cfg.lm_heads, cfg.lm_ff) for _ in range(cfg.lm_layers))
+        self.ln = nn.LayerNorm(d)
+        self.mome: MoME | None = None
+
+    def forward(self, embeds, past=None, lora=None, want_hidden: bool = False):
+        """embeds [B,S,d]; past [L,2,B,H,P,Dh] or None; lora (qa,qb,va,vb) with a leading L axis or None."""
+        b, s, _ = embeds.shape
+        p = past.shape[4] if past is not None else 0
+        pos = torch.arange(s) + p
+        x = embeds + sinusoid(pos, embeds.shape[2]).unsqueeze(0)
+        qi = pos.unsqueeze(1)
+        kj = torch.arange(s + p).unsqueeze(0)
+        future = kj > qi
+        mask = torch.zeros(future.shape).masked_fill(future, NEG).unsqueeze(0).unsqueeze(0)
+        presents, hidden, aux = [], [], torch.zeros(())
+        for i, blk in enumerate(self.blocks):
+            lo = None if lora is None else (lora[0][i], lora[1][i], lora[2][i], lora[3][i])
+            x, pr = blk(x, mask, None if past is None else past[i], lo)
+            if self.mome is not None:
+                m, a = self.mome(i, x)
+                x = x + m
+                aux = aux + a
+            presents.append(pr)
+            if want_hidden:
+                hidden.append(x)
+        logits = torch.matmul(self.ln(x), self.emb.weight.t())
+        return logits, torch.stack(presents, 0), hidden, aux
+
+
+class LoRABank(nn.Module):
+    """LoRA adapters on Q and V of every LM layer: 'g' (shared, MS/MSS) and 's<k>' (per scale, SS/MSS)."""
+
+    def __init__(self, cfg: ModelConfig, n_scales: int):
+        super().__init__()
+        self.cfg = cfg
+        names = {"MS": ["g"], "SS": [f"s{k}" for k in range(n_scales)],
+                 "MSS": ["g"] + [f"s{k}" for k in range(n_scales)]}[cfg.lora_variant]
+        L, d, r = cfg.lm_layers, cfg.lm_dim, cfg.lora_rank
+        self.names = names
+        self.a = nn.ParameterDict({f"{n}_{w}": nn.Parameter(torch.randn(L, d, r) / math.sqrt(d))
+                                   for n in names for w in "qv"})
+        self.b = nn.ParameterDict({f"{n}_{w}": nn.Parameter(torch.zeros(L, r, d)) for n in names for w in "qv"})
+        self.scaling = cfg.lora_alpha / r
+
+    def for_scale(self, k: int) -> tuple[torch.Tensor, ...]:
+        use = [n for n in self.names if n == "g" or n == f"s{k}"]
+        out = []
+        for w in "qv":
+            out.append(torch.cat([self.a[f"{n}_{w}"] for n in use], dim=2))
+            out.append(torch.cat([self.b[f"{n}_{w}"] for n in use], dim=1) * self.scaling)
+        return tuple(out)  # qa, qb, va, vb
+
+
+class AVModel(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.audio = AudioEncoder(cfg)
+        self.video = VideoEncoder(cfg)
+        self.lm = LM(cfg)
+        n = len(cfg.scales)
+        mult = (lambda r: r) if cfg.compression == "stack" else (lambda r: 1)
+        self.proj_a = nn.ModuleList(Projector(cfg.audio_dim * mult(ra), cfg.lm_dim) for ra, _ in cfg.scales)
+        self.proj_v = nn.ModuleList(Projector(cfg.video_dim * mult(rv), cfg.lm_dim) for _, rv in cfg.scales)
+        self.lora = LoRABank(cfg, n)
+        if cfg.mome:
+            self.lm.mome = MoME(cfg.lm_dim, cfg.mome_experts, cfg.mome_topk, cfg.mome_dim, cfg.lm_layers)
+        # auxiliary CTC heads (training only): 2 outputs per 25 Hz frame, so fast speech stays alignable
+        self.ctc_a = nn.Linear(cfg.audio_dim, 2 * cfg.vocab_size)
+        self.ctc_v = nn.Linear(cfg.video_dim, 2 * cfg.vocab_size)
+
+    def freeze_lm(self) -> None:
+        for name, p in self.lm.named_parameters():
+            p.requires_grad = name.startswith("mome.")
+
+    def audio_tokens(self, feats: torch.Tensor, k: int) -> torch.Tensor:
+        return self.proj_a[k](compress(feats, self.cfg.scales[k][0], self.cfg.compression))
+
+    def video_tokens(self, feats: torch.Tensor, k: int) -> torch.Tensor:
+        return self.proj_v[k](compress(feats, self.cfg.scales[k][1], self.cfg.compression))
+
+
+def count_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())

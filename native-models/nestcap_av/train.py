@@ -1,0 +1,328 @@
+"""Staged, resumable training.
+
+    /usr/bin/python3 -m nestcap_av.train --corpus work/corpus --run work/runs/mtsk --steps 3000
+
+Stage 1 (``lm``): pre-train the small decoder-only LM on the corpus' training text (``lm_text.txt``), then
+freeze it.  Stage 2 (``av``): train encoders, per-scale projectors, LoRA (MS/SS/MSS), optional MoME, with
+every (audio, video) rate pair in each step (Llama-MTSK: mean loss over scales) and task sampling per sample
+(ASR / VSR / AVSR, Omni-AVSR-style weights).  Checkpoints go to ``<run>/lm.pt`` and ``<run>/last.pt``;
+re-running the same command resumes from them (``--steps`` may be raised to continue).  ``<run>/log.jsonl``
+records every logged step; ``<run>/state.json`` the totals (steps, seconds, samples, data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import ModelConfig, TrainConfig, dump_json, from_dict, to_dict
+from .data import CharTokenizer, Split, build_sequences, collate, sample_example
+from .model import AVModel, LM
+
+
+def log_line(path: str, obj: dict) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(obj) + "\n")
+
+
+def lr_at(step: int, tc: TrainConfig, base: float, total: int) -> float:
+    if step < tc.warmup:
+        return base * (step + 1) / tc.warmup
+    prog = min(1.0, (step - tc.warmup) / max(1, total - tc.warmup))
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * prog)))
+
+
+def measure_norms(split: Split, model: AVModel, n: int = 200) -> dict:
+    """Global log-mel mean/std and ROI pixel mean/std over a sample of the training split."""
+    rng = np.random.default_rng(0)
+    idx = rng.choice(len(split), size=min(n, len(split)), replace=False)
+    mels, pix = [], []
+    with torch.no_grad():
+        model.audio.mel.norm.copy_(torch.tensor([0.0, 1.0]))
+        for i in idx:
+            x = split.pcm(int(i))
+            x = x * rng.uniform(0.3, 1.0) / (np.max(np.abs(x)) + 1e-6)
+            mels.append(model.audio.mel(torch.from_numpy(x)[None])[0])
+            pix.append(split.frames(int(i)).astype(np.float32) / 255.0)
+    m = torch.cat(mels, 0)
+    p = np.concatenate([v.reshape(-1) for v in pix])
+    return {"mel_mean": float(m.mean()), "mel_std": float(m.std()), "roi_mean": float(p.mean()), "roi_std": float(p.std())}
+
+
+# ------------------------------------------------------------------------------------------------- stage 1
+def pretrain_lm(lm: LM, tok: CharTokenizer, corpus: str, tc: TrainConfig, run: str, log) -> dict:
+    path = os.path.join(run, "lm.pt")
+    if os.path.exists(path):
+        ck = torch.load(path)
+        lm.load_state_dict(ck["lm"], strict=False)
+        log(f"[lm] loaded pre-trained LM from {path} ({ck['info']['steps']} steps)")
+        return ck["info"]
+    with open(os.path.join(corpus, "lm_text.txt"), encoding="utf-8") as f:
+        lines = [ln.strip() for ln in f if ln.strip()]
+    rng = np.random.default_rng(tc.seed)
+    opt = torch.optim.AdamW(lm.parameters(), lr=tc.lm_lr, weight_decay=0.01)
+    t0 = time.time()
+    tasks = ["asr", "vsr", "avsr"]
+    loss_v = float("nan")
+    for step in range(tc.lm_steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, tc, tc.lm_lr, tc.lm_steps)
+        batch = [lines[int(i)] for i in rng.integers(0, len(lines), tc.lm_batch)]
+        seqs = [[tok.bos] + tok.prompt(tasks[int(rng.integers(0, 3))]) + tok.encode(s) + [tok.eos] for s in batch]
+        s_max = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), s_max), tok.pad, dtype=torch.long)
+        for k, s in enumerate(seqs):
+            ids[k, : len(s)] = torch.tensor(s)
+        labels = ids[:, 1:].clone()
+        labels[labels == tok.pad] = -100
+        labels[:, 0] = -100  # the prompt token is given, not predicted
+        logits, _, _, _ = lm(lm.emb(ids[:, :-1]))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
+        opt.step()
+        loss_v = float(loss)
+        if step % 50 == 0 or step == tc.lm_steps - 1:
+            log(f"[lm] step {step} loss {loss_v:.3f} ({time.time() - t0:.0f} s)")
+            log_line(os.path.join(run, "log.jsonl"), {"stage": "lm", "step": step, "loss": loss_v, "t": time.time() - t0})
+    info = {"steps": tc.lm_steps, "batch": tc.lm_batch, "seconds": round(time.time() - t0, 1), "final_loss": loss_v,
+            "text": os.path.join(corpus, "lm_text.txt"), "lines": len(lines)}
+    torch.save({"lm": lm.state_dict(), "info": info}, path)
+    return info
+
+
+# ------------------------------------------------------------------------------------------------- stage 2
+def batches_for_epoch(lengths: np.ndarray, batch: int, seed: int, epoch: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed * 1000 + epoch)
+    order = np.argsort(lengths + rng.uniform(0, 8000, len(lengths)), kind="stable")  # noisy length bucketing
+    bs = [order[i: i + batch] for i in range(0, len(order) - batch + 1, batch)]
+    rng.shuffle(bs)
+    return bs
+
+
+def av_losses(model: AVModel, tok: CharTokenizer, b: dict, scales: list[int], mc: ModelConfig, tc: TrainConfig):
+    a_len = model.audio.out_len(b["pcm_len"])
+    v_len = b["frame_len"]
+    enc_a = model.audio(b["pcm"], a_len)
+    enc_v = model.video(b["frames"], v_len)
+    tasks = b["tasks"]
+    w = torch.tensor([tc.task_weights[t] for t in tasks])
+    out: dict[str, torch.Tensor] = {}
+    total = torch.zeros(())
+    if mc.ctc_weight > 0:
+        tgt = [torch.tensor(tok.encode(t)) for t in b["texts"]]
+        tl = torch.tensor([len(t) for t in tgt])
+        flat = torch.cat(tgt)
+        def ctc(head, enc, lens):
+            b_, t_, _ = enc.shape
+            lp = F.log_softmax(head(enc).view(b_, 2 * t_, -1), -1).transpose(0, 1)
+            return F.ctc_loss(lp, flat, 2 * lens.clamp(max=t_), tl, blank=tok.pad, zero_infinity=True)
+
+        la, lv = ctc(model.ctc_a, enc_a, a_len), ctc(model.ctc_v, enc_v, v_len)
+        out["ctc_a"], out["ctc_v"] = la.detach(), lv.detach()
+        total = total + mc.ctc_weight * (la + 0.5 * lv)
+    lm_total = torch.zeros(())
+    for k in scales:
+        ra, rv = mc.scales[k]
+        at, vt = model.audio_tokens(enc_a, k), model.video_tokens(enc_v, k)
+        emb, labels, _ = build_sequences(tok, model.lm.emb, at, torch.div(a_len, ra, rounding_mode="floor").clamp(max=at.shape[1]),
+                                         vt, torch.div(v_len, rv, rounding_mode="floor").clamp(max=vt.shape[1]), tasks, b["texts"])
+        logits, _, hidden, aux = model.lm(emb, lora=model.lora.for_scale(k), want_hidden=mc.sink_loss > 0)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="none")
+        ce = ce.view(labels.shape)
+        valid = (labels != -100).float()
+        per = (ce * valid).sum(1) / valid.sum(1).clamp(min=1)
+        loss_k = (per * w).sum() / w.sum()
+        out[f"ce_s{k}"] = loss_k.detach()
+        if mc.sink_loss > 0 and len(hidden) > 2:
+            # decorrelate BOS from the other (non-pad) tokens in intermediate layers
+            seq_valid = torch.zeros(labels.shape)
+            lens = (labels != -100).long().cumsum(1).argmax(1) + 1
+            for j, n in enumerate(lens):
+                seq_valid[j, 1: int(n)] = 1.0
+            sink = torch.zeros(())
+            for h in hidden[1:-1]:
+                cos = F.cosine_similarity(h[:, :1], h, dim=-1) ** 2
+                sink = sink + (cos * seq_valid).sum() / seq_valid.sum()
+            sink = sink / (len(hidden) - 2)
+            out[f"sink_s{k}"] = sink.detach()
+            loss_k = loss_k + mc.sink_loss * sink
+        if mc.mome:
+            loss_k = loss_k + 0.01 * aux
+        lm_total = lm_total + loss_k
+    total = total + lm_total / len(scales)
+    out["loss"] = total
+    return out
+
+
+def build_model(mc: ModelConfig) -> AVModel:
+    return AVModel(mc)
+
+
+def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = None) -> dict:
+    torch.set_num_threads(tc.threads)
+    torch.manual_seed(tc.seed)
+    os.makedirs(tc.run_dir, exist_ok=True)
+    tok = CharTokenizer()
+    cfg_path = os.path.join(tc.run_dir, "config.json")
+    if os.path.exists(cfg_path):  # resume: model config and most of train config come from the run
+        with open(cfg_path, encoding="utf-8") as f:
+            saved = json.load(f)
+        mc = from_dict(ModelConfig, saved["model"])
+        keep = {"steps": tc.steps, "max_minutes": tc.max_minutes, "threads": tc.threads}
+        if tc.adapter_lr_mult != 1.0:
+            keep["adapter_lr_mult"] = tc.adapter_lr_mult
+        tc = from_dict(TrainConfig, saved["train"])
+        for k, v in keep.items():
+            setattr(tc, k, v)
+    mc.vocab_size = len(tok)
+    split = Split(tc.corpus, "train", mc.roi)
+    model = build_model(mc)
+    if not os.path.exists(cfg_path):
+        norms = measure_norms(split, model)
+        mc.roi_mean, mc.roi_std = round(norms["roi_mean"], 4), round(norms["roi_std"], 4)
+        model = build_model(mc)
+        model.audio.mel.norm.copy_(torch.tensor([norms["mel_mean"], norms["mel_std"]]))
+        dump_json({"model": to_dict(mc), "train": to_dict(tc), "norms": norms}, cfg_path)
+    else:
+        with open(cfg_path, encoding="utf-8") as f:
+            norms = json.load(f)["norms"]
+        model.audio.mel.norm.copy_(torch.tensor([norms["mel_mean"], norms["mel_std"]]))
+    if lm_from and not os.path.exists(os.path.join(tc.run_dir, "lm.pt")):
+        import shutil
+
+        shutil.copy(lm_from, os.path.join(tc.run_dir, "lm.pt"))
+    lm_info = pretrain_lm(model.lm, tok, tc.corpus, tc, tc.run_dir, log)
+    model.freeze_lm()
+    params = [p for p in model.parameters() if p.requires_grad]
+    is_adapter = ("proj_a.", "proj_v.", "lora.", "lm.mome.")
+    groups = [{"params": [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(is_adapter)], "mult": 1.0},
+              {"params": [p for n, p in model.named_parameters() if p.requires_grad and n.startswith(is_adapter)],
+               "mult": tc.adapter_lr_mult}]
+    opt = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=0.01)
+    state = {"step": 0, "seconds": 0.0, "samples": 0, "epoch": 0, "batch_in_epoch": 0}
+    last = os.path.join(tc.run_dir, "last.pt")
+    if os.path.exists(last):
+        ck = torch.load(last)
+        missing, unexpected = model.load_state_dict(ck["model"], strict=False)
+        state = ck["state"]
+        if missing or unexpected:
+            log(f"[av] checkpoint from an earlier model version: new {missing}, dropped {unexpected}")
+            state.setdefault("model_changes", []).append({"at_step": state["step"], "new": missing, "dropped": unexpected})
+        try:
+            opt.load_state_dict(ck["opt"])
+        except ValueError:  # parameter grouping changed (e.g. adapter_lr_mult introduced): fresh moments
+            log("[av] optimizer state not compatible, starting fresh Adam moments")
+        log(f"[av] resumed at step {state['step']} ({state['seconds']:.0f} s trained)")
+    n_scales = len(mc.scales)
+    lengths = np.array([r["audio_len"] for r in split.rows])
+    batches = batches_for_epoch(lengths, tc.batch, tc.seed, state["epoch"])
+    t_run = time.time()
+    t_prev = time.time()
+    run_log = os.path.join(tc.run_dir, "log.jsonl")
+
+    def save() -> None:
+        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state}
+        torch.save(ck, last + ".tmp")
+        os.replace(last + ".tmp", last)
+        info = {"model": to_dict(mc), "train": to_dict(tc), "lm": lm_info, "state": state, "norms": norms,
+                "corpus_manifest": os.path.join(tc.corpus, "manifest.json")}
+        dump_json(info, os.path.join(tc.run_dir, "state.json"))
+
+    model.train()
+    while state["step"] < tc.steps:
+        step = state["step"]
+        if state["batch_in_epoch"] >= len(batches):
+            state["epoch"] += 1
+            state["batch_in_epoch"] = 0
+            batches = batches_for_epoch(lengths, tc.batch, tc.seed, state["epoch"])
+        idx = batches[state["batch_in_epoch"]]
+        rng = np.random.default_rng([tc.seed, step])
+        ramp = min(1.0, (step + 1) / max(1, tc.noise_ramp_steps))
+        b = collate([sample_example(split, int(i), rng, tc, ramp) for i in idx])
+        if tc.fixed_scale >= 0:
+            scales = [tc.fixed_scale]
+        elif tc.scales_per_step > 0:
+            scales = sorted(rng.choice(n_scales, size=tc.scales_per_step, replace=False).tolist())
+        else:
+            scales = list(range(n_scales))
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, tc, tc.lr, tc.steps) * g.get("mult", 1.0)
+        out = av_losses(model, tok, b, scales, mc, tc)
+        opt.zero_grad()
+        if torch.isfinite(out["loss"]):
+            out["loss"].backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+            if torch.isfinite(gnorm):
+                opt.step()
+            else:
+                state["skipped"] = state.get("skipped", 0) + 1
+        else:
+            state["skipped"] = state.get("skipped", 0) + 1
+        now = time.time()
+        state["seconds"] += now - t_prev
+        t_prev = now
+        state["step"] += 1
+        state["samples"] += len(idx)
+        state["batch_in_epoch"] += 1
+        if step % tc.log_every == 0 or state["step"] == tc.steps:
+            rec = {"stage": "av", "step": step, "t": round(state["seconds"], 1),
+                   **{k: round(float(v), 4) for k, v in out.items()}}
+            log_line(run_log, rec)
+            log("[av] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
+        stop = tc.max_minutes > 0 and (time.time() - t_run) / 60 > tc.max_minutes
+        if state["step"] % tc.ckpt_every == 0 or state["step"] == tc.steps or stop:
+            save()
+        if stop:
+            log(f"[av] time limit reached at step {state['step']}")
+            break
+    save()
+    return state
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=TrainConfig.corpus)
+    ap.add_argument("--run", default=TrainConfig.run_dir)
+    ap.add_argument("--steps", type=int, default=TrainConfig.steps)
+    ap.add_argument("--batch", type=int, default=TrainConfig.batch)
+    ap.add_argument("--lm-steps", type=int, default=TrainConfig.lm_steps)
+    ap.add_argument("--lm-from", default=None, help="reuse a pre-trained LM checkpoint (lm.pt) from another run")
+    ap.add_argument("--max-minutes", type=float, default=0.0)
+    ap.add_argument("--adapter-lr-mult", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lora", default=ModelConfig.lora_variant, choices=["MS", "SS", "MSS"])
+    ap.add_argument("--mome", action="store_true")
+    ap.add_argument("--sink", type=float, default=0.0)
+    ap.add_argument("--compression", default="avg", choices=["avg", "stack"])
+    ap.add_argument("--fixed-scale", type=int, default=-1)
+    ap.add_argument("--scales-per-step", type=int, default=0)
+    ap.add_argument("--roi", type=int, default=32)
+    ap.add_argument("--tiny", action="store_true", help="tiny dimensions for smoke tests")
+    ap.add_argument("--ckpt-every", type=int, default=TrainConfig.ckpt_every)
+    a = ap.parse_args()
+    tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
+                     max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
+                     scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
+                     adapter_lr_mult=a.adapter_lr_mult)
+    mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi)
+    if a.tiny:
+        mc.audio_dim = mc.video_dim = 32
+        mc.lm_dim, mc.lm_ff, mc.lm_layers, mc.lora_rank = 64, 128, 2, 4
+        mc.audio_layers = mc.video_layers = 1
+        tc.log_every = 1
+    if a.fixed_scale >= 0:
+        mc.lora_variant = "MS"
+    train(tc, mc, lm_from=a.lm_from)
+
+
+if __name__ == "__main__":
+    main()

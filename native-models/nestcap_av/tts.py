@@ -1,0 +1,191 @@
+"""Thin wrappers over the Debian TTS engines that return 16 kHz audio plus phone timings.
+
+Families:
+- ``espeak``: libespeak-ng through ctypes, with phoneme events (audio position of each phoneme).
+- ``festival``: festival voices (kal_diphone, cmu_us_slt_arctic_hts), segment end times from the utterance.
+- ``flite``: flite voices, segment end times from ``-psdur``.
+
+Every function returns ``(pcm_float32_16k, [(phone, start_s, end_s), ...])``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import tempfile
+import wave
+
+import numpy as np
+
+SR = 16000
+
+ESPEAK_VOICES = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
+ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2",
+                   "klatt4", "adam", "linda", "steph", "robert", "paul", "max", "quincy", "shelby", "david",
+                   "grandpa", "iven", "john", "michael", "norbert", "travis", "belinda", "aunty", "annie"]
+FESTIVAL_VOICES = ["kal_diphone", "cmu_us_slt_arctic_hts"]
+FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
+
+
+def read_wav(path: str) -> tuple[np.ndarray, int]:
+    with wave.open(path, "rb") as w:
+        sr = w.getframerate()
+        n = w.getnframes()
+        raw = w.readframes(n)
+        ch = w.getnchannels()
+    x = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    if ch > 1:
+        x = x.reshape(-1, ch).mean(axis=1)
+    return x, sr
+
+
+def resample(x: np.ndarray, sr_in: float, sr_out: float) -> np.ndarray:
+    """Band-limited resampling by FFT (no scipy on this system)."""
+    if abs(sr_in - sr_out) < 1e-6 or len(x) == 0:
+        return x.astype(np.float32)
+    n_out = int(round(len(x) * sr_out / sr_in))
+    spec = np.fft.rfft(x)
+    n_bins = n_out // 2 + 1
+    if n_bins <= len(spec):
+        spec = spec[:n_bins]
+    else:
+        spec = np.concatenate([spec, np.zeros(n_bins - len(spec), dtype=spec.dtype)])
+    y = np.fft.irfft(spec, n=n_out) * (n_out / len(x))
+    return y.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------- espeak-ng
+class _EspeakEvent(ctypes.Structure):
+    class _Id(ctypes.Union):
+        _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _Id),
+    ]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_EspeakEvent))
+
+
+class Espeak:
+    """libespeak-ng in synchronous mode with phoneme events (one instance per process)."""
+
+    EV_END_LIST, EV_PHONEME = 0, 7
+
+    def __init__(self) -> None:
+        self.lib = ctypes.CDLL("libespeak-ng.so.1")
+        self.lib.espeak_Initialize.restype = ctypes.c_int
+        # AUDIO_OUTPUT_SYNCHRONOUS=2, options espeakINITIALIZE_PHONEME_EVENTS=1
+        self.sr = self.lib.espeak_Initialize(2, 0, None, 1)
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[str, float]] = []
+        self._cb = _CALLBACK(self._callback)
+        self.lib.espeak_SetSynthCallback(self._cb)
+        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+
+    def _callback(self, wav, n, events) -> int:  # noqa: ANN001
+        if n > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).astype(np.float32) / 32768.0)
+        i = 0
+        while True:
+            ev = events[i]
+            if ev.type == self.EV_END_LIST:
+                break
+            if ev.type == self.EV_PHONEME:
+                name = bytes(ev.id.string).split(b"\0")[0].decode("ascii", "replace")
+                self._events.append((name, ev.audio_position / 1000.0))
+            i += 1
+        return 0
+
+    def synth(self, text: str, voice: str, rate: int, pitch: int, prange: int = 50):
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise RuntimeError(f"espeak voice {voice!r} not available")
+        self.lib.espeak_SetParameter(1, int(rate), 0)  # espeakRATE
+        self.lib.espeak_SetParameter(3, int(pitch), 0)  # espeakPITCH
+        self.lib.espeak_SetParameter(4, int(prange), 0)  # espeakRANGE
+        self._chunks, self._events = [], []
+        data = text.encode("utf-8") + b"\0"
+        # position 0, POS_CHARACTER=1, end 0, flags espeakCHARS_AUTO | espeakENDPAUSE(0x1000)
+        self.lib.espeak_Synth(ctypes.c_char_p(data), len(data), 0, 1, 0, 0x1000, None, None)
+        x = np.concatenate(self._chunks) if self._chunks else np.zeros(1, np.float32)
+        dur = len(x) / self.sr
+        phones = []
+        evs = [e for e in self._events if e[0] not in ("", "_:", "_!")]
+        for k, (name, t0) in enumerate(evs):
+            t1 = evs[k + 1][1] if k + 1 < len(evs) else dur
+            if t1 > t0:
+                phones.append((name, t0, min(t1, dur)))
+        return resample(x, self.sr, SR), phones
+
+
+# ---------------------------------------------------------------------------------------------- festival
+def festival_batch(jobs: list[tuple[str, str, float]], workdir: str) -> list[tuple[np.ndarray, list]]:
+    """Synthesise many (text, voice, stretch) jobs in one festival process per voice."""
+    out: list = [None] * len(jobs)
+    by_voice: dict[str, list[int]] = {}
+    for i, (_, voice, _) in enumerate(jobs):
+        by_voice.setdefault(voice, []).append(i)
+    for voice, idxs in by_voice.items():
+        lines = [f"(voice_{voice})"]
+        for i in idxs:
+            text, _, stretch = jobs[i]
+            safe = text.replace("\\", " ").replace('"', " ")
+            wav = os.path.join(workdir, f"fe{i}.wav")
+            seg = os.path.join(workdir, f"fe{i}.seg")
+            lines.append(f"(Parameter.set 'Duration_Stretch {stretch:.3f})")
+            lines.append(f'(set! utt (utt.synth (Utterance Text "{safe}")))')
+            lines.append(f'(utt.save.wave utt "{wav}" \'riff)')
+            lines.append(f'(set! fd (fopen "{seg}" "w"))')
+            lines.append("(mapcar (lambda (s) (format fd \"%s %f\\n\" (item.name s) (item.feat s \"end\"))) "
+                         "(utt.relation.items utt 'Segment))")
+            lines.append("(fclose fd)")
+        script = os.path.join(workdir, f"batch_{voice}.scm")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        subprocess.run(["festival", "-b", script], check=True, capture_output=True, timeout=1800)
+        for i in idxs:
+            x, sr = read_wav(os.path.join(workdir, f"fe{i}.wav"))
+            phones = []
+            t_prev = 0.0
+            with open(os.path.join(workdir, f"fe{i}.seg"), encoding="utf-8") as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) != 2:
+                        continue
+                    t1 = float(parts[1])
+                    phones.append((parts[0], t_prev, t1))
+                    t_prev = t1
+            out[i] = (resample(x, sr, SR), phones)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- flite
+def flite_synth(text: str, voice: str, stretch: float, f0: float) -> tuple[np.ndarray, list]:
+    with tempfile.TemporaryDirectory() as d:
+        wav = os.path.join(d, "f.wav")
+        r = subprocess.run(
+            ["flite", "-voice", voice, "-psdur", "--setf", f"duration_stretch={stretch:.3f}",
+             "--setf", f"int_f0_target_mean={f0:.1f}", "-t", text, "-o", wav],
+            check=True, capture_output=True, text=True, timeout=120)
+        x, sr = read_wav(wav)
+    phones = []
+    t_prev = 0.0
+    for tok in r.stdout.split():
+        if ":" not in tok:
+            continue
+        name, t = tok.rsplit(":", 1)
+        try:
+            t1 = float(t)
+        except ValueError:
+            continue
+        phones.append((name, t_prev, t1))
+        t_prev = t1
+    return resample(x, sr, SR), phones

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# CI smoke test: tiny generated corpus -> a few training steps -> export -> ONNX parity in Node.
+# Usage: native-models/smoke.sh [OUT_DIR]   (default: a temporary directory, removed afterwards)
+# Needs: Debian python3 with torch + onnx, espeak-ng, flite, festival (+ voices), fortunes; Node deps installed.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+py="${PYTHON:-/usr/bin/python3}"
+out="${1:-}"
+if [[ -z "$out" ]]; then
+  out="$(mktemp -d)"
+  trap 'rm -rf "$out"' EXIT
+fi
+mkdir -p "$out"
+cd "$here"
+start=$(date +%s)
+"$py" -m nestcap_av.corpus --out "$out/corpus" --n-train 32 --n-eval-seen 8 --n-eval-heldout 8 --workers 2
+"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --steps 3 --lm-steps 3 --batch 4 --ckpt-every 3
+# resuming with more steps continues from the checkpoint
+"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --steps 4 --batch 4 --ckpt-every 3
+"$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
+"$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1
+test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
+if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
+  (cd "$repo" && NESTCAP_BUNDLE="$out/bundle" node --import tsx --test test/native-models/parity.test.ts)
+else
+  echo "smoke: node/onnxruntime-node not available, parity test skipped"
+fi
+echo "smoke: ok in $(( $(date +%s) - start )) s"

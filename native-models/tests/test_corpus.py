@@ -1,0 +1,96 @@
+"""Generator tests: sentence source, splits, plan determinism, viseme rendering, end-to-end determinism."""
+
+import hashlib
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from nestcap_av import corpus, render  # noqa: E402
+from nestcap_av.config import CorpusConfig  # noqa: E402
+
+
+class SentenceTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cfg = CorpusConfig()
+        cls.sentences = corpus.load_sentences(cls.cfg)
+
+    def test_normalise(self):
+        self.assertEqual(corpus.normalise("Don't PANIC -- it's 'fine', OK?"), "don't panic it's fine ok")
+
+    def test_sentences_respect_length_limits(self):
+        self.assertGreater(len(self.sentences), 1000)
+        for _, tr in self.sentences:
+            n = len(tr.split())
+            self.assertTrue(self.cfg.min_words <= n <= self.cfg.max_words, tr)
+            self.assertLessEqual(len(tr), self.cfg.max_chars)
+            self.assertRegex(tr, r"^[a-z' ]+$")
+
+    def test_eval_sentences_never_in_training_plan(self):
+        plans = corpus.plan_jobs(CorpusConfig(n_train=400, n_eval_seen=50, n_eval_heldout=50), self.sentences)
+        train = {j["transcript"] for j in plans["train"]}
+        evals = {j["transcript"] for j in plans["eval_seen"] + plans["eval_heldout"]}
+        self.assertFalse(train & evals)
+
+    def test_heldout_family_only_in_heldout_split(self):
+        plans = corpus.plan_jobs(CorpusConfig(n_train=400, n_eval_seen=50, n_eval_heldout=50), self.sentences)
+        self.assertNotIn("flite", {j["family"] for j in plans["train"] + plans["eval_seen"]})
+        self.assertEqual({j["family"] for j in plans["eval_heldout"]}, {"flite"})
+        self.assertEqual({j["family"] for j in plans["train"]}, {"espeak", "festival"})
+
+    def test_plan_is_deterministic_by_seed(self):
+        a = corpus.plan_jobs(CorpusConfig(n_train=100, seed=3), self.sentences)
+        b = corpus.plan_jobs(CorpusConfig(n_train=100, seed=3), self.sentences)
+        c = corpus.plan_jobs(CorpusConfig(n_train=100, seed=4), self.sentences)
+        self.assertEqual(a, b)
+        self.assertNotEqual(a["train"], c["train"])
+
+
+class RenderTests(unittest.TestCase):
+    def test_viseme_mapping_covers_both_phone_sets(self):
+        self.assertEqual(render.viseme_of("m"), "pbm")
+        self.assertEqual(render.viseme_of("uw"), "w")
+        self.assertEqual(render.viseme_of("aI"), "open")
+        self.assertEqual(render.viseme_of("pau"), "sil")
+        self.assertEqual(render.viseme_of("tS"), "post")
+
+    def test_open_vowel_renders_a_darker_mouth_than_a_bilabial(self):
+        rng = np.random.default_rng(0)
+        phones = [("m", 0.0, 0.4), ("aa", 0.4, 0.8)]
+        track = render.viseme_tracks(phones, 20, rng, lead_s=0.0)
+        self.assertEqual(track.shape, (20, 5))
+        self.assertLess(track[4, 0], 0.15)  # lips closed during /m/
+        self.assertGreater(track[15, 0], 0.5)  # jaw open during /aa/
+        video = render.render(track, 32, np.random.default_rng(1))
+        self.assertEqual(video.shape, (20, 32, 32))
+        self.assertEqual(video.dtype, np.uint8)
+        centre = video[:, 12:20, 8:24].astype(float).mean(axis=(1, 2))
+        self.assertLess(centre[15], centre[4])
+
+
+class GenerateTests(unittest.TestCase):
+    def test_tiny_corpus_is_deterministic_and_reports_size_and_time(self):
+        cfg = CorpusConfig(n_train=6, n_eval_seen=3, n_eval_heldout=3, workers=1, seed=11)
+        digests = []
+        for _ in range(2):
+            with tempfile.TemporaryDirectory() as d:
+                stats = corpus.generate(cfg, d, log=lambda *_: None)
+                self.assertEqual(stats["splits"]["train"]["utterances"], 6)
+                self.assertGreater(stats["bytes_total"], 0)
+                self.assertIn("seconds_total", stats)
+                h = hashlib.sha256()
+                for split in ("train", "eval_seen", "eval_heldout"):
+                    for name in ("audio.i16", "video.u8", "index.jsonl"):
+                        with open(os.path.join(d, split, name), "rb") as f:
+                            h.update(f.read())
+                digests.append(h.hexdigest())
+        self.assertEqual(digests[0], digests[1])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,113 @@
+"""Model tests: shapes per scale, LoRA variants, KV cache, sequence layout, training options."""
+
+import os
+import sys
+import unittest
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from nestcap_av.config import ModelConfig, TrainConfig  # noqa: E402
+from nestcap_av.data import CharTokenizer, build_sequences  # noqa: E402
+from nestcap_av.model import AVModel, compress  # noqa: E402
+from nestcap_av.train import av_losses  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+def tiny(**kw) -> ModelConfig:
+    cfg = ModelConfig(vocab_size=len(CharTokenizer()), audio_dim=32, video_dim=32, lm_dim=64, lm_ff=128, lm_layers=2,
+                      lora_rank=4, audio_layers=1, video_layers=1)
+    for k, v in kw.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+class ShapeTests(unittest.TestCase):
+    def test_token_counts_per_scale(self):
+        torch.manual_seed(0)
+        m = AVModel(tiny()).eval()
+        seconds = 2.0
+        pcm = torch.randn(1, int(16000 * seconds)) * 0.1
+        frames = torch.rand(1, int(25 * seconds), 32, 32) * 255
+        with torch.no_grad():
+            fa, fv = m.audio(pcm), m.video(frames)
+            self.assertEqual(fa.shape, (1, 50, 32))  # 25 Hz audio encoder
+            self.assertEqual(fv.shape, (1, 50, 32))
+            for k, (ra, rv) in enumerate(m.cfg.scales):
+                self.assertEqual(m.audio_tokens(fa, k).shape, (1, 50 // ra, 64))
+                self.assertEqual(m.video_tokens(fv, k).shape, (1, 50 // rv, 64))
+
+    def test_compress_avg_and_stack(self):
+        x = torch.arange(2 * 7 * 3, dtype=torch.float32).reshape(2, 7, 3)
+        self.assertTrue(torch.allclose(compress(x, 3), x[:, :6].reshape(2, 2, 3, 3).mean(2)))
+        self.assertTrue(torch.allclose(compress(x, 3, "stack"), x[:, :6].reshape(2, 2, 9)))
+        m = AVModel(tiny(compression="stack"))
+        fa = torch.randn(1, 20, 32)
+        self.assertEqual(m.audio_tokens(fa, 3).shape, (1, 20 // m.cfg.scales[3][0], 64))
+
+    def test_lora_variants_ranks(self):
+        for variant, per_scale_rank in (("MS", 4), ("SS", 4), ("MSS", 8)):
+            m = AVModel(tiny(lora_variant=variant))
+            qa, qb, va, vb = m.lora.for_scale(2)
+            self.assertEqual(qa.shape, (2, 64, per_scale_rank))
+            self.assertEqual(vb.shape, (2, per_scale_rank, 64))
+        ms = AVModel(tiny(lora_variant="MS")).lora
+        self.assertTrue(torch.equal(ms.for_scale(0)[0], ms.for_scale(3)[0]))  # one shared adapter
+
+    def test_kv_cache_matches_full_pass(self):
+        torch.manual_seed(1)
+        m = AVModel(tiny()).eval()
+        for p in m.lora.b.values():
+            torch.nn.init.normal_(p, std=0.1)
+        lora = m.lora.for_scale(1)
+        x = torch.randn(1, 9, 64)
+        with torch.no_grad():
+            full, _, _, _ = m.lm(x, None, lora)
+            empty = torch.zeros(2, 2, 1, 4, 0, 16)
+            _, past, _, _ = m.lm(x[:, :6], empty, lora)
+            outs = []
+            for t in range(6, 9):
+                lg, past, _, _ = m.lm(x[:, t:t + 1], past, lora)
+                outs.append(lg[0, 0])
+        self.assertLess((torch.stack(outs) - full[0, 6:]).abs().max().item(), 1e-4)
+        self.assertEqual(past.shape, (2, 2, 1, 4, 9, 16))
+
+    def test_sequence_layout_and_labels(self):
+        tok = CharTokenizer()
+        emb = torch.nn.Embedding(len(tok), 8)
+        a = torch.randn(2, 5, 8)
+        v = torch.randn(2, 3, 8)
+        seq, lab, pre = build_sequences(tok, emb, a, torch.tensor([5, 4]), v, torch.tensor([3, 3]),
+                                        ["avsr", "vsr"], ["hi", "a b"])
+        # avsr: bos <audio> 5 </audio> <video> 3 </video> <avsr> = 14; vsr: bos <video> 3 </video> <vsr> = 7
+        self.assertEqual(pre.tolist(), [14, 7])
+        self.assertEqual(seq.shape[1], 14 + 2)
+        self.assertEqual(lab[0, 13:16].tolist(), tok.encode("hi") + [tok.eos])
+        self.assertTrue((lab[0, :13] == -100).all())
+        self.assertEqual(lab[1, 6:10].tolist(), tok.encode("a b") + [tok.eos])
+
+
+class TrainingOptionTests(unittest.TestCase):
+    def test_loss_with_mome_and_sink_backpropagates_to_adapters_only(self):
+        torch.manual_seed(2)
+        mc = tiny(mome=True, sink_loss=0.1, lm_layers=3)
+        m = AVModel(mc)
+        m.freeze_lm()
+        tok = CharTokenizer()
+        b = {"pcm": torch.randn(2, 16000) * 0.1, "frames": torch.rand(2, 25, 32, 32) * 255,
+             "pcm_len": torch.tensor([16000, 12800]), "frame_len": torch.tensor([25, 20]),
+             "tasks": ["avsr", "asr"], "texts": ["hello", "hi there"]}
+        out = av_losses(m, tok, b, [0, 3], mc, TrainConfig())
+        self.assertIn("sink_s3", out)
+        out["loss"].backward()
+        self.assertIsNone(m.lm.blocks[0].q.weight.grad)  # frozen LM
+        self.assertIsNotNone(m.lm.mome.up.grad)
+        self.assertIsNotNone(m.lora.b["g_q"].grad)
+        self.assertIsNotNone(m.proj_a[3].l1.weight.grad)
+        self.assertIsNone(m.proj_a[1].l1.weight.grad)  # scale not in this step
+
+
+if __name__ == "__main__":
+    unittest.main()

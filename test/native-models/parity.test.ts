@@ -1,0 +1,123 @@
+// ONNX Runtime vs PyTorch parity for a native-models bundle, at every scale.
+// The bundle's parity.json holds inputs and PyTorch outputs written by `python -m nestcap_av.export`.
+// Bundle: $NESTCAP_BUNDLE or native-models/nestcap-av-small.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+
+const bundleDir = resolve(process.env.NESTCAP_BUNDLE ?? 'native-models/nestcap-av-small');
+const TOLERANCE = 1e-3;
+
+interface TensorSpec { name: string; shape: number[]; dtype: string; byte_offset: number; byte_length: number }
+interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encoder_outputs: { audio: string; video: string }; adapter: { file: string; tensors: TensorSpec[] } }
+interface Manifest {
+  graphs: Record<string, { file: string }>;
+  scales: ScaleEntry[];
+  special_tokens: Record<string, number>;
+  prompts: Record<string, number[]>;
+  lm: { dim: number; layers: number; heads: number };
+  parity: { file: string; tolerance: number };
+}
+interface FixtureScale { prefix_len: number; logits: string; logits_shape: number[]; audio_tokens: string; audio_tokens_shape: number[]; video_tokens: string; video_tokens_shape: number[] }
+interface Fixture { pcm: string; pcm_shape: number[]; frames: string; frames_shape: number[]; task: string; text_ids: number[]; scales: FixtureScale[] }
+
+function present<T>(value: T | undefined, what: string): T {
+  assert.ok(value !== undefined, `${what} is missing`);
+  return value;
+}
+
+function f32(b64: string): Float32Array {
+  const buf = Buffer.from(b64, 'base64');
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length, 'tensor sizes differ');
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? NaN) - (b[i] ?? NaN)));
+  return m;
+}
+
+/** Concatenate [1, n_i, d] tensors along the sequence axis. */
+function concatSeq(parts: ort.Tensor[], d: number): ort.Tensor {
+  const total = parts.reduce((s, p) => s + (p.dims[1] as number), 0);
+  const out = new Float32Array(total * d);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p.data as Float32Array, off);
+    off += (p.dims[1] as number) * d;
+  }
+  return new ort.Tensor('float32', out, [1, total, d]);
+}
+
+function bundleBytes(dir: string): number {
+  return readdirSync(dir).reduce((s, f) => {
+    const p = join(dir, f);
+    return s + (statSync(p).isDirectory() ? bundleBytes(p) : statSync(p).size);
+  }, 0);
+}
+
+test('native-models bundle: ONNX Runtime matches PyTorch at every scale', { skip: !existsSync(join(bundleDir, 'manifest.json')) && `no bundle at ${bundleDir}` }, async (t) => {
+  const manifest = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8')) as Manifest;
+  const fixture = JSON.parse(readFileSync(join(bundleDir, manifest.parity.file), 'utf8')) as Fixture;
+  assert.ok(bundleBytes(bundleDir) <= 30 * 1024 * 1024, 'bundle is at most 30 MB');
+  const open = (key: string) => ort.InferenceSession.create(join(bundleDir, present(manifest.graphs[key], `graph ${key}`).file));
+  // one set of sessions serves every scale
+  const [audio, video, embed, decoder] = await Promise.all([open('audio_encoder'), open('video_encoder'), open('token_embed'), open('decoder')]);
+  const d = manifest.lm.dim;
+  const { layers: L, heads: H } = manifest.lm;
+  const dh = d / H;
+  const aOut = await audio.run({ pcm: new ort.Tensor('float32', f32(fixture.pcm), fixture.pcm_shape) });
+  const vOut = await video.run({ frames: new ort.Tensor('float32', f32(fixture.frames), fixture.frames_shape) });
+  const embedIds = async (ids: number[]) =>
+    present((await embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) })).embeds, 'embeds');
+  const special = (name: string) => present(manifest.special_tokens[name], `special token ${name}`);
+  const emptyPast = new ort.Tensor('float32', new Float32Array(0), [L, 2, 1, H, 0, dh]);
+
+  for (const [k, scale] of manifest.scales.entries()) {
+    await t.test(`scale ${scale.id} (a=${scale.audio_rate}, v=${scale.video_rate})`, async () => {
+      const ref = present(fixture.scales[k], `parity fixture for scale ${scale.id}`);
+      const at = present(aOut[scale.encoder_outputs.audio], scale.encoder_outputs.audio);
+      const vt = present(vOut[scale.encoder_outputs.video], scale.encoder_outputs.video);
+      assert.deepEqual(at.dims, ref.audio_tokens_shape);
+      assert.deepEqual(vt.dims, ref.video_tokens_shape);
+      assert.ok(maxAbsDiff(at.data as Float32Array, f32(ref.audio_tokens)) < TOLERANCE, 'audio tokens');
+      assert.ok(maxAbsDiff(vt.data as Float32Array, f32(ref.video_tokens)) < TOLERANCE, 'video tokens');
+
+      const adapterBuf = readFileSync(join(bundleDir, scale.adapter.file));
+      const lora: Record<string, ort.Tensor> = {};
+      for (const spec of scale.adapter.tensors) {
+        const bytes = adapterBuf.buffer.slice(adapterBuf.byteOffset + spec.byte_offset, adapterBuf.byteOffset + spec.byte_offset + spec.byte_length);
+        lora[spec.name] = new ort.Tensor('float32', new Float32Array(bytes), spec.shape);
+      }
+      const prefix = concatSeq([
+        await embedIds([special('bos'), special('audio_start')]), at,
+        await embedIds([special('audio_end'), special('video_start')]), vt,
+        await embedIds([special('video_end'), ...present(manifest.prompts[fixture.task], `prompt ${fixture.task}`)]),
+      ], d);
+      assert.equal(prefix.dims[1], ref.prefix_len);
+      const full = concatSeq([prefix, await embedIds(fixture.text_ids)], d);
+      const out = await decoder.run({ inputs_embeds: full, past_kv: emptyPast, ...lora });
+      const logits = present(out.logits, 'logits');
+      assert.deepEqual(logits.dims, ref.logits_shape);
+      const refLogits = f32(ref.logits);
+      const diff = maxAbsDiff(logits.data as Float32Array, refLogits);
+      assert.ok(diff < TOLERANCE, `logits max abs diff ${diff}`);
+
+      // KV cache: prefix once, then one token per call; every step matches the full pass
+      let step = await decoder.run({ inputs_embeds: prefix, past_kv: emptyPast, ...lora });
+      const V = present(ref.logits_shape[2], 'vocabulary size');
+      for (const [i, id] of fixture.text_ids.entries()) {
+        step = await decoder.run({ inputs_embeds: await embedIds([id]), past_kv: present(step.present_kv, 'present_kv'), ...lora });
+        const pos = ref.prefix_len + i;
+        const want = refLogits.subarray(pos * V, (pos + 1) * V);
+        const got = (present(step.logits, 'logits').data as Float32Array).subarray(0, V);
+        const stepDiff = maxAbsDiff(got, want);
+        assert.ok(stepDiff < TOLERANCE, `cached step ${i} max abs diff ${stepDiff}`);
+      }
+      assert.deepEqual(present(step.present_kv, 'present_kv').dims, [L, 2, 1, H, ref.prefix_len + fixture.text_ids.length, dh]);
+    });
+  }
+});
