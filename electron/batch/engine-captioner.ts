@@ -31,7 +31,7 @@ export function engineCaptioner(dependencies: EngineCaptionerDependencies): Capt
         { ...files, engine },
         request.path,
         { chooseScale, decoding, useVideo, signal: request.signal, onProgress: request.onProgress },
-        async (segment) => {
+        async (segment, decision) => {
           if (segment.startSeconds < request.resumeFromSeconds) return;
           await request.onSegment({
             startSeconds: segment.startSeconds,
@@ -40,6 +40,7 @@ export function engineCaptioner(dependencies: EngineCaptionerDependencies): Capt
             scaleId: segment.scaleId,
             modality: segment.modality,
             confidence: segment.confidence,
+            scaleReason: decision.reason,
             ...(segment.videoMissing ? { videoMissing: segment.videoMissing } : {}),
           });
         },

@@ -104,6 +104,15 @@ export interface NewSegment {
   readonly modality?: SegmentModality;
   readonly confidence?: number;
   readonly videoMissing?: string;
+  /** Why the scale was chosen for this segment's chunk (the monitor's reason). */
+  readonly scaleReason?: string;
+}
+
+export interface ScaleDecisionRecord {
+  readonly fromSeconds: number;
+  readonly scaleId: string;
+  readonly reason: string;
+  readonly decidedAt: string;
 }
 
 export interface CommitResult {
@@ -149,11 +158,29 @@ export function commitSegments(db: SqliteDatabase, runId: number, segments: read
         continue;
       }
       insert.run(run.mediaId, runId, segment.startSeconds, segment.endSeconds, segment.text, segment.scaleId ?? null, segment.modality ?? null, segment.confidence ?? null, segment.videoMissing ?? null);
+      if (segment.scaleId !== undefined) recordScaleChange(db, runId, segment.startSeconds, segment.scaleId, segment.scaleReason ?? 'not recorded');
       inserted += 1;
     }
     db.prepare('update runs set committed_seconds = ? where id = ?').run(to, runId);
     return { inserted, alreadyCommitted: duplicates, keptEdits, committedSeconds: to };
   });
+}
+
+/** A decision is stored when the scale changes, so the log stays as short as the story it tells. */
+function recordScaleChange(db: SqliteDatabase, runId: number, fromSeconds: number, scaleId: string, reason: string): void {
+  const last = db.prepare('select scale_id from scale_decisions where run_id = ? order by from_seconds desc, id desc limit 1').get(runId) as
+    | { scale_id: string }
+    | undefined;
+  if (last?.scale_id === scaleId) return;
+  db.prepare('insert into scale_decisions (run_id, from_seconds, scale_id, reason, decided_at) values (?, ?, ?, ?, ?)').run(runId, fromSeconds, scaleId, reason, stamp());
+}
+
+/** The scales a run used, in media order, each with the reason it was chosen. */
+export function scaleDecisionsOf(db: SqliteDatabase, runId: number): ScaleDecisionRecord[] {
+  const rows = read(db, () =>
+    db.prepare('select from_seconds, scale_id, reason, decided_at from scale_decisions where run_id = ? order by from_seconds, id').all(runId),
+  ) as { from_seconds: number; scale_id: string; reason: string; decided_at: string }[];
+  return rows.map((row) => ({ fromSeconds: row.from_seconds, scaleId: row.scale_id, reason: row.reason, decidedAt: row.decided_at }));
 }
 
 function replaceEarlierOutput(db: SqliteDatabase, run: Run, from: number, to: number): void {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -18,10 +18,20 @@ import { testBundleDirectory } from '../support/bundle.js';
  */
 
 /**
- * Honest thresholds for the built-in bundle on seen voices (EVAL.md has the measured figures):
- * the finest scale must caption most words, the coarsest must still be usable.
+ * An honest threshold: the WER the bundle's own evaluation measured in PyTorch for audio-only speech
+ * at the finest scale on seen voices (manifest → scales[0].accuracy, written by
+ * `python -m nestcap_av.evaluate`), plus a margin for this small sample. The engine must do as well
+ * as the model it runs; how good the model is belongs to EVAL.md, not to this test.
  */
-const maxWerFinest = Number(process.env.NESTCAP_TEST_MAX_WER ?? 0.35);
+function finestScaleWerLimit(bundleDirectory: string): { limit: number; measured: number | undefined } {
+  if (process.env.NESTCAP_TEST_MAX_WER !== undefined) return { limit: Number(process.env.NESTCAP_TEST_MAX_WER), measured: undefined };
+  const manifest = JSON.parse(readFileSync(join(bundleDirectory, 'manifest.json'), 'utf8')) as {
+    scales: { accuracy?: { wer_clean_seen?: { asr?: number | null } } | null }[];
+  };
+  const measured = manifest.scales[0]?.accuracy?.wer_clean_seen?.asr;
+  assert.ok(typeof measured === 'number', `the bundle at ${bundleDirectory} has no evaluation; run python -m nestcap_av.evaluate or set NESTCAP_TEST_MAX_WER`);
+  return { limit: measured + 0.15, measured };
+}
 
 async function* audioStream(timeline: Timeline, chunkSamples = 8000) {
   for (let offset = 0; offset < timeline.pcm.length; offset += chunkSamples) yield timeline.pcm.subarray(offset, offset + chunkSamples);
@@ -76,8 +86,9 @@ test('the engine captions generated audio-visual speech with accurate times', as
       assert.equal(segment.modality, 'audio');
     });
     const wer = wordErrorRate(segments.map(({ segment }, index) => ({ reference: timeline.speech[index]!.transcript, hypothesis: segment.text })));
-    t.diagnostic(`audio-only WER at the finest scale: ${(wer.rate * 100).toFixed(1)}%`);
-    assert.ok(wer.rate <= maxWerFinest, `WER ${(wer.rate * 100).toFixed(1)}% exceeds ${maxWerFinest * 100}%`);
+    const { limit, measured } = finestScaleWerLimit(testBundleDirectory());
+    t.diagnostic(`audio-only WER at the finest scale: ${(wer.rate * 100).toFixed(1)}% (evaluation measured ${measured === undefined ? 'n/a' : (measured * 100).toFixed(1)}%)`);
+    assert.ok(wer.rate <= limit, `WER ${(wer.rate * 100).toFixed(1)}% exceeds ${(limit * 100).toFixed(1)}%`);
   });
 
   await t.test('with a face the segments are audio-visual; where the face is lost they fall back and say why', async () => {

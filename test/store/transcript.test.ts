@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deleteSegment, editText, editTimes, importTranscript, insertSegment, mergeWithNext, redo, revisionsOf, splitSegment, undo } from '../../electron/store/editing.js';
-import { commitSegments, finishRun, runsOf, startRun } from '../../electron/store/runs.js';
+import { commitSegments, finishRun, runsOf, scaleDecisionsOf, startRun } from '../../electron/store/runs.js';
 import { searchTranscripts } from '../../electron/store/search.js';
 import { transcriptSegments } from '../../electron/store/segments.js';
 import { StoreError } from '../../electron/store/store-error.js';
@@ -180,4 +180,23 @@ test('importing captions replaces the transcript as one edit that undo reverses'
   assert.deepEqual(view(db, media.id), ['1-2 typed by hand']);
   redo(db, media.id);
   assert.deepEqual(view(db, media.id), ['0.5-1.5 imported one', '2-3 imported two']);
+});
+
+test('the scales a run used are stored with it, once per change, with the reasons, and survive a resumed commit', (t) => {
+  const { db } = scratchStore(t);
+  const media = someMedia(db);
+  const run = startRun(db, media.id, settings);
+  const segment = (start: number, scaleId: string, scaleReason: string) => ({ startSeconds: start, endSeconds: start + 1, text: `at ${start}`, scaleId, scaleReason });
+  commitSegments(db, run.id, [segment(0, 's0', 'resources are plentiful'), segment(2, 's0', 'resources are plentiful')]);
+  commitSegments(db, run.id, [segment(4, 's2', 'CPU busy 97% for 12 s'), segment(6, 's2', 'CPU busy 97% for 12 s')]);
+  // a resumed run produces the last chunk again: no second decision
+  commitSegments(db, run.id, [segment(6, 's2', 'CPU busy 97% for 12 s'), segment(8, 's0', 'CPU load back to 20%')]);
+  assert.deepEqual(
+    scaleDecisionsOf(db, run.id).map(({ fromSeconds, scaleId, reason }) => ({ fromSeconds, scaleId, reason })),
+    [
+      { fromSeconds: 0, scaleId: 's0', reason: 'resources are plentiful' },
+      { fromSeconds: 4, scaleId: 's2', reason: 'CPU busy 97% for 12 s' },
+      { fromSeconds: 8, scaleId: 's0', reason: 'CPU load back to 20%' },
+    ],
+  );
 });
