@@ -22,7 +22,9 @@ start=$(date +%s)
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
 if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
-  (cd "$repo" && NESTCAP_BUNDLE="$out/bundle" node --import tsx --test test/native-models/parity.test.ts)
+  # ONNX Runtime agrees with PyTorch, and the app's engine loads the bundle and its scale ladder
+  (cd "$repo" && NESTCAP_BUNDLE="$out/bundle" NESTCAP_TEST_BUNDLE="$out/bundle" \
+    node --import tsx --test --test-concurrency=1 test/native-models/parity.test.ts test/engine/bundle.test.ts)
 else
   echo "smoke: node/onnxruntime-node not available, parity test skipped"
 fi

@@ -9,7 +9,7 @@ import { extname, join } from 'node:path';
  * system) is listed with the reason and the scan goes on.
  */
 
-/** Extensions picked up from folders (the CLI's list; see electron/cli/media-files.ts). */
+/** Extensions picked up from folders, by the library scan and the CLI alike. */
 export const mediaExtensions: ReadonlySet<string> = new Set([
   '.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.wmv', '.mpg', '.mpeg', '.ts', '.m2ts', '.3gp', '.flv',
   '.wav', '.mp3', '.m4a', '.aac', '.flac', '.ogg', '.oga', '.opus', '.wma', '.aiff', '.aif',

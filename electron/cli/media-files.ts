@@ -1,11 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-
-/** Extensions the batch and the CLI pick up when given a folder. */
-export const mediaExtensions: ReadonlySet<string> = new Set([
-  '.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.wmv', '.mpg', '.mpeg', '.ts', '.m2ts', '.3gp', '.flv',
-  '.wav', '.mp3', '.m4a', '.aac', '.flac', '.ogg', '.oga', '.opus', '.wma', '.aiff', '.aif',
-]);
+import { mediaExtensions } from '../batch/media-discovery.js';
 
 /** Files given directly are always taken; folders are searched recursively for media files. */
 export async function expandInputs(inputs: readonly string[]): Promise<string[]> {

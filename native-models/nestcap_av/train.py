@@ -308,12 +308,16 @@ def main() -> None:
     ap.add_argument("--roi", type=int, default=32)
     ap.add_argument("--tiny", action="store_true", help="tiny dimensions for smoke tests")
     ap.add_argument("--ckpt-every", type=int, default=TrainConfig.ckpt_every)
+    ap.add_argument("--noise-ramp-steps", type=int, default=TrainConfig.noise_ramp_steps,
+                    help="steps over which the share of noisy/reverberant samples ramps up (curriculum)")
+    ap.add_argument("--lora-rank", type=int, default=ModelConfig.lora_rank, help="rank of each LoRA adapter")
     a = ap.parse_args()
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
                      max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
                      scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
-                     adapter_lr_mult=a.adapter_lr_mult)
-    mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi)
+                     adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps)
+    mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
+                     lora_rank=a.lora_rank)
     if a.tiny:
         mc.audio_dim = mc.video_dim = 32
         mc.lm_dim, mc.lm_ff, mc.lm_layers, mc.lora_rank = 64, 128, 2, 4
