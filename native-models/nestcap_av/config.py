@@ -70,7 +70,8 @@ class TrainConfig:
     run_dir: str = "work/runs/mtsk"
     seed: int = 7
     threads: int = 2
-    lm_steps: int = 400
+    lm_steps: int = 1200
+    lm_transcription_share: float = 0.7  # LM pre-training sentences laid out as transcriptions of pseudo-media
     lm_batch: int = 32
     lm_lr: float = 2e-3
     steps: int = 4000

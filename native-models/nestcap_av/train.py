@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig, dump_json, from_dict, to_dict
-from .data import CharTokenizer, Split, build_sequences, collate, sample_example
+from .data import SPECIALS, CharTokenizer, Split, build_sequences, collate, sample_example
 from .model import AVModel, LM
 
 
@@ -57,6 +57,53 @@ def measure_norms(split: Split, model: AVModel, n: int = 200) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------- stage 1
+def pseudo_media(lm: LM, ids: list[int], rng: np.random.Generator, substitute: float) -> torch.Tensor:
+    """Text rendered as a stand-in for encoder tokens: every character held for 1-3 frames, the frames
+    average-pooled by a random rate (as the Matryoshka scales pool real features), a share of characters
+    replaced (ambiguity, as lip shapes are), plus noise. Text only: no audio or video is involved."""
+    chars = [int(rng.integers(len(SPECIALS), lm.cfg.vocab_size)) if rng.random() < substitute else i for i in ids]
+    frames = [c for c in chars for _ in range(int(rng.integers(1, 4)))]
+    e = lm.emb(torch.tensor(frames, dtype=torch.long))
+    rate = int(rng.choice([1, 2, 3, 4]))
+    if rate > 1 and e.shape[0] >= rate:
+        e = F.avg_pool1d(e.t().unsqueeze(0), rate, rate)[0].t()
+    return e + 0.02 * torch.randn_like(e)
+
+
+def lm_batch(lm: LM, tok: CharTokenizer, texts: list[str], rng: np.random.Generator, tc: TrainConfig):
+    """Text pre-training batch. Plain sentences, and (share ``lm_transcription_share``) sentences laid out
+    as the recognizer lays out a transcription: BOS, <audio> pseudo tokens </audio>, <video> ... </video>,
+    prompt, text, EOS. The frozen LM then already knows how to read a transcript off a prefix; the AV stage
+    only has to teach the encoders and projectors to speak that prefix's language."""
+    tasks = list(tc.task_probs)
+    probs = np.array([tc.task_probs[t] for t in tasks])
+    seqs, labs = [], []
+
+    def e(x: list[int]) -> torch.Tensor:
+        return lm.emb(torch.tensor(x, dtype=torch.long))
+
+    for text in texts:
+        ids = tok.encode(text)
+        task = tasks[int(rng.choice(len(tasks), p=probs / probs.sum()))]
+        parts = [e([tok.bos])]
+        if rng.random() < tc.lm_transcription_share:
+            if task in ("asr", "avsr"):
+                parts += [e([tok.tok("<audio>")]), pseudo_media(lm, ids, rng, 0.05), e([tok.tok("</audio>")])]
+            if task in ("vsr", "avsr"):
+                parts += [e([tok.tok("<video>")]), pseudo_media(lm, ids, rng, 0.3), e([tok.tok("</video>")])]
+        parts.append(e(tok.prompt(task)))
+        prefix = torch.cat(parts, 0)
+        seqs.append(torch.cat([prefix, e(ids)], 0))
+        labs.append(torch.tensor([-100] * (prefix.shape[0] - 1) + ids + [tok.eos]))
+    s_max = max(x.shape[0] for x in seqs)
+    emb = torch.zeros(len(seqs), s_max, seqs[0].shape[1])
+    labels = torch.full((len(seqs), s_max), -100, dtype=torch.long)
+    for k, (x, lab) in enumerate(zip(seqs, labs)):
+        emb[k, : x.shape[0]] = x
+        labels[k, : len(lab)] = lab
+    return emb, labels
+
+
 def pretrain_lm(lm: LM, tok: CharTokenizer, corpus: str, tc: TrainConfig, run: str, log) -> dict:
     path = os.path.join(run, "lm.pt")
     if os.path.exists(path):
@@ -69,21 +116,13 @@ def pretrain_lm(lm: LM, tok: CharTokenizer, corpus: str, tc: TrainConfig, run: s
     rng = np.random.default_rng(tc.seed)
     opt = torch.optim.AdamW(lm.parameters(), lr=tc.lm_lr, weight_decay=0.01)
     t0 = time.time()
-    tasks = ["asr", "vsr", "avsr"]
     loss_v = float("nan")
     for step in range(tc.lm_steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, tc, tc.lm_lr, tc.lm_steps)
         batch = [lines[int(i)] for i in rng.integers(0, len(lines), tc.lm_batch)]
-        seqs = [[tok.bos] + tok.prompt(tasks[int(rng.integers(0, 3))]) + tok.encode(s) + [tok.eos] for s in batch]
-        s_max = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), s_max), tok.pad, dtype=torch.long)
-        for k, s in enumerate(seqs):
-            ids[k, : len(s)] = torch.tensor(s)
-        labels = ids[:, 1:].clone()
-        labels[labels == tok.pad] = -100
-        labels[:, 0] = -100  # the prompt token is given, not predicted
-        logits, _, _, _ = lm(lm.emb(ids[:, :-1]))
+        emb, labels = lm_batch(lm, tok, batch, rng, tc)
+        logits, _, _, _ = lm(emb)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
         opt.zero_grad()
         loss.backward()
@@ -94,7 +133,7 @@ def pretrain_lm(lm: LM, tok: CharTokenizer, corpus: str, tc: TrainConfig, run: s
             log(f"[lm] step {step} loss {loss_v:.3f} ({time.time() - t0:.0f} s)")
             log_line(os.path.join(run, "log.jsonl"), {"stage": "lm", "step": step, "loss": loss_v, "t": time.time() - t0})
     info = {"steps": tc.lm_steps, "batch": tc.lm_batch, "seconds": round(time.time() - t0, 1), "final_loss": loss_v,
-            "text": os.path.join(corpus, "lm_text.txt"), "lines": len(lines)}
+            "text": os.path.join(corpus, "lm_text.txt"), "lines": len(lines), "transcription_share": tc.lm_transcription_share}
     torch.save({"lm": lm.state_dict(), "info": info}, path)
     return info
 
@@ -310,12 +349,15 @@ def main() -> None:
     ap.add_argument("--ckpt-every", type=int, default=TrainConfig.ckpt_every)
     ap.add_argument("--noise-ramp-steps", type=int, default=TrainConfig.noise_ramp_steps,
                     help="steps over which the share of noisy/reverberant samples ramps up (curriculum)")
+    ap.add_argument("--lm-transcription-share", type=float, default=TrainConfig.lm_transcription_share,
+                    help="share of LM pre-training sentences laid out as transcriptions of a pseudo-media prefix")
     ap.add_argument("--lora-rank", type=int, default=ModelConfig.lora_rank, help="rank of each LoRA adapter")
     a = ap.parse_args()
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
                      max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
                      scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
-                     adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps)
+                     adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps,
+                     lm_transcription_share=a.lm_transcription_share)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank)
     if a.tiny:

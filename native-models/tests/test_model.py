@@ -108,6 +108,28 @@ class TrainingOptionTests(unittest.TestCase):
         self.assertIsNotNone(m.proj_a[3].l1.weight.grad)
         self.assertIsNone(m.proj_a[1].l1.weight.grad)  # scale not in this step
 
+    def test_lm_pretraining_batch_lays_out_transcriptions_of_a_pseudo_prefix(self):
+        import numpy as np
+
+        from nestcap_av.model import LM
+        from nestcap_av.train import lm_batch
+
+        tok = CharTokenizer()
+        lm = LM(tiny())
+        texts = ["hello there", "a b"]
+        every = TrainConfig(lm_transcription_share=1.0, task_probs={"asr": 1.0})
+        emb, labels = lm_batch(lm, tok, texts, np.random.default_rng(0), every)
+        self.assertEqual(emb.shape[:2], labels.shape)
+        for k, text in enumerate(texts):
+            targets = labels[k][labels[k] != -100].tolist()
+            self.assertEqual(targets, tok.encode(text) + [tok.eos])
+            first = int((labels[k] != -100).nonzero()[0])
+            # BOS, <audio>, at least one pseudo token, </audio>, prompt: the transcript is predicted after them
+            self.assertGreaterEqual(first, 4)
+        plain = TrainConfig(lm_transcription_share=0.0, task_probs={"asr": 1.0})
+        _, labels = lm_batch(lm, tok, texts, np.random.default_rng(0), plain)
+        self.assertEqual(int((labels[0] != -100).nonzero()[0]), 1)  # BOS, prompt, then the text
+
 
 if __name__ == "__main__":
     unittest.main()
