@@ -48,6 +48,7 @@ class ModelConfig:
     lm_layers: int = 4
     lm_heads: int = 4
     lm_ff: int = 576
+    lm_pos_scale: float = 1.0  # weight of the sinusoidal positions added to token embeddings
     # Matryoshka scales: (audio rate, video rate) over 25 Hz encoder outputs, finest -> coarsest
     scales: tuple[tuple[int, int], ...] = ((2, 2), (2, 5), (8, 2), (8, 5))
     compression: str = "avg"  # avg | stack

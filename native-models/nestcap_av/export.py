@@ -254,7 +254,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
                                      "empty_past": "shape [L, 2, batch, H, 0, head_dim]"}},
         },
         "lm": {"dim": mc.lm_dim, "layers": L, "heads": H, "ff": mc.lm_ff, "vocab_size": mc.vocab_size,
-               "positions": "sinusoidal, position = past length + index (no maximum)", "frozen": True},
+               "positions": f"sinusoidal x {mc.lm_pos_scale}, position = past length + index (no maximum), computed in the graph", "frozen": True},
         "tokenizer": {"file": "tokenizer.json", "type": "char"},
         "special_tokens": tok.to_json()["special"],
         "prompts": {t: tok.prompt(t) for t in TASKS},

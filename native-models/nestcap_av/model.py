@@ -252,7 +252,9 @@ class LM(nn.Module):
         b, s, _ = embeds.shape
         p = past.shape[4] if past is not None else 0
         pos = torch.arange(s) + p
-        x = embeds + sinusoid(pos, embeds.shape[2]).unsqueeze(0)
+        # scaled so that token content, not position, dominates the residual stream (content-based
+        # attention is how the LM finds its place in the media prefix)
+        x = embeds + self.cfg.lm_pos_scale * sinusoid(pos, embeds.shape[2]).unsqueeze(0)
         qi = pos.unsqueeze(1)
         kj = torch.arange(s + p).unsqueeze(0)
         future = kj > qi

@@ -351,6 +351,8 @@ def main() -> None:
                     help="steps over which the share of noisy/reverberant samples ramps up (curriculum)")
     ap.add_argument("--lm-transcription-share", type=float, default=TrainConfig.lm_transcription_share,
                     help="share of LM pre-training sentences laid out as transcriptions of a pseudo-media prefix")
+    ap.add_argument("--lm-pos-scale", type=float, default=ModelConfig.lm_pos_scale,
+                    help="weight of the LM's sinusoidal positions relative to token embeddings")
     ap.add_argument("--lora-rank", type=int, default=ModelConfig.lora_rank, help="rank of each LoRA adapter")
     a = ap.parse_args()
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
@@ -359,7 +361,7 @@ def main() -> None:
                      adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps,
                      lm_transcription_share=a.lm_transcription_share)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
-                     lora_rank=a.lora_rank)
+                     lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale)
     if a.tiny:
         mc.audio_dim = mc.video_dim = 32
         mc.lm_dim, mc.lm_ff, mc.lm_layers, mc.lora_rank = 64, 128, 2, 4
