@@ -197,6 +197,48 @@ function policyReport(runs: readonly PolicyRun[], hog: { start: number; end: num
   return lines;
 }
 
+/** The issue's targets for this 2-core CPU, each marked met or missed from this run's numbers. */
+function targetReport(
+  rows: readonly ScaleRow[],
+  heldoutRows: readonly ScaleRow[],
+  pipelines: readonly { scale: string; result: PipelineResult }[],
+  sphinx: { wer: number; rtf: number },
+  mediaSeconds: number,
+  reference: string,
+  finest: string,
+  coarsest: string,
+): string[] {
+  const audioRow = (scale: string) => rows.find((row) => row.scale === scale && row.modality === 'audio');
+  const finestRow = audioRow(finest);
+  const coarsestRow = audioRow(coarsest);
+  const lmSeconds = (row: ScaleRow | undefined) => (row === undefined ? NaN : row.rtf * row.lmShareOfTime);
+  const peakRss = Math.max(...pipelines.map(({ result }) => result.peakRssBytes)) / 2 ** 20;
+  const finestPipeline = pipelines.find(({ scale }) => scale === finest)?.result;
+  const pipelineRtf = finestPipeline === undefined ? NaN : finestPipeline.processingSeconds / mediaSeconds;
+  const pipelineWer = finestPipeline === undefined ? NaN : wordErrorRate([{ reference, hypothesis: finestPipeline.text }]).rate;
+  const heldoutFinest = heldoutRows.find((row) => row.scale === finest && row.modality === 'audio');
+  const verdict = (met: boolean) => (met ? 'met' : '**missed**');
+  const targets: [string, string, boolean][] = [
+    [`finest scale (${finest}) real-time factor ≤ 0.05`, fmt(finestRow?.rtf ?? NaN, 4), (finestRow?.rtf ?? Infinity) <= 0.05],
+    [`coarsest scale (${coarsest}) real-time factor ≤ 0.02`, fmt(coarsestRow?.rtf ?? NaN, 4), (coarsestRow?.rtf ?? Infinity) <= 0.02],
+    [
+      'coarsest ≥ 2× cheaper than finest in LM time',
+      `${fmt(lmSeconds(finestRow) / lmSeconds(coarsestRow), 2)}×`,
+      lmSeconds(finestRow) >= 2 * lmSeconds(coarsestRow),
+    ],
+    ['peak RSS of the whole pipeline ≤ 400 MB', `${fmt(peakRss, 0)} MiB`, peakRss * 2 ** 20 <= 400e6],
+    ['≥ 5× faster than PocketSphinx on the same file', `${fmt(sphinx.rtf / pipelineRtf, 1)}×`, sphinx.rtf >= 5 * pipelineRtf],
+    ['lower WER than PocketSphinx on held-out speech', `${pct(pipelineWer)} vs ${pct(sphinx.wer)} (held-out family, per utterance at ${finest}: ${pct(heldoutFinest?.wer ?? NaN)})`, pipelineWer < sphinx.wer],
+  ];
+  return [
+    '#### Targets (2-core CPU, audio only, greedy decoding)',
+    '',
+    '| target | measured | verdict |',
+    '| --- | --- | --- |',
+    ...targets.map(([name, measured, met]) => `| ${name} | ${measured} | ${verdict(met)} |`),
+  ];
+}
+
 async function main(): Promise<void> {
   const bundle = await loadBundle(ort, values.model, { device: 'cpu', autoCandidates: ['cpu'], intraOpThreads: threads });
   const roi = bundle.manifest.roi.width;
@@ -286,6 +328,7 @@ async function main(): Promise<void> {
     );
   }
   if (policyRuns.length > 0) lines.push('', ...policyReport(policyRuns, hogWindow, bundle));
+  lines.push('', ...targetReport(rows, heldoutRows, pipelines, { wer: sphinxWer, rtf: sphinx.seconds / timeline.durationSeconds }, timeline.durationSeconds, reference, finest, coarsest));
   const markdown = lines.join('\n');
   process.stdout.write(`${markdown}\n`);
   writeFileSync(join(outputDirectory, 'engine-bench.md'), `${markdown}\n`);
