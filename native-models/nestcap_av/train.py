@@ -256,10 +256,13 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         if missing or unexpected:
             log(f"[av] checkpoint from an earlier model version: new {missing}, dropped {unexpected}")
             state.setdefault("model_changes", []).append({"at_step": state["step"], "new": missing, "dropped": unexpected})
-        try:
-            opt.load_state_dict(ck["opt"])
-        except ValueError:  # parameter grouping changed (e.g. adapter_lr_mult introduced): fresh moments
-            log("[av] optimizer state not compatible, starting fresh Adam moments")
+        if "opt" not in ck:  # a portable checkpoint (nestcap_av.portable) keeps no optimizer moments
+            log("[av] checkpoint has no optimizer state, starting fresh Adam moments")
+        else:
+            try:
+                opt.load_state_dict(ck["opt"])
+            except ValueError:  # parameter grouping changed (e.g. adapter_lr_mult introduced): fresh moments
+                log("[av] optimizer state not compatible, starting fresh Adam moments")
         log(f"[av] resumed at step {state['step']} ({state['seconds']:.0f} s trained)")
     n_scales = len(mc.scales)
     lengths = np.array([r["audio_len"] for r in split.rows])

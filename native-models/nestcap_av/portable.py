@@ -1,0 +1,68 @@
+"""A training run small enough to keep in git, and back.
+
+Runs live under ``work/`` (git-ignored, gone with the machine). ``pack`` keeps what a later session needs to
+go on training: the model weights in float16 (the frozen LM included), the run's config, state and log; not
+the optimizer's moments (resuming starts fresh Adam moments). ``unpack`` rebuilds a run directory that
+``python -m nestcap_av.train`` resumes from, without pre-training the LM again.
+
+    python -m nestcap_av.portable pack --run work/runs/mtsk --out checkpoints/mtsk
+    python -m nestcap_av.portable unpack --from checkpoints/mtsk --run work/runs/mtsk
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+
+import torch
+
+KEPT = ("config.json", "state.json", "log.jsonl")
+
+
+def pack(run: str, out: str) -> None:
+    ck = torch.load(os.path.join(run, "last.pt"))
+    os.makedirs(out, exist_ok=True)
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()}
+    torch.save({"model": half, "state": ck["state"]}, os.path.join(out, "model.fp16.pt"))
+    for name in KEPT:
+        shutil.copy(os.path.join(run, name), os.path.join(out, name))
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+    print(f"[portable] {out}: step {ck['state']['step']}, {size / 1e6:.1f} MB")
+
+
+def unpack(source: str, run: str) -> None:
+    if os.path.exists(os.path.join(run, "last.pt")):
+        raise SystemExit(f"{run} already holds a run; unpack into a new directory")
+    ck = torch.load(os.path.join(source, "model.fp16.pt"))
+    model = {k: (v.float() if v.is_floating_point() else v) for k, v in ck["model"].items()}
+    os.makedirs(run, exist_ok=True)
+    for name in KEPT:
+        shutil.copy(os.path.join(source, name), os.path.join(run, name))
+    with open(os.path.join(source, "state.json"), encoding="utf-8") as f:
+        lm_info = json.load(f)["lm"]
+    lm = {k[len("lm."):]: v for k, v in model.items() if k.startswith("lm.")}
+    torch.save({"lm": lm, "info": lm_info}, os.path.join(run, "lm.pt"))
+    torch.save({"model": model, "state": ck["state"]}, os.path.join(run, "last.pt"))
+    print(f"[portable] {run}: ready to resume at step {ck['state']['step']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack")
+    p.add_argument("--run", required=True)
+    p.add_argument("--out", required=True)
+    u = sub.add_parser("unpack")
+    u.add_argument("--from", dest="source", required=True)
+    u.add_argument("--run", required=True)
+    a = ap.parse_args()
+    if a.command == "pack":
+        pack(a.run, a.out)
+    else:
+        unpack(a.source, a.run)
+
+
+if __name__ == "__main__":
+    main()
