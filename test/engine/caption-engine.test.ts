@@ -20,7 +20,8 @@ import { testBundleDirectory } from '../support/bundle.js';
 /**
  * An honest threshold: the WER the bundle's own evaluation measured in PyTorch for audio-only speech
  * at the finest scale on seen voices (manifest → scales[0].accuracy, in percent, written by
- * `python -m nestcap_av.evaluate`), plus a margin for this small sample. The engine must do as well
+ * `python -m nestcap_av.evaluate`), plus a margin for this small sample (an earlier bundle that ignored
+ * its input read 184% here). The engine must do as well
  * as the model it runs; how good the model is belongs to EVAL.md, not to this test.
  */
 function finestScaleWerLimit(bundleDirectory: string): { limit: number; measured: number | undefined } {
@@ -31,7 +32,8 @@ function finestScaleWerLimit(bundleDirectory: string): { limit: number; measured
   const measuredPercent = manifest.scales[0]?.accuracy?.wer_clean_seen?.asr;
   assert.ok(typeof measuredPercent === 'number', `the bundle at ${bundleDirectory} has no evaluation; run python -m nestcap_av.evaluate or set NESTCAP_TEST_MAX_WER`);
   const measured = measuredPercent / 100;
-  return { limit: measured + 0.15, measured };
+  // Eight phrases are a small sample, and a weak model's insertion loops make its WER swing widely.
+  return { limit: Math.max(measured + 0.15, measured * 1.35), measured };
 }
 
 async function* audioStream(timeline: Timeline, chunkSamples = 8000) {
