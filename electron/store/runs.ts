@@ -108,7 +108,7 @@ export interface NewSegment {
   readonly scaleReason?: string;
 }
 
-export interface ScaleDecisionRecord {
+export interface StoredScaleDecision {
   readonly fromSeconds: number;
   readonly scaleId: string;
   readonly reason: string;
@@ -176,7 +176,7 @@ function recordScaleChange(db: SqliteDatabase, runId: number, fromSeconds: numbe
 }
 
 /** The scales a run used, in media order, each with the reason it was chosen. */
-export function scaleDecisionsOf(db: SqliteDatabase, runId: number): ScaleDecisionRecord[] {
+export function scaleDecisionsOf(db: SqliteDatabase, runId: number): StoredScaleDecision[] {
   const rows = read(db, () =>
     db.prepare('select from_seconds, scale_id, reason, decided_at from scale_decisions where run_id = ? order by from_seconds, id').all(runId),
   ) as { from_seconds: number; scale_id: string; reason: string; decided_at: string }[];
