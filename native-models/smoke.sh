@@ -23,7 +23,7 @@ start=$(date +%s)
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
 if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
   # ONNX Runtime agrees with PyTorch, and the app's engine loads the bundle and its scale ladder
-  (cd "$repo" && NESTCAP_BUNDLE="$out/bundle" NESTCAP_TEST_BUNDLE="$out/bundle" \
+  (cd "$repo" && NESTCAP_TEST_BUNDLE="$out/bundle" \
     node --import tsx --test --test-concurrency=1 test/native-models/parity.test.ts test/engine/bundle.test.ts)
 else
   echo "smoke: node/onnxruntime-node not available, parity test skipped"

@@ -1,13 +1,13 @@
 // ONNX Runtime vs PyTorch parity for a native-models bundle, at every scale.
 // The bundle's parity.json holds inputs and PyTorch outputs written by `python -m nestcap_av.export`.
-// Bundle: $NESTCAP_BUNDLE or native-models/nestcap-av-small.
+// Bundle: $NESTCAP_TEST_BUNDLE or the built-in one (test/support/bundle.ts), as for every engine test.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { testBundleDirectory } from '../support/bundle.js';
 
-const bundleDir = resolve(process.env.NESTCAP_BUNDLE ?? 'native-models/nestcap-av-small');
 const TOLERANCE = 1e-3;
 
 interface TensorSpec { name: string; shape: number[]; dtype: string; byte_offset: number; byte_length: number }
@@ -59,7 +59,8 @@ function bundleBytes(dir: string): number {
   }, 0);
 }
 
-test('native-models bundle: ONNX Runtime matches PyTorch at every scale', { skip: !existsSync(join(bundleDir, 'manifest.json')) && `no bundle at ${bundleDir}` }, async (t) => {
+test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async (t) => {
+  const bundleDir = testBundleDirectory();
   const manifest = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8')) as Manifest;
   const fixture = JSON.parse(readFileSync(join(bundleDir, manifest.parity.file), 'utf8')) as Fixture;
   assert.ok(bundleBytes(bundleDir) <= 30 * 1024 * 1024, 'bundle is at most 30 MB');
