@@ -1,4 +1,4 @@
-import { app, BrowserWindow, ipcMain, net, powerMonitor, protocol, screen, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, desktopCapturer, ipcMain, net, powerMonitor, protocol, screen, session, shell, type WebContents } from 'electron';
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
@@ -110,6 +110,39 @@ function lockDownSession(): void {
     callback(permission === 'media' && isAppUrl(contents.getURL()));
   });
   defaultSession.setPermissionCheckHandler((contents, permission) => permission === 'media' && isAppUrl(contents?.getURL() ?? ''));
+  // "System audio" in live captions: the OS's loopback of what the speakers play (Windows, macOS).
+  // A screen source must accompany it; the page drops the video track at once.
+  defaultSession.setDisplayMediaRequestHandler((request, callback) => {
+    if (!isAppUrl(request.frame?.url ?? '')) {
+      callback({});
+      return;
+    }
+    void desktopCapturer.getSources({ types: ['screen'] }).then(
+      (sources) => callback(sources[0] ? { video: sources[0], audio: 'loopback' } : {}),
+      () => callback({}),
+    );
+  });
+}
+
+/** The always-on-top caption overlay, opened by the page as a same-origin popup. */
+const overlayFrameName = 'nestcap-overlay';
+let overlayWindow: BrowserWindow | undefined;
+
+function trackOverlay(contents: WebContents): void {
+  contents.on('did-create-window', (window, details) => {
+    if (details.frameName !== overlayFrameName) return;
+    overlayWindow = window;
+    window.setAlwaysOnTop(true, 'screen-saver');
+    window.setVisibleOnAllWorkspaces(true);
+    window.on('closed', () => (overlayWindow = undefined));
+  });
+}
+
+function setOverlayClickThrough(enabled: boolean): boolean {
+  if (!overlayWindow || overlayWindow.isDestroyed()) return false;
+  // forward: the overlay still sees the mouse move over it, so it can fade while hovered.
+  overlayWindow.setIgnoreMouseEvents(enabled, { forward: true });
+  return true;
 }
 
 function hardenWebContents(contents: WebContents): void {
@@ -120,10 +153,28 @@ function hardenWebContents(contents: WebContents): void {
     }
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
-  contents.setWindowOpenHandler(({ url }) => {
+  contents.setWindowOpenHandler(({ url, frameName }) => {
+    // The page renders the overlay itself into a blank same-origin popup; nothing is loaded into it.
+    if (frameName === overlayFrameName && (url === '' || url === 'about:blank')) {
+      return {
+        action: 'allow',
+        overrideBrowserWindowOptions: {
+          width: 900,
+          height: 180,
+          frame: false,
+          transparent: true,
+          alwaysOnTop: true,
+          skipTaskbar: true,
+          resizable: true,
+          title: 'Nestcap captions',
+          webPreferences: { contextIsolation: true, nodeIntegration: false, sandbox: true },
+        },
+      };
+    }
     if (isExternalLinkAllowed(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
+  trackOverlay(contents);
 }
 
 function wireIpc(services: AppServices): void {
@@ -134,6 +185,28 @@ function wireIpc(services: AppServices): void {
       return fail('unauthorized', 'IPC is only accepted from the app window');
     }
     return services.dispatch(channel, payload);
+  });
+  ipcMain.on(electronIpc.mediaPort, (event) => {
+    const [port] = event.ports;
+    if (!port) return;
+    if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {
+      logger.warn('rejected a media port from a foreign frame', { url: event.senderFrame?.url });
+      port.close();
+      return;
+    }
+    let lastComplaint = 0;
+    port.on('message', (message) => {
+      const data: unknown = message.data;
+      const result =
+        data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+          ? services.acceptMediaFrame(data)
+          : fail('invalid-request', 'live media frames are ArrayBuffers');
+      if (!result.ok && Date.now() - lastComplaint > 1000) {
+        lastComplaint = Date.now();
+        logger.warn('dropped a live media frame', { error: result.error });
+      }
+    });
+    port.start();
   });
   services.events.subscribe((event, payload) => {
     for (const window of BrowserWindow.getAllWindows()) window.webContents.send(electronIpc.event, event, payload);
@@ -165,6 +238,7 @@ function start(): void {
     // Model files are unpacked from the asar archive, because ONNX Runtime opens them natively.
     bundleDirectory: join(app.getAppPath(), 'native-models', builtInBundleId).replace(`app.asar${sep}`, `app.asar.unpacked${sep}`),
     monitorSources: electronMonitorSources(),
+    overlay: { setClickThrough: setOverlayClickThrough },
   });
   serveRenderer();
   lockDownSession();
@@ -179,7 +253,16 @@ function start(): void {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow();
   });
-  app.on('will-quit', () => services.close());
+  let closed = false;
+  app.on('will-quit', (event) => {
+    if (closed) return;
+    // Finish the live session and close the database before the process ends.
+    event.preventDefault();
+    void services.close().finally(() => {
+      closed = true;
+      app.quit();
+    });
+  });
 }
 
 if (!app.requestSingleInstanceLock()) {

@@ -2,6 +2,7 @@ import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import {
   electronIpc,
   exposedApiName,
+  mediaPortMessage,
   isEventChannel,
   type EventChannel,
   type EventChannels,
@@ -11,6 +12,14 @@ import {
   type ResponseOf,
   type Result,
 } from './ipc/contract.js';
+
+type PagePort = NonNullable<Parameters<typeof ipcRenderer.postMessage>[2]>[number];
+
+/** The page's window as this isolated world sees it (this file is compiled without DOM types). */
+declare const window: {
+  readonly location: { readonly origin: string };
+  addEventListener(type: 'message', listener: (event: { readonly source: unknown; readonly origin: string; readonly data: unknown; readonly ports: readonly unknown[] }) => void): void;
+};
 
 /**
  * Sandboxed preload: exposes the typed contract and nothing else. The renderer never sees
@@ -32,3 +41,11 @@ const api: NestcapApi = {
 };
 
 contextBridge.exposeInMainWorld(exposedApiName, api);
+
+// MessagePorts cannot cross the context bridge, so the page posts the live-media port to its own
+// window and this isolated world hands it to the main process.
+window.addEventListener('message', (event) => {
+  if (event.source !== window || event.origin !== window.location.origin || event.data !== mediaPortMessage) return;
+  const [port] = event.ports;
+  if (port) ipcRenderer.postMessage(electronIpc.mediaPort, null, [port as PagePort]);
+});

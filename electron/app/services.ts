@@ -1,10 +1,15 @@
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import type { Heartbeat, SystemStatus } from '../ipc/contract.js';
+import type { Heartbeat, Result, SystemStatus } from '../ipc/contract.js';
 import { ok } from '../ipc/contract.js';
 import { fail } from '../ipc/contract.js';
 import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
+import { loadBundle, type DevicePreference } from '../engine/bundle.js';
 import { readBundleManifest } from '../engine/bundle-location.js';
+import { candidateProviders } from '../engine/execution-providers.js';
+import { Recognizer } from '../engine/recognizer.js';
+import { VoiceActivityDetector } from '../engine/voice-activity.js';
+import { LiveService, recoverInterruptedLiveSessions, type LiveEngine } from '../live/live-service.js';
 import { parseManifest } from '../engine/bundle-manifest.js';
 import { nodeMonitorSources, ResourceMonitor, type MonitorSources } from '../monitor/resource-monitor.js';
 import { ScaleController } from '../monitor/scale-controller.js';
@@ -27,6 +32,10 @@ export interface ServicesConfig {
   /** Where resource signals come from; the Electron shell passes powerMonitor-backed ones. */
   readonly monitorSources?: MonitorSources;
   readonly monitorIntervalMs?: number;
+  /** The caption overlay window, which only the desktop shell has. */
+  readonly overlay?: { setClickThrough(enabled: boolean): boolean };
+  /** Execution provider for the recognizer; `auto` takes the best that initialises. */
+  readonly device?: DevicePreference;
 }
 
 /** Scale ids from the bundle's manifest, or none (with the reason logged) when it cannot be read. */
@@ -42,7 +51,25 @@ function readScaleIds(bundleDirectory: string, logger: Logger): string[] {
 export interface AppServices {
   readonly dispatch: Dispatch;
   readonly events: EventBus;
-  close(): void;
+  /** A binary live-media frame from a transport (Electron MessagePort, browser host WebSocket). */
+  acceptMediaFrame(data: ArrayBuffer | ArrayBufferView): Result<void>;
+  close(): Promise<void>;
+}
+
+/** The recognizer for live captions, loaded on first use and shared afterwards. */
+function lazyEngine(bundleDirectory: string, device: DevicePreference): () => Promise<LiveEngine> {
+  let loading: Promise<LiveEngine> | undefined;
+  return () => {
+    loading ??= loadBundle(ort, bundleDirectory, { device, autoCandidates: candidateProviders(process.platform) }).then((bundle) => ({
+      recognizer: new Recognizer(ort, bundle),
+      bundleId: bundle.manifest.id,
+      device: bundle.provider.used,
+      createVad: () => VoiceActivityDetector.create(ort),
+    }));
+    // A failed load is retried next time (the bundle may have been fixed meanwhile).
+    loading.catch(() => (loading = undefined));
+    return loading;
+  };
 }
 
 /**
@@ -74,6 +101,20 @@ export function createServices(config: ServicesConfig): AppServices {
   scales.onDecision((decision) => events.emit('monitor.decision', decision));
   monitor.start();
 
+  const live = new LiveService({
+    database,
+    recordingsDirectory: join(config.dataDirectory, 'recordings'),
+    loadEngine: lazyEngine(config.bundleDirectory, config.device ?? 'auto'),
+    currentScale: () => scales.current() ?? { scaleIndex: 0, reason: 'no scale policy (no ladder); finest scale' },
+    policyDescription: () => ({ mode: scales.state().mode }),
+    reportEngine: (reading) => monitor.reportEngine(reading),
+    emit: (event, payload) => events.emit(event, payload),
+    logger: config.logger,
+  });
+  void recoverInterruptedLiveSessions(database, config.logger)
+    .then((count) => count > 0 && config.logger.warn('closed live sessions an earlier run left open', { count }))
+    .catch((error: unknown) => config.logger.error('could not recover interrupted live sessions', { error: String(error) }));
+
   const dispatch = createDispatcher(
     {
       'system.getStatus': async () => ok(await systemStatus()),
@@ -81,6 +122,14 @@ export function createServices(config: ServicesConfig): AppServices {
       'monitor.setMode': (request) => {
         const problem = scales.setMode(request.mode, request.fixedScaleId);
         return Promise.resolve(problem === undefined ? ok(scales.state()) : fail('invalid-request', problem, 'request.fixedScaleId'));
+      },
+      'live.start': (request) => live.start(request),
+      'live.stop': (request) => live.stop(request.sessionId),
+      'live.current': () => Promise.resolve(ok(live.current())),
+      'overlay.setClickThrough': (request) => {
+        if (!config.overlay) return Promise.resolve(fail('unavailable', 'clicks can pass through the overlay only in the desktop app; a browser window cannot do it'));
+        if (!config.overlay.setClickThrough(request.enabled)) return Promise.resolve(fail('not-found', 'the caption overlay is not open'));
+        return Promise.resolve(ok({ enabled: request.enabled }));
       },
     },
     config.logger,
@@ -100,8 +149,10 @@ export function createServices(config: ServicesConfig): AppServices {
   return {
     dispatch,
     events,
-    close() {
+    acceptMediaFrame: (data) => live.acceptFrame(data),
+    async close() {
       clearInterval(heartbeat);
+      await live.close();
       monitor.stop();
       scales.dispose();
       database.close();

@@ -53,6 +53,8 @@ export interface BundleManifest {
   readonly tokenizerFile: string;
   readonly specialTokens: { readonly bos: number; readonly eos: number; readonly audioStart: number; readonly audioEnd: number; readonly videoStart: number; readonly videoEnd: number };
   readonly prompts: Readonly<Record<Task, readonly number[]>>;
+  /** Decoding rules the model was evaluated with, so the app decodes the same way. */
+  readonly decoding: { readonly noRepeatNgram: number };
   /** Finest first, as the manifest lists them. */
   readonly scales: readonly ScaleSpec[];
   readonly evaluationReport: string | undefined;
@@ -211,6 +213,7 @@ export function parseManifest(raw: unknown): BundleManifest {
       videoEnd: nonNegativeInteger(special.video_end, 'special_tokens.video_end'),
     },
     prompts: perTask(root.prompts, 'prompts', tokenIds),
+    decoding: { noRepeatNgram: root.decoding === undefined ? 0 : nonNegativeInteger(object(root.decoding, 'decoding').no_repeat_ngram, 'decoding.no_repeat_ngram') },
     scales,
     evaluationReport: evaluation && typeof evaluation.report === 'string' ? evaluation.report : undefined,
     provenance: root.provenance,

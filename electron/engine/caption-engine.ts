@@ -2,6 +2,7 @@ import type { Task } from './bundle-manifest.js';
 import type { Decoding, Recognizer } from './recognizer.js';
 import { SpeechSegmenter, type SegmenterOptions, type SpeechSpan } from './speech-segmenter.js';
 import { vadFrameSamples, type VoiceActivityDetector } from './voice-activity.js';
+import { AudioHistory, packFrames } from './chunk-media.js';
 
 /**
  * Media streams in, timed caption segments out: VAD phrases → per-phrase scale (fixed or from
@@ -76,34 +77,6 @@ export interface CaptionOptions {
 }
 
 const sampleRate = 16000;
-
-/** The last few seconds of audio, addressable by absolute sample index. */
-class AudioHistory {
-  readonly #buffer: Float32Array;
-  #end = 0;
-
-  constructor(capacitySamples: number) {
-    this.#buffer = new Float32Array(capacitySamples);
-  }
-
-  get endSample(): number {
-    return this.#end;
-  }
-
-  append(samples: Float32Array): void {
-    const capacity = this.#buffer.length;
-    for (let index = 0; index < samples.length; index += 1) this.#buffer[(this.#end + index) % capacity] = samples[index]!;
-    this.#end += samples.length;
-  }
-
-  slice(startSample: number, endSample: number): Float32Array {
-    const start = Math.max(startSample, this.#end - this.#buffer.length, 0);
-    const end = Math.min(endSample, this.#end);
-    const out = new Float32Array(Math.max(0, end - start));
-    for (let index = 0; index < out.length; index += 1) out[index] = this.#buffer[(start + index) % this.#buffer.length]!;
-    return out;
-  }
-}
 
 /** Pulls mouth frames lazily up to a time, keeping only those a phrase can still need. */
 class FrameCursor {
@@ -239,15 +212,4 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   out.set(a, 0);
   out.set(b, a.length);
   return out;
-}
-
-/** Frames without a face reuse the previous face so the video stays evenly timed. */
-function packFrames(frames: readonly MouthFrame[], frameBytes: number): { pixels: Uint8Array; count: number } {
-  const pixels = new Uint8Array(frames.length * frameBytes);
-  let last = frames.find((frame) => frame.roi !== undefined)!.roi!;
-  frames.forEach((frame, index) => {
-    if (frame.roi) last = frame.roi;
-    pixels.set(last, index * frameBytes);
-  });
-  return { pixels, count: frames.length };
 }

@@ -152,9 +152,10 @@ export class Recognizer {
     const decodeStart = performance.now();
     const tokens: number[] = [];
     let logProbability = 0;
+    const { noRepeatNgram } = this.#bundle.manifest.decoding;
     for (let step = 0; step < maxTokens; step += 1) {
       const row = logits.subarray((sequence - 1) * vocabSize, sequence * vocabSize);
-      const { id, logProb } = argmaxLogSoftmax(row);
+      const { id, logProb } = argmaxLogSoftmax(row, bannedNext(tokens, noRepeatNgram));
       tokens.push(id);
       logProbability += logProb;
       if (id === eos) break;
@@ -187,6 +188,7 @@ export class Recognizer {
       beams.forEach((beam, parent) => {
         const rowStart = (parent * sequence + sequence - 1) * vocabSize;
         const row = logSoftmax(logits.subarray(rowStart, rowStart + vocabSize));
+        for (const banned of bannedNext(beam.tokens, this.#bundle.manifest.decoding.noRepeatNgram)) row[banned] = -Infinity;
         for (const { id, value } of topK(row, beamCount)) candidates.push({ parent, id, logProbability: beam.logProbability + value });
       });
       candidates.sort((a, b) => b.logProbability - a.logProbability);
@@ -238,11 +240,29 @@ function logSoftmax(row: Float32Array): Float32Array {
   return row.map((value) => value - logSum);
 }
 
-function argmaxLogSoftmax(row: Float32Array): { id: number; logProb: number } {
+function argmaxLogSoftmax(row: Float32Array, banned: ReadonlySet<number>): { id: number; logProb: number } {
   const logProbs = logSoftmax(row);
-  let id = 0;
-  for (let index = 1; index < logProbs.length; index += 1) if (logProbs[index]! > logProbs[id]!) id = index;
+  let id = -1;
+  for (let index = 0; index < logProbs.length; index += 1) {
+    if (!banned.has(index) && (id < 0 || logProbs[index]! > logProbs[id]!)) id = index;
+  }
   return { id, logProb: logProbs[id]! };
+}
+
+/**
+ * Tokens that would repeat an n-gram already in the output (no-repeat-n-gram blocking). A small
+ * model stuck in a loop ("for the for the for") otherwise fills the length limit with insertions.
+ */
+export function bannedNext(tokens: readonly number[], n: number): Set<number> {
+  const banned = new Set<number>();
+  if (n < 2 || tokens.length < n - 1) return banned;
+  const tail = tokens.length - (n - 1);
+  for (let start = 0; start + n - 1 < tokens.length; start += 1) {
+    let same = true;
+    for (let offset = 0; offset < n - 1 && same; offset += 1) same = tokens[start + offset] === tokens[tail + offset];
+    if (same) banned.add(tokens[start + n - 1]!);
+  }
+  return banned;
 }
 
 function topK(row: Float32Array, k: number): { id: number; value: number }[] {

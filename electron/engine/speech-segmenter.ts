@@ -63,6 +63,11 @@ export class SpeechSegmenter {
     return this.#startFrame !== undefined;
   }
 
+  /** First frame of the phrase in progress, if one is. */
+  get openStartFrame(): number | undefined {
+    return this.#startFrame;
+  }
+
   /** Index of the next frame to be pushed. */
   get frameCount(): number {
     return this.#frame;

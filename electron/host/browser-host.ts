@@ -127,10 +127,21 @@ function acceptClient(client: WebSocket, context: ClientContext): void {
     reject({ code: 'unauthorized', message: 'no hello within the time allowed' }, unauthorizedCloseCode);
   }, context.authTimeoutMs);
 
+  let lastMediaComplaint = 0;
   client.on('message', (data, isBinary) => {
     if (isBinary) {
-      logger.warn('browser host rejected a binary frame');
-      reject({ code: 'invalid-request', message: 'binary frames are not part of the contract' }, protocolErrorCloseCode);
+      if (unsubscribe === undefined) {
+        logger.warn('browser host rejected a binary frame before authentication');
+        reject({ code: 'unauthorized', message: 'authenticate before sending media' }, unauthorizedCloseCode);
+        return;
+      }
+      // Binary frames are live media; a bad one is dropped and reported, not fatal.
+      const result = context.services.acceptMediaFrame(rawDataToBytes(data));
+      if (!result.ok && Date.now() - lastMediaComplaint > 1000) {
+        lastMediaComplaint = Date.now();
+        logger.warn('browser host dropped a live media frame', { error: result.error });
+        send({ type: 'media-rejected', error: result.error });
+      }
       return;
     }
     const parsed = parseClientMessage(rawDataToText(data));
@@ -168,9 +179,13 @@ function acceptClient(client: WebSocket, context: ClientContext): void {
   client.on('error', (error) => logger.warn('browser host client error', { error: error.message }));
 }
 
+function rawDataToBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
 function rawDataToText(data: Buffer | ArrayBuffer | Buffer[]): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
+  return Buffer.from(rawDataToBytes(data)).toString('utf8');
 }
 
 function tokensMatch(given: string, expected: string): boolean {

@@ -40,10 +40,10 @@ async function main(): Promise<void> {
   const host = await startBrowserHost({ services, rendererDirectory, logger, port });
   process.stdout.write(`Nestcap is running at ${host.url}\n`);
   const shutdown = () => {
-    void host.close().then(() => {
-      services.close();
-      process.exit(0);
-    });
+    void host
+      .close()
+      .then(() => services.close())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

@@ -113,11 +113,84 @@ export interface MonitorState {
   readonly unavailableReason?: string;
 }
 
+// ---- live captions --------------------------------------------------------------------------------
+
+export type LiveAudioSource = 'microphone' | 'system';
+export const liveAudioSources: readonly LiveAudioSource[] = ['microphone', 'system'];
+
+export interface LiveStartRequest {
+  readonly audioSource: LiveAudioSource;
+  /** The device's label as the OS names it, stored with the recording. */
+  readonly deviceLabel: string;
+  /** Mouth crops will be streamed too. */
+  readonly camera: boolean;
+}
+
+export interface LiveSessionInfo {
+  /** Also the run id under which the session's captions are stored. */
+  readonly sessionId: number;
+  readonly mediaId: number;
+  readonly startedAt: string;
+  readonly sampleRate: number;
+  /** Mouth crops must have exactly this size (the bundle's ROI). */
+  readonly roi: { readonly width: number; readonly height: number };
+  readonly scaleIds: readonly string[];
+  readonly recordingPath: string;
+}
+
+export interface LiveSessionSummary {
+  readonly sessionId: number;
+  readonly mediaId: number;
+  readonly finals: number;
+  readonly durationSeconds: number;
+  readonly recordingPath: string;
+}
+
+export type CaptionModality = 'audio' | 'video' | 'audio-visual';
+
+/** A caption of the phrase being spoken (`partial`, replaced as it grows) or of a finished phrase. */
+export interface LiveCaption {
+  readonly sessionId: number;
+  /** Partials and the final of one phrase share it. */
+  readonly phraseId: number;
+  readonly kind: 'partial' | 'final';
+  readonly startSeconds: number;
+  readonly endSeconds: number;
+  readonly text: string;
+  readonly scaleId: string;
+  readonly modality: CaptionModality;
+  /** Lip video was streamed, but this phrase ran without it. */
+  readonly videoMissing?: 'no-face' | 'no-video';
+  /** Finals only: from the end of the phrase's speech to this caption, in ms. */
+  readonly latencyMs?: number;
+}
+
+export type LiveState = 'listening' | 'speaking' | 'stopped' | 'failed';
+
+export interface LiveStatus {
+  readonly sessionId: number;
+  readonly state: LiveState;
+  readonly capturedSeconds: number;
+  readonly processedSeconds: number;
+  readonly backlogSeconds: number;
+  readonly scaleId: string | undefined;
+  /** Seconds of the session with no audio (a device unplugged or switched). */
+  readonly audioGapSeconds: number;
+  readonly video: 'off' | 'face' | 'no-face';
+  readonly error?: NestcapError;
+}
+
 /** Request/response channels: renderer asks, main answers. */
 export interface RequestChannels {
   'system.getStatus': { request: Record<string, never>; response: SystemStatus };
   'monitor.getState': { request: Record<string, never>; response: MonitorState };
   'monitor.setMode': { request: { mode: PolicyMode; fixedScaleId?: string }; response: MonitorState };
+  'live.start': { request: LiveStartRequest; response: LiveSessionInfo };
+  'live.stop': { request: { sessionId: number }; response: LiveSessionSummary };
+  /** The session in progress, if any (a second window, such as the overlay, attaches to it). */
+  'live.current': { request: Record<string, never>; response: LiveSessionInfo | null };
+  /** Lets clicks pass through the always-on-top caption overlay (desktop shell only). */
+  'overlay.setClickThrough': { request: { enabled: boolean }; response: { enabled: boolean } };
 }
 
 /** Event channels: main pushes, renderer listens. */
@@ -125,6 +198,8 @@ export interface EventChannels {
   'system.heartbeat': Heartbeat;
   'monitor.sample': ResourceSnapshot;
   'monitor.decision': ScaleDecisionRecord;
+  'live.caption': LiveCaption;
+  'live.status': LiveStatus;
 }
 
 export type RequestChannel = keyof RequestChannels;
@@ -170,14 +245,54 @@ const setModeRequest: Validator<RequestOf<'monitor.setMode'>> = (input, field) =
   return ok(fixedScaleId === undefined ? { mode: mode as PolicyMode } : { mode: mode as PolicyMode, fixedScaleId });
 };
 
+function onlyFields(input: Record<string, unknown>, allowed: readonly string[], field: string): Result<true> {
+  const extra = Object.keys(input).find((key) => !allowed.includes(key));
+  return extra === undefined ? ok(true) : fail('invalid-request', `unexpected field "${extra}"`, `${field}.${extra}`);
+}
+
+const liveStartRequest: Validator<LiveStartRequest> = (input, field) => {
+  if (!isPlainObject(input)) return fail('invalid-request', 'expected an object', field);
+  const fields = onlyFields(input, ['audioSource', 'deviceLabel', 'camera'], field);
+  if (!fields.ok) return fields;
+  const { audioSource, deviceLabel, camera } = input;
+  if (typeof audioSource !== 'string' || !(liveAudioSources as readonly string[]).includes(audioSource)) {
+    return fail('invalid-request', `audioSource must be one of ${liveAudioSources.join(', ')}`, `${field}.audioSource`);
+  }
+  if (typeof deviceLabel !== 'string' || deviceLabel.length > 200) {
+    return fail('invalid-request', 'deviceLabel must be a string of at most 200 characters', `${field}.deviceLabel`);
+  }
+  if (typeof camera !== 'boolean') return fail('invalid-request', 'camera must be true or false', `${field}.camera`);
+  return ok({ audioSource: audioSource as LiveAudioSource, deviceLabel, camera });
+};
+
+const sessionRequest: Validator<{ sessionId: number }> = (input, field) => {
+  if (!isPlainObject(input)) return fail('invalid-request', 'expected an object', field);
+  const fields = onlyFields(input, ['sessionId'], field);
+  if (!fields.ok) return fields;
+  const { sessionId } = input;
+  if (typeof sessionId !== 'number' || !Number.isSafeInteger(sessionId) || sessionId <= 0) {
+    return fail('invalid-request', 'sessionId must be a positive integer', `${field}.sessionId`);
+  }
+  return ok({ sessionId });
+};
+
 const requestValidators: { readonly [C in RequestChannel]: Validator<RequestOf<C>> } = {
   'system.getStatus': emptyObject,
   'monitor.getState': emptyObject,
   'monitor.setMode': setModeRequest,
+  'live.start': liveStartRequest,
+  'live.stop': sessionRequest,
+  'live.current': emptyObject,
+  'overlay.setClickThrough': (input, field) => {
+    if (!isPlainObject(input)) return fail('invalid-request', 'expected an object', field);
+    const fields = onlyFields(input, ['enabled'], field);
+    if (!fields.ok) return fields;
+    return typeof input.enabled === 'boolean' ? ok({ enabled: input.enabled }) : fail('invalid-request', 'enabled must be true or false', `${field}.enabled`);
+  },
 };
 
 export const requestChannelNames = Object.keys(requestValidators) as readonly RequestChannel[];
-export const eventChannelNames: readonly EventChannel[] = ['system.heartbeat', 'monitor.sample', 'monitor.decision'];
+export const eventChannelNames: readonly EventChannel[] = ['system.heartbeat', 'monitor.sample', 'monitor.decision', 'live.caption', 'live.status'];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(requestValidators, name);
@@ -192,9 +307,92 @@ export function validateRequest<C extends RequestChannel>(channel: C, payload: u
   return requestValidators[channel](payload, 'request');
 }
 
+// ---- live media frames ------------------------------------------------------------------------------
+
+/**
+ * Binary frames of live media, the same bytes on every transport (Electron MessagePort, the
+ * browser host's WebSocket). Little-endian header of {@link liveFrameHeaderBytes} bytes:
+ * magic u32, kind u8 (1 audio, 2 video), flags u8 (video: 1 = face found), width u16,
+ * sessionId u32, height u16, reserved u16, time f64 (audio: index of the first sample in the
+ * session; video: milliseconds since the session started); then the payload: float32 samples
+ * at 16 kHz, or width × height grayscale bytes of the mouth crop (none when no face).
+ */
+export const liveFrameMagic = 0x314c434e; // "NCL1"
+export const liveFrameHeaderBytes = 24;
+export const liveSampleRate = 16000;
+/** One second of audio at most per frame: a bigger frame is a bug or an attack. */
+export const maxLiveFrameSamples = liveSampleRate;
+export const maxLiveRoiSide = 256;
+
+export type LiveFrame =
+  | { readonly kind: 'audio'; readonly sessionId: number; readonly startSample: number; readonly samples: Float32Array }
+  | { readonly kind: 'video'; readonly sessionId: number; readonly timeMs: number; readonly roi: { readonly width: number; readonly height: number; readonly pixels: Uint8Array } | undefined };
+
+function writeHeader(view: DataView, kind: 1 | 2, flags: number, sessionId: number, width: number, height: number, time: number): void {
+  view.setUint32(0, liveFrameMagic, true);
+  view.setUint8(4, kind);
+  view.setUint8(5, flags);
+  view.setUint16(6, width, true);
+  view.setUint32(8, sessionId, true);
+  view.setUint16(12, height, true);
+  view.setUint16(14, 0, true);
+  view.setFloat64(16, time, true);
+}
+
+export function encodeLiveAudioFrame(sessionId: number, startSample: number, samples: Float32Array): ArrayBuffer {
+  const buffer = new ArrayBuffer(liveFrameHeaderBytes + samples.length * 4);
+  writeHeader(new DataView(buffer), 1, 0, sessionId, 0, 0, startSample);
+  new Float32Array(buffer, liveFrameHeaderBytes).set(samples);
+  return buffer;
+}
+
+export function encodeLiveVideoFrame(sessionId: number, timeMs: number, roi: { width: number; height: number; pixels: Uint8Array } | undefined): ArrayBuffer {
+  const buffer = new ArrayBuffer(liveFrameHeaderBytes + (roi ? roi.pixels.length : 0));
+  writeHeader(new DataView(buffer), 2, roi ? 1 : 0, sessionId, roi?.width ?? 0, roi?.height ?? 0, timeMs);
+  if (roi) new Uint8Array(buffer, liveFrameHeaderBytes).set(roi.pixels);
+  return buffer;
+}
+
+/** Parses one untrusted frame; the payload is copied, so the caller may keep it. */
+export function decodeLiveFrame(data: ArrayBuffer | ArrayBufferView): Result<LiveFrame> {
+  const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  if (bytes.byteLength < liveFrameHeaderBytes) return fail('invalid-request', `a live frame needs at least ${liveFrameHeaderBytes} bytes, got ${bytes.byteLength}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== liveFrameMagic) return fail('invalid-request', 'not a live media frame (bad magic number)');
+  const kind = view.getUint8(4);
+  const flags = view.getUint8(5);
+  const width = view.getUint16(6, true);
+  const sessionId = view.getUint32(8, true);
+  const height = view.getUint16(12, true);
+  const time = view.getFloat64(16, true);
+  const payload = bytes.byteLength - liveFrameHeaderBytes;
+  if (sessionId === 0) return fail('invalid-request', 'a live frame needs a session id', 'sessionId');
+  if (!Number.isFinite(time) || time < 0) return fail('invalid-request', 'a live frame needs a non-negative time', 'time');
+  if (kind === 1) {
+    if (!Number.isSafeInteger(time)) return fail('invalid-request', 'an audio frame starts at a whole sample', 'time');
+    if (payload % 4 !== 0 || payload === 0 || payload / 4 > maxLiveFrameSamples) {
+      return fail('invalid-request', `an audio frame carries 1 to ${maxLiveFrameSamples} float32 samples`, 'samples');
+    }
+    const samples = new Float32Array(payload / 4);
+    new Uint8Array(samples.buffer).set(bytes.subarray(liveFrameHeaderBytes));
+    for (const sample of samples) if (!Number.isFinite(sample)) return fail('invalid-request', 'audio samples must be finite', 'samples');
+    return ok({ kind: 'audio', sessionId, startSample: time, samples });
+  }
+  if (kind === 2) {
+    if ((flags & 1) === 0) {
+      return payload === 0 ? ok({ kind: 'video', sessionId, timeMs: time, roi: undefined }) : fail('invalid-request', 'a frame without a face carries no pixels', 'roi');
+    }
+    if (width === 0 || height === 0 || width > maxLiveRoiSide || height > maxLiveRoiSide || payload !== width * height) {
+      return fail('invalid-request', `a mouth crop is width × height bytes, each side 1 to ${maxLiveRoiSide}`, 'roi');
+    }
+    return ok({ kind: 'video', sessionId, timeMs: time, roi: { width, height, pixels: bytes.slice(liveFrameHeaderBytes) } });
+  }
+  return fail('invalid-request', `unknown live frame kind ${kind}`, 'kind');
+}
+
 // ---- browser host wire format -------------------------------------------------------------------
 
-/** Largest message the browser host accepts; audio never travels as JSON. */
+/** Largest message the browser host accepts; audio travels as binary frames, never as JSON. */
 export const maxWireMessageBytes = 1024 * 1024;
 
 export type ClientMessage =
@@ -205,7 +403,9 @@ export type ServerMessage =
   | { readonly type: 'welcome'; readonly host: 'browser' }
   | { readonly type: 'response'; readonly id: number; readonly result: Result<unknown> }
   | { readonly type: 'event'; readonly event: EventChannel; readonly payload: unknown }
-  | { readonly type: 'rejected'; readonly error: NestcapError };
+  | { readonly type: 'rejected'; readonly error: NestcapError }
+  /** A live media frame was dropped (at most one report a second); the connection stays open. */
+  | { readonly type: 'media-rejected'; readonly error: NestcapError };
 
 /** Parses one text frame from an untrusted client. */
 export function parseClientMessage(text: string): Result<ClientMessage> {
@@ -239,7 +439,12 @@ export function parseClientMessage(text: string): Result<ClientMessage> {
 export const electronIpc = {
   request: 'nestcap:request',
   event: 'nestcap:event',
+  /** Carries the renderer's end of a live media MessageChannel to the main process. */
+  mediaPort: 'nestcap:media-port',
 } as const;
+
+/** What the page posts to its own window so the preload can hand a media port to the main process. */
+export const mediaPortMessage = 'nestcap:media-port';
 
 /** The name under which the preload exposes {@link NestcapApi} on `window`. */
 export const exposedApiName = 'nestcap';

@@ -59,6 +59,14 @@ export class ScaleController {
     return this.#policy?.scaleIndex;
   }
 
+  /** The scale to use now and why, for the engine between chunks; undefined without a ladder. */
+  current(): { scaleIndex: number; reason: string } | undefined {
+    const index = this.#policy?.scaleIndex;
+    if (index === undefined) return undefined;
+    const last = this.#decisions.at(-1);
+    return { scaleIndex: index, reason: last?.reason ?? `${this.#mode} policy, no reading yet` };
+  }
+
   /** Returns an error sentence for an unknown scale id, otherwise undefined. */
   setMode(mode: PolicyMode, fixedScaleId?: string): string | undefined {
     if (fixedScaleId !== undefined && !this.#scaleIds.includes(fixedScaleId)) {

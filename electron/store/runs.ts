@@ -75,6 +75,14 @@ export function runsOf(db: SqliteDatabase, mediaId: number): Run[] {
   return read(db, () => (db.prepare('select * from runs where media_id = ? order by id').all(mediaId) as RunRow[]).map(toRun));
 }
 
+/** Runs still marked running whose policy has `flag` set (live sessions a crash left open). */
+export function runningRunsFlagged(db: SqliteDatabase, flag: string): Run[] {
+  if (!/^[a-zA-Z]+$/.test(flag)) throw new RangeError(`policy flags are plain words, got "${flag}"`);
+  return read(db, () =>
+    (db.prepare(`select * from runs where state = 'running' and json_extract(policy, '$.${flag}') = 1 order by id`).all() as RunRow[]).map(toRun),
+  );
+}
+
 export function startRun(db: SqliteDatabase, mediaId: number, settings: RunSettings, now?: () => Date): Run {
   return writeTransaction(db, () => {
     const media = getMedia(db, mediaId);

@@ -248,6 +248,8 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
                "mult": tc.adapter_lr_mult}]
     opt = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=0.01)
     state = {"step": 0, "seconds": 0.0, "samples": 0, "epoch": 0, "batch_in_epoch": 0}
+    # Fresh Adam moments on resume take full-size steps at once; warm the rate up again instead.
+    rewarm_from: int | None = None
     last = os.path.join(tc.run_dir, "last.pt")
     if os.path.exists(last):
         ck = torch.load(last)
@@ -258,11 +260,13 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
             state.setdefault("model_changes", []).append({"at_step": state["step"], "new": missing, "dropped": unexpected})
         if "opt" not in ck:  # a portable checkpoint (nestcap_av.portable) keeps no optimizer moments
             log("[av] checkpoint has no optimizer state, starting fresh Adam moments")
+            rewarm_from = state["step"]
         else:
             try:
                 opt.load_state_dict(ck["opt"])
             except ValueError:  # parameter grouping changed (e.g. adapter_lr_mult introduced): fresh moments
                 log("[av] optimizer state not compatible, starting fresh Adam moments")
+                rewarm_from = state["step"]
         log(f"[av] resumed at step {state['step']} ({state['seconds']:.0f} s trained)")
     n_scales = len(mc.scales)
     lengths = np.array([r["audio_len"] for r in split.rows])
@@ -296,8 +300,9 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
             scales = sorted(rng.choice(n_scales, size=tc.scales_per_step, replace=False).tolist())
         else:
             scales = list(range(n_scales))
+        rewarm = 1.0 if rewarm_from is None else min(1.0, (step - rewarm_from + 1) / tc.warmup)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, tc, tc.lr, tc.steps) * g.get("mult", 1.0)
+            g["lr"] = lr_at(step, tc, tc.lr, tc.steps) * g.get("mult", 1.0) * rewarm
         out = av_losses(model, tok, b, scales, mc, tc)
         opt.zero_grad()
         if torch.isfinite(out["loss"]):

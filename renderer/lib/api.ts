@@ -1,10 +1,19 @@
-import { exposedApiName, type NestcapApi } from '../../electron/ipc/contract.js';
+import { exposedApiName, mediaPortMessage, type NestcapApi, type NestcapError } from '../../electron/ipc/contract.js';
 import { connectBrowserHost, type ConnectionState } from './browser-host-client.js';
 
 export interface ApiConnection {
   readonly api: NestcapApi;
   /** Electron's preload is always connected; the browser host can drop, and says why. */
   onStateChange(listener: (state: ConnectionState) => void): () => void;
+  /**
+   * A port for live media frames (the contract's encodeLiveAudioFrame/encodeLiveVideoFrame),
+   * posted with their buffers transferred; the capture worklet writes to it directly. In
+   * Electron it reaches the main process as a MessagePortMain, in the browser host the frames
+   * become binary WebSocket messages.
+   */
+  openMediaPort(): MessagePort;
+  /** Live media frames the main side dropped, with why. */
+  onMediaProblem(listener: (error: NestcapError) => void): () => void;
 }
 
 /** Uses the preload's API inside Electron, and the loopback browser host everywhere else. */
@@ -13,6 +22,13 @@ export function connectApi(window: Window): ApiConnection {
   if (exposed !== undefined) {
     return {
       api: exposed,
+      openMediaPort() {
+        // The preload forwards this port to the main process (ports cannot cross the context bridge).
+        const channel = new MessageChannel();
+        window.postMessage(mediaPortMessage, window.location.origin, [channel.port1]);
+        return channel.port2;
+      },
+      onMediaProblem: () => () => undefined,
       onStateChange(listener) {
         listener({ kind: 'connected', host: 'electron' });
         return () => undefined;

@@ -7,6 +7,7 @@ import {
   type RequestOf,
   type ResponseOf,
   type Result,
+  type NestcapError,
   type ServerMessage,
 } from '../../electron/ipc/contract.js';
 
@@ -16,6 +17,8 @@ export type ConnectionState =
   | { readonly kind: 'disconnected'; readonly reason: string };
 
 type Pending = (result: Result<unknown>) => void;
+
+const maxBufferedMediaBytes = 4 * 1024 * 1024;
 
 /**
  * The renderer's side of the browser host: the same NestcapApi as the preload, carried over
@@ -30,6 +33,7 @@ export function connectBrowserHost(window: Window) {
   const eventListeners = new Map<EventChannel, Set<(payload: unknown) => void>>();
   const pending = new Map<number, Pending>();
   const queued: string[] = [];
+  const mediaProblemListeners = new Set<(error: NestcapError) => void>();
   let state: ConnectionState = { kind: 'connecting' };
   let nextId = 1;
 
@@ -57,6 +61,9 @@ export function connectBrowserHost(window: Window) {
         break;
       case 'rejected':
         setState({ kind: 'disconnected', reason: message.error.message });
+        break;
+      case 'media-rejected':
+        for (const listener of mediaProblemListeners) listener(message.error);
         break;
     }
   });
@@ -92,6 +99,23 @@ export function connectBrowserHost(window: Window) {
 
   return {
     api,
+    openMediaPort() {
+      // Frames go out as binary WebSocket messages, the same bytes Electron's port carries.
+      const channel = new MessageChannel();
+      channel.port1.onmessage = (event: MessageEvent<unknown>) => {
+        if (!(event.data instanceof ArrayBuffer) || state.kind !== 'connected') return;
+        // A stalled socket must not grow memory without bound: drop media rather than queue it.
+        if (socket.bufferedAmount > maxBufferedMediaBytes) return;
+        socket.send(event.data);
+      };
+      return channel.port2;
+    },
+    onMediaProblem(listener: (error: NestcapError) => void) {
+      mediaProblemListeners.add(listener);
+      return () => {
+        mediaProblemListeners.delete(listener);
+      };
+    },
     onStateChange(listener: (state: ConnectionState) => void) {
       stateListeners.add(listener);
       listener(state);

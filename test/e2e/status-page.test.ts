@@ -32,6 +32,7 @@ test('the status page shows live facts from the real services in Chromium', asyn
     await page.goto(host.url);
     await page.getByTestId('connection-state').filter({ hasText: 'Connected (browser host)' }).waitFor();
     assert.ok(!page.url().includes(host.token), 'the token is removed from the address bar');
+    await page.getByTestId('tab-status').click();
   });
 
   await t.test('ONNX Runtime version and providers come from the real runtime', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -10,31 +10,12 @@ import { VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, type Timeline } from '../support/av-corpus.js';
 import { projectRoot } from '../support/browser.js';
-import { testBundleDirectory } from '../support/bundle.js';
+import { finestScaleWerLimit, testBundleDirectory } from '../support/bundle.js';
 
 /**
  * The engine on generated speech whose phone timings are known: segment times, WER, the
  * modality recorded per segment, and per-chunk scale switching on one set of sessions.
  */
-
-/**
- * An honest threshold: the WER the bundle's own evaluation measured in PyTorch for audio-only speech
- * at the finest scale on seen voices (manifest → scales[0].accuracy, in percent, written by
- * `python -m nestcap_av.evaluate`), plus a margin for this small sample (an earlier bundle that ignored
- * its input read 184% here). The engine must do as well
- * as the model it runs; how good the model is belongs to EVAL.md, not to this test.
- */
-function finestScaleWerLimit(bundleDirectory: string): { limit: number; measured: number | undefined } {
-  if (process.env.NESTCAP_TEST_MAX_WER !== undefined) return { limit: Number(process.env.NESTCAP_TEST_MAX_WER), measured: undefined };
-  const manifest = JSON.parse(readFileSync(join(bundleDirectory, 'manifest.json'), 'utf8')) as {
-    scales: { accuracy?: { wer_clean_seen?: { asr?: number | null } } | null }[];
-  };
-  const measuredPercent = manifest.scales[0]?.accuracy?.wer_clean_seen?.asr;
-  assert.ok(typeof measuredPercent === 'number', `the bundle at ${bundleDirectory} has no evaluation; run python -m nestcap_av.evaluate or set NESTCAP_TEST_MAX_WER`);
-  const measured = measuredPercent / 100;
-  // Eight phrases are a small sample, and a weak model's insertion loops make its WER swing widely.
-  return { limit: Math.max(measured + 0.15, measured * 1.35), measured };
-}
 
 async function* audioStream(timeline: Timeline, chunkSamples = 8000) {
   for (let offset = 0; offset < timeline.pcm.length; offset += chunkSamples) yield timeline.pcm.subarray(offset, offset + chunkSamples);

@@ -10,7 +10,7 @@ export interface ServicesFixture {
   readonly services: AppServices;
   readonly logEntries: LogEntry[];
   readonly dataDirectory: string;
-  dispose(): void;
+  dispose(): Promise<void>;
 }
 
 /** Real services on a throwaway data folder, with their log captured for assertions. */
@@ -31,8 +31,8 @@ export function createServicesFixture(heartbeatIntervalMs = 200): ServicesFixtur
     services,
     logEntries,
     dataDirectory,
-    dispose() {
-      services.close();
+    async dispose() {
+      await services.close();
       rmSync(dataDirectory, { recursive: true, force: true });
     },
   };

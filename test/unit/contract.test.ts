@@ -34,6 +34,10 @@ test('the dispatcher turns a throwing service into an internal error value and l
       'system.getStatus': () => Promise.reject(new Error('disk on fire')),
       'monitor.getState': () => Promise.resolve(fail('unavailable', 'not part of this test')),
       'monitor.setMode': () => Promise.resolve(fail('unavailable', 'not part of this test')),
+      'live.start': () => Promise.resolve(fail('unavailable', 'not part of this test')),
+      'live.stop': () => Promise.resolve(fail('unavailable', 'not part of this test')),
+      'live.current': () => Promise.resolve(fail('unavailable', 'not part of this test')),
+      'overlay.setClickThrough': () => Promise.resolve(fail('unavailable', 'not part of this test')),
     },
     createLogger((entry) => log.push(entry)),
   );

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
+import { startBrowserHost } from '../../electron/host/browser-host.js';
+import { openDatabase } from '../../electron/store/database.js';
+import { transcriptSegments } from '../../electron/store/segments.js';
+import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit } from '../support/av-corpus.js';
+import { launchChromium, projectRoot, testOutputDirectory } from '../support/browser.js';
+import { finestScaleWerLimit, testBundleDirectory } from '../support/bundle.js';
+import { createServicesFixture } from '../support/services.js';
+
+/**
+ * Live captions end to end: Chromium's fake microphone plays generated speech into the real
+ * capture worklet, frames cross the browser host's WebSocket to the real engine, and the live
+ * view and the overlay show what comes back.
+ */
+
+function wavBytes(samples: Float32Array, sampleRate: number): Buffer {
+  const data = Buffer.alloc(samples.length * 2);
+  samples.forEach((sample, index) => data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, sample)) * 32767), index * 2));
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+const manifestRoi = 32;
+const corpus = join(projectRoot, 'test-output', 'engine-corpus', `roi${manifestRoi}`);
+mkdirSync(join(corpus, '..'), { recursive: true });
+generateEvaluationCorpus(corpus, { seed: 777, seen: 8, heldout: 0, roi: manifestRoi });
+// Three phrases, then a long silence: Chromium loops the file, and the test reads the first pass.
+const timeline = layOutTimeline(readCorpusSplit(corpus, 'eval_seen', manifestRoi).slice(0, 3), 1.2);
+const withTail = new Float32Array(timeline.pcm.length + 16000 * 8);
+withTail.set(timeline.pcm, 16000);
+const audioFile = join(testOutputDirectory('e2e'), 'live-speech.wav');
+writeFileSync(audioFile, wavBytes(withTail, 16000));
+
+test('live captions from a real (fake-device) microphone through the browser host', async (t) => {
+  const fixture = createServicesFixture();
+  t.after(() => fixture.dispose());
+  // A fixed scale makes the WER comparable with the bundle's evaluation on any machine load.
+  const fixed = await fixture.services.dispatch('monitor.setMode', { mode: 'fixed', fixedScaleId: 's0' });
+  assert.ok(fixed.ok);
+  const host = await startBrowserHost({
+    services: fixture.services,
+    rendererDirectory: join(projectRoot, 'dist', 'renderer'),
+    logger: { info() {}, warn() {}, error() {} },
+  });
+  t.after(() => host.close());
+  const browser = await launchChromium(['--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${audioFile}`]);
+  t.after(() => browser.close());
+
+  const context = await browser.newContext();
+  await context.grantPermissions(['microphone', 'camera'], { origin: host.origin });
+  const page = await context.newPage();
+  const consoleProblems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') consoleProblems.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleProblems.push(error.message));
+  await page.goto(host.url);
+  await page.getByTestId('connection-state').filter({ hasText: 'Connected' }).waitFor();
+
+  const partialTexts = new Set<string>();
+  await t.test('finals arrive for every phrase, partials update while it is spoken', async () => {
+    await page.getByTestId('live-start').click();
+    await page.getByTestId('mic-state').and(page.locator('[data-state="on"]')).waitFor({ timeout: 10_000 });
+    const deadline = Date.now() + 40_000;
+    while ((await page.getByTestId('live-final').count()) < timeline.speech.length && Date.now() < deadline) {
+      const partial = page.getByTestId('live-partial');
+      if (await partial.isVisible()) partialTexts.add((await partial.textContent()) ?? '');
+      await page.waitForTimeout(100);
+    }
+    const finals = await page.getByTestId('live-final').locator('.text').allTextContents();
+    assert.ok(finals.length >= timeline.speech.length, `only ${finals.length} finals: ${finals.join(' | ')}`);
+    t.diagnostic(`${partialTexts.size} distinct partials seen; finals: ${finals.slice(0, 3).join(' | ')}`);
+    assert.ok(partialTexts.size >= timeline.speech.length, `partials seen: ${[...partialTexts].join(' | ')}`);
+
+    const wer = wordErrorRate(finals.slice(0, timeline.speech.length).map((hypothesis, index) => ({ reference: timeline.speech[index]!.transcript, hypothesis })));
+    const { limit } = finestScaleWerLimit(testBundleDirectory());
+    t.diagnostic(`WER of the live finals: ${(wer.rate * 100).toFixed(1)}% (limit ${(limit * 100).toFixed(1)}%)`);
+    assert.ok(wer.rate <= limit, `live WER ${(wer.rate * 100).toFixed(1)}% exceeds ${(limit * 100).toFixed(1)}%`);
+    assert.equal(await page.getByTestId('live-final').first().getAttribute('data-scale'), 's0');
+  });
+
+  await t.test('the overlay window shows the newest captions', async () => {
+    const popupPromise = page.waitForEvent('popup');
+    await page.getByTestId('overlay-open').click();
+    const overlay = await popupPromise;
+    await overlay.getByTestId('overlay').waitFor();
+    const lastFinal = (await page.getByTestId('live-final').last().locator('.text').textContent()) ?? '';
+    const lines = await overlay.getByTestId('overlay-line').allTextContents();
+    assert.ok(lines.length >= 1 && lines.length <= 2, `the overlay shows at most its 2 lines: ${lines.join(' | ')}`);
+    assert.ok(lines.includes(lastFinal) || lines.some((line) => line.length > 0), `overlay lines ${lines.join(' | ')} vs ${lastFinal}`);
+    await overlay.screenshot({ path: join(testOutputDirectory('e2e'), 'live-overlay.png') });
+    const clickThrough = await page.evaluate(() => document.querySelector('[data-testid="overlay-controls"] input[type="checkbox"]') !== null);
+    assert.ok(clickThrough);
+    await page.getByTestId('overlay-close').click();
+  });
+
+  await t.test('stopping saves the session: every final is in the database', async () => {
+    await page.screenshot({ path: join(testOutputDirectory('e2e'), 'live-view.png'), fullPage: true });
+    const shown = await page.getByTestId('live-final').locator('.text').allTextContents();
+    await page.getByTestId('live-stop').click();
+    const summary = await page.getByTestId('live-summary').textContent();
+    assert.match(summary ?? '', /Saved \d+ captions/);
+    const database = openDatabase(join(fixture.dataDirectory, 'nestcap.sqlite'));
+    try {
+      const mediaId = (database.prepare("select id from media where content_hash like 'live-%' order by id desc limit 1").get() as { id: number }).id;
+      const stored = transcriptSegments(database, mediaId).map((segment) => segment.text);
+      assert.ok(stored.length >= shown.length, `${stored.length} stored vs ${shown.length} shown`);
+      assert.deepEqual(stored.slice(0, shown.length), shown);
+    } finally {
+      database.close();
+    }
+    assert.deepEqual(consoleProblems, []);
+  });
+
+  await t.test('a denied microphone permission says so and starts nothing', async () => {
+    const denied = await browser.newContext();
+    const deniedPage = await denied.newPage();
+    await deniedPage.goto(host.url);
+    await deniedPage.getByTestId('connection-state').filter({ hasText: 'Connected' }).waitFor();
+    await deniedPage.getByTestId('live-start').click();
+    const problem = deniedPage.getByTestId('live-problem');
+    await problem.waitFor({ timeout: 10_000 });
+    assert.equal(await problem.getAttribute('data-kind'), 'permission-denied');
+    assert.match((await problem.textContent()) ?? '', /not allowed to use the microphone/);
+    assert.equal(await deniedPage.getByTestId('live-start').isEnabled(), true, 'nothing started; the person can try again');
+    assert.deepEqual(await fixture.services.dispatch('live.current', {}), { ok: true, value: null });
+    await deniedPage.screenshot({ path: join(testOutputDirectory('e2e'), 'live-permission-denied.png') });
+    await denied.close();
+  });
+});
