@@ -86,8 +86,15 @@ function createMainWindow(): BrowserWindow {
   return window;
 }
 
-function serveRenderer(): void {
+function serveRenderer(services: AppServices): void {
   protocol.handle(appScheme, async (request) => {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith('/media/')) {
+      // Library media for the editor's player; the key in the URL was issued by the services.
+      const path = services.resolveMediaFile(Number(url.pathname.slice('/media/'.length)), url.searchParams.get('key') ?? '');
+      if (path === undefined) return new Response('Forbidden', { status: 403 });
+      return net.fetch(pathToFileURL(path).toString(), { headers: request.headers });
+    }
     const file = rendererFileFor(request.url, rendererDirectory, sep);
     if (file === undefined) return new Response('Not found', { status: 404 });
     const response = await net.fetch(pathToFileURL(file).toString());
@@ -240,7 +247,7 @@ function start(): void {
     monitorSources: electronMonitorSources(),
     overlay: { setClickThrough: setOverlayClickThrough },
   });
-  serveRenderer();
+  serveRenderer(services);
   lockDownSession();
   wireIpc(services);
   let mainWindow = createMainWindow();

@@ -1,5 +1,13 @@
 import * as ort from 'onnxruntime-node';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
+import type { Captioner } from '../batch/batch-queue.js';
+import { engineCaptioner } from '../batch/engine-captioner.js';
+import { mediaProber } from '../batch/media-prober.js';
+import { FaceLandmarker } from '../media/mouth-roi.js';
+import { bundledFfmpegPath, FfmpegNotFoundError, locateFfmpeg, locateFfprobe, type FfmpegLocation } from '../media/ffmpeg-locator.js';
+import { getMedia } from '../store/library.js';
+import { LibraryService } from './library-service.js';
 import type { Heartbeat, Result, SystemStatus } from '../ipc/contract.js';
 import { ok } from '../ipc/contract.js';
 import { fail } from '../ipc/contract.js';
@@ -13,7 +21,6 @@ import { LiveService, recoverInterruptedLiveSessions, type LiveEngine } from '..
 import { parseManifest } from '../engine/bundle-manifest.js';
 import { nodeMonitorSources, ResourceMonitor, type MonitorSources } from '../monitor/resource-monitor.js';
 import { ScaleController } from '../monitor/scale-controller.js';
-import { bundledFfmpegPath } from '../media/ffmpeg-locator.js';
 import { openDatabase } from '../store/database.js';
 import { EventBus } from './event-bus.js';
 import type { Logger } from './logger.js';
@@ -34,8 +41,21 @@ export interface ServicesConfig {
   readonly monitorIntervalMs?: number;
   /** The caption overlay window, which only the desktop shell has. */
   readonly overlay?: { setClickThrough(enabled: boolean): boolean };
+  /** Where the host serves media files for the editor's player (`/media/` in the browser host). */
+  readonly mediaUrlPrefix?: string;
+  /** Batch captioning starts with the services (tests that do not caption can leave it off). */
+  readonly startBatch?: boolean;
   /** Execution provider for the recognizer; `auto` takes the best that initialises. */
   readonly device?: DevicePreference;
+}
+
+/** The bundle's id for the runs it makes, or a placeholder naming the folder when unreadable. */
+function readBundleId(bundleDirectory: string): string {
+  try {
+    return parseManifest(readBundleManifest(bundleDirectory)).id;
+  } catch {
+    return `unreadable bundle at ${bundleDirectory}`;
+  }
 }
 
 /** Scale ids from the bundle's manifest, or none (with the reason logged) when it cannot be read. */
@@ -53,7 +73,51 @@ export interface AppServices {
   readonly events: EventBus;
   /** A binary live-media frame from a transport (Electron MessagePort, browser host WebSocket). */
   acceptMediaFrame(data: ArrayBuffer | ArrayBufferView): Result<void>;
+  /** The file behind a media URL the services handed out, or undefined when the key is wrong. */
+  resolveMediaFile(mediaId: number, key: string): string | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * Media URLs carry a per-run HMAC of the media id, so the host serves exactly the files the UI
+ * was shown and nothing else, without the session token appearing in URLs.
+ */
+function mediaKeys() {
+  const secret = randomBytes(32);
+  const keyOf = (mediaId: number) => createHmac('sha256', secret).update(String(mediaId)).digest('base64url');
+  return {
+    keyOf,
+    matches(mediaId: number, key: string): boolean {
+      const expected = Buffer.from(keyOf(mediaId));
+      const given = Buffer.from(key);
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    },
+  };
+}
+
+/** The batch captioner over the lazily loaded engine; lip reading when the face model loads. */
+function lazyBatchCaptioner(loadEngine: () => Promise<LiveEngine>, ffmpeg: FfmpegLocation | undefined, env: NodeJS.ProcessEnv, chooseScale: () => { scaleIndex: number; reason: string }): Captioner {
+  let captioner: Promise<Captioner> | undefined;
+  return async (request) => {
+    if (!ffmpeg) throw new FfmpegNotFoundError('ffmpeg was not found (FFMPEG_PATH, ffmpeg-static, PATH), so media files cannot be decoded');
+    captioner ??= (async () => {
+      const engine = await loadEngine();
+      const landmarker = await FaceLandmarker.load().catch(() => undefined);
+      return engineCaptioner({
+        ort,
+        recognizer: engine.recognizer,
+        ffmpeg,
+        ffprobePath: locateFfprobe(ffmpeg, env, process.platform) ?? null,
+        roiSize: engine.recognizer.bundle.manifest.roi.width,
+        chooseScale,
+        decoding: { kind: 'greedy' },
+        useVideo: landmarker !== undefined,
+        ...(landmarker ? { landmarker } : {}),
+      });
+    })();
+    captioner.catch(() => (captioner = undefined));
+    return (await captioner)(request);
+  };
 }
 
 /** The recognizer for live captions, loaded on first use and shared afterwards. */
@@ -101,11 +165,13 @@ export function createServices(config: ServicesConfig): AppServices {
   scales.onDecision((decision) => events.emit('monitor.decision', decision));
   monitor.start();
 
+  const loadEngine = lazyEngine(config.bundleDirectory, config.device ?? 'auto');
+  const currentScale = () => scales.current() ?? { scaleIndex: 0, reason: 'no scale policy (no ladder); finest scale' };
   const live = new LiveService({
     database,
     recordingsDirectory: join(config.dataDirectory, 'recordings'),
-    loadEngine: lazyEngine(config.bundleDirectory, config.device ?? 'auto'),
-    currentScale: () => scales.current() ?? { scaleIndex: 0, reason: 'no scale policy (no ladder); finest scale' },
+    loadEngine,
+    currentScale,
     policyDescription: () => ({ mode: scales.state().mode }),
     reportEngine: (reading) => monitor.reportEngine(reading),
     emit: (event, payload) => events.emit(event, payload),
@@ -114,6 +180,25 @@ export function createServices(config: ServicesConfig): AppServices {
   void recoverInterruptedLiveSessions(database, config.logger)
     .then((count) => count > 0 && config.logger.warn('closed live sessions an earlier run left open', { count }))
     .catch((error: unknown) => config.logger.error('could not recover interrupted live sessions', { error: String(error) }));
+
+  let ffmpeg: FfmpegLocation | undefined;
+  try {
+    ffmpeg = locateFfmpeg({ env: config.env, platform: process.platform, bundledPath: bundledFfmpegPath() });
+  } catch (error) {
+    if (!(error instanceof FfmpegNotFoundError)) throw error;
+    config.logger.warn('no ffmpeg: media files cannot be probed or captioned', { error: error.message });
+  }
+  const keys = mediaKeys();
+  const library = new LibraryService({
+    database,
+    captioner: lazyBatchCaptioner(loadEngine, ffmpeg, config.env, currentScale),
+    runSettings: { bundleId: readBundleId(config.bundleDirectory), device: config.device ?? 'auto', policy: { mode: 'balanced', scaleFromPolicy: true } },
+    probe: ffmpeg ? mediaProber(ffmpeg, locateFfprobe(ffmpeg, config.env, process.platform) ?? null) : undefined,
+    mediaUrl: (mediaId) => `${config.mediaUrlPrefix ?? '/media/'}${mediaId}?key=${keys.keyOf(mediaId)}`,
+    emit: (event, payload) => events.emit(event, payload),
+    logger: config.logger,
+  });
+  if (config.startBatch ?? true) library.start();
 
   const dispatch = createDispatcher(
     {
@@ -131,6 +216,16 @@ export function createServices(config: ServicesConfig): AppServices {
         if (!config.overlay.setClickThrough(request.enabled)) return Promise.resolve(fail('not-found', 'the caption overlay is not open'));
         return Promise.resolve(ok({ enabled: request.enabled }));
       },
+      'library.get': () => Promise.resolve(library.library()),
+      'library.addFolder': (request) => library.addFolder(request.path, request.watch),
+      'batch.get': () => Promise.resolve(library.batch()),
+      'batch.setPaused': (request) => Promise.resolve(library.setPaused(request.paused)),
+      'batch.jobAction': (request) => Promise.resolve(library.jobAction(request.jobId, request.action)),
+      'search.run': (request) => Promise.resolve(library.search(request.text)),
+      'transcript.get': (request) => Promise.resolve(library.transcript(request.mediaId)),
+      'transcript.edit': (request) => Promise.resolve(library.edit(request.mediaId, request.edit)),
+      'export.preview': (request) => Promise.resolve(library.exportPreview(request)),
+      'export.write': (request) => library.exportWrite(request),
     },
     config.logger,
   );
@@ -150,9 +245,18 @@ export function createServices(config: ServicesConfig): AppServices {
     dispatch,
     events,
     acceptMediaFrame: (data) => live.acceptFrame(data),
+    resolveMediaFile(mediaId, key) {
+      if (!keys.matches(mediaId, key)) return undefined;
+      try {
+        return getMedia(database, mediaId).path;
+      } catch {
+        return undefined;
+      }
+    },
     async close() {
       clearInterval(heartbeat);
       await live.close();
+      await library.stop();
       monitor.stop();
       scales.dispose();
       database.close();

@@ -36,6 +36,8 @@ export interface RunningBrowserHost {
 }
 
 export const ipcPath = '/ipc';
+/** The editor's player loads media from here; the services hand out the keyed URLs. */
+export const mediaPathPrefix = '/media/';
 export const unauthorizedCloseCode = 4401;
 export const protocolErrorCloseCode = 4400;
 
@@ -63,7 +65,9 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
       respondPlain(response, 421, 'Misdirected request');
       return;
     }
-    void serveStatic(rendererRoot, request, response, logger);
+    const url = new URL(request.url ?? '/', 'http://placeholder');
+    if (url.pathname.startsWith(mediaPathPrefix)) void serveMedia(options.services, url, request, response, logger);
+    else void serveStatic(rendererRoot, request, response, logger);
   });
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: maxWireMessageBytes });
@@ -226,6 +230,58 @@ async function serveStatic(root: string, request: IncomingMessage, response: Ser
   } catch {
     respondPlain(response, 404, 'Not found');
   }
+}
+
+const mediaTypes: Readonly<Record<string, string>> = {
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.webm': 'video/webm',
+  '.mkv': 'video/x-matroska',
+  '.mov': 'video/quicktime',
+  '.mp3': 'audio/mpeg',
+  '.m4a': 'audio/mp4',
+  '.wav': 'audio/wav',
+  '.ogg': 'audio/ogg',
+  '.opus': 'audio/ogg',
+  '.flac': 'audio/flac',
+};
+
+/** A library media file, with byte ranges so the player can seek without reading the whole file. */
+async function serveMedia(services: AppServices, url: URL, request: IncomingMessage, response: ServerResponse, logger: Logger) {
+  const mediaId = Number(url.pathname.slice(mediaPathPrefix.length));
+  const path = Number.isSafeInteger(mediaId) && mediaId > 0 ? services.resolveMediaFile(mediaId, url.searchParams.get('key') ?? '') : undefined;
+  if (path === undefined) {
+    logger.warn('browser host refused a media request without a valid key', { path: url.pathname });
+    respondPlain(response, 403, 'Forbidden');
+    return;
+  }
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error('not a file');
+    size = info.size;
+  } catch {
+    respondPlain(response, 404, 'The media file is no longer there');
+    return;
+  }
+  const headers = { 'Content-Type': mediaTypes[extname(path).toLowerCase()] ?? 'application/octet-stream', 'Accept-Ranges': 'bytes', ...securityHeaders() };
+  const range = /^bytes=(\d*)-(\d*)$/.exec(request.headers.range ?? '');
+  if (!range || (range[1] === '' && range[2] === '')) {
+    response.writeHead(200, { ...headers, 'Content-Length': size });
+    if (request.method === 'HEAD') response.end();
+    else createReadStream(path).pipe(response);
+    return;
+  }
+  const start = range[1] === '' ? Math.max(0, size - Number(range[2])) : Number(range[1]);
+  const end = range[1] === '' || range[2] === '' ? size - 1 : Math.min(size - 1, Number(range[2]));
+  if (start > end || start >= size) {
+    response.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}` });
+    response.end();
+    return;
+  }
+  response.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${size}` });
+  if (request.method === 'HEAD') response.end();
+  else createReadStream(path, { start, end }).pipe(response);
 }
 
 function securityHeaders(): Record<string, string> {

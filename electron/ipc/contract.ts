@@ -180,6 +180,124 @@ export interface LiveStatus {
   readonly error?: NestcapError;
 }
 
+// ---- library, batch queue, transcripts, export, settings -------------------------------------------
+
+export type MediaStatus = 'new' | 'queued' | 'running' | 'paused' | 'captioned' | 'failed' | 'cancelled' | 'missing' | 'unreadable';
+
+export interface LibraryFolderView {
+  readonly id: number;
+  readonly path: string;
+  readonly watched: boolean;
+}
+
+export interface LibraryMediaView {
+  readonly id: number;
+  readonly path: string;
+  readonly name: string;
+  readonly folderId: number | undefined;
+  readonly durationSeconds: number | undefined;
+  readonly status: MediaStatus;
+  /** Why it failed or cannot be read. */
+  readonly problem: string | undefined;
+  readonly segments: number;
+  /** The scales its current transcript was made with. */
+  readonly scaleIds: readonly string[];
+  /** Recorded by live captions rather than found in a folder. */
+  readonly live: boolean;
+  readonly hasVideo: boolean;
+}
+
+export interface LibraryView {
+  readonly folders: readonly LibraryFolderView[];
+  readonly media: readonly LibraryMediaView[];
+}
+
+export interface AddFolderResult {
+  readonly folder: LibraryFolderView;
+  readonly added: number;
+  readonly duplicates: number;
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+  readonly queued: number;
+}
+
+export interface JobView {
+  readonly jobId: number;
+  readonly mediaId: number;
+  readonly name: string;
+  readonly state: 'queued' | 'running' | 'paused' | 'finished' | 'failed' | 'cancelled';
+  readonly processedSeconds: number;
+  readonly durationSeconds: number | undefined;
+  /** Only while running and once there is a rate. */
+  readonly etaSeconds: number | undefined;
+  readonly error: string | undefined;
+}
+
+export interface BatchView {
+  readonly paused: boolean;
+  readonly jobs: readonly JobView[];
+  readonly overall: { readonly processedSeconds: number; readonly totalSeconds: number; readonly etaSeconds: number | undefined };
+}
+
+export type JobAction = 'pause' | 'resume' | 'cancel' | 'retry';
+export const jobActions: readonly JobAction[] = ['pause', 'resume', 'cancel', 'retry'];
+
+export interface SearchHitView {
+  readonly segmentId: number;
+  readonly mediaId: number;
+  readonly mediaName: string;
+  readonly startSeconds: number;
+  /** The text with the matched words wrapped in [ and ]. */
+  readonly snippet: string;
+}
+
+export interface SegmentView {
+  readonly id: number;
+  readonly startSeconds: number;
+  readonly endSeconds: number;
+  readonly text: string;
+  readonly scaleId: string | undefined;
+  readonly modality: CaptionModality | undefined;
+  readonly videoMissing: string | undefined;
+  readonly edited: boolean;
+}
+
+export interface TranscriptView {
+  readonly media: LibraryMediaView;
+  readonly segments: readonly SegmentView[];
+  readonly canUndo: boolean;
+  readonly canRedo: boolean;
+  /** Where the player loads the media from (same origin, authorised for this media only). */
+  readonly mediaUrl: string;
+}
+
+export type TranscriptEdit =
+  | { readonly kind: 'text'; readonly segmentId: number; readonly text: string }
+  | { readonly kind: 'times'; readonly segmentId: number; readonly startSeconds: number; readonly endSeconds: number }
+  | { readonly kind: 'split'; readonly segmentId: number; readonly atSeconds: number; readonly textIndex: number }
+  | { readonly kind: 'merge'; readonly segmentId: number }
+  | { readonly kind: 'delete'; readonly segmentId: number }
+  | { readonly kind: 'replace-all'; readonly find: string; readonly replace: string; readonly matchCase: boolean }
+  | { readonly kind: 'undo' }
+  | { readonly kind: 'redo' };
+
+export type ExportFormat = 'srt' | 'vtt' | 'txt' | 'json';
+export const exportFormats: readonly ExportFormat[] = ['srt', 'vtt', 'txt', 'json'];
+
+export interface CueSettings {
+  readonly maxLineLength: number;
+  readonly maxLines: number;
+  readonly maxCharactersPerSecond: number;
+}
+
+export interface ExportRequestView {
+  readonly mediaId: number;
+  readonly format: ExportFormat;
+  readonly cues: CueSettings;
+  /** Undefined: next to the media file. */
+  readonly directory?: string;
+  readonly overwrite: boolean;
+}
+
 /** Request/response channels: renderer asks, main answers. */
 export interface RequestChannels {
   'system.getStatus': { request: Record<string, never>; response: SystemStatus };
@@ -191,6 +309,18 @@ export interface RequestChannels {
   'live.current': { request: Record<string, never>; response: LiveSessionInfo | null };
   /** Lets clicks pass through the always-on-top caption overlay (desktop shell only). */
   'overlay.setClickThrough': { request: { enabled: boolean }; response: { enabled: boolean } };
+  'library.get': { request: Record<string, never>; response: LibraryView };
+  /** Adds a folder (scanned now, every media file queued for captioning). */
+  'library.addFolder': { request: { path: string; watch: boolean }; response: AddFolderResult };
+  'batch.get': { request: Record<string, never>; response: BatchView };
+  'batch.setPaused': { request: { paused: boolean }; response: BatchView };
+  'batch.jobAction': { request: { jobId: number; action: JobAction }; response: BatchView };
+  'search.run': { request: { text: string }; response: readonly SearchHitView[] };
+  'transcript.get': { request: { mediaId: number }; response: TranscriptView };
+  'transcript.edit': { request: { mediaId: number; edit: TranscriptEdit }; response: TranscriptView };
+  /** The first cues of an export, as text, without writing anything. */
+  'export.preview': { request: ExportRequestView; response: { readonly text: string; readonly cueCount: number } };
+  'export.write': { request: ExportRequestView; response: { readonly path: string } };
 }
 
 /** Event channels: main pushes, renderer listens. */
@@ -200,6 +330,10 @@ export interface EventChannels {
   'monitor.decision': ScaleDecisionRecord;
   'live.caption': LiveCaption;
   'live.status': LiveStatus;
+  /** The queue changed (a job moved on, progress); at most a few per second. */
+  'batch.changed': BatchView;
+  /** Media were added, captioned or edited: views of the library should re-read it. */
+  'library.changed': { readonly mediaIds: readonly number[] };
 }
 
 export type RequestChannel = keyof RequestChannels;
@@ -276,6 +410,73 @@ const sessionRequest: Validator<{ sessionId: number }> = (input, field) => {
   return ok({ sessionId });
 };
 
+// Small composable checks for the library, editor and export channels.
+type Check<T> = (value: unknown, field: string) => Result<T>;
+
+const id: Check<number> = (value, field) =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? ok(value) : fail('invalid-request', 'must be a positive integer', field);
+const seconds: Check<number> = (value, field) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 1e7 ? ok(value) : fail('invalid-request', 'must be a time in seconds', field);
+const bool: Check<boolean> = (value, field) => (typeof value === 'boolean' ? ok(value) : fail('invalid-request', 'must be true or false', field));
+const text = (max: number, allowEmpty = true): Check<string> => (value, field) =>
+  typeof value === 'string' && value.length <= max && (allowEmpty || value.length > 0)
+    ? ok(value)
+    : fail('invalid-request', allowEmpty ? `must be text of at most ${max} characters` : `must be non-empty text of at most ${max} characters`, field);
+const integerIn = (low: number, high: number): Check<number> => (value, field) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= low && value <= high ? ok(value) : fail('invalid-request', `must be a whole number from ${low} to ${high}`, field);
+const oneOf = <T extends string>(options: readonly T[]): Check<T> => (value, field) =>
+  typeof value === 'string' && (options as readonly string[]).includes(value) ? ok(value as T) : fail('invalid-request', `must be one of ${options.join(', ')}`, field);
+
+/** An object with exactly these fields (optional ones marked by allowing undefined in the check). */
+function shape<T>(checks: { readonly [K in keyof T]-?: Check<T[K]> }, optional: readonly (keyof T)[] = []): Validator<T> {
+  return (input, field) => {
+    if (!isPlainObject(input)) return fail('invalid-request', 'expected an object', field);
+    const fields = onlyFields(input, Object.keys(checks), field);
+    if (!fields.ok) return fields;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(checks) as (keyof T & string)[]) {
+      if (input[key] === undefined && optional.includes(key)) continue;
+      const checked = checks[key](input[key], `${field}.${key}`);
+      if (!checked.ok) return checked;
+      out[key] = checked.value;
+    }
+    return ok(out as T);
+  };
+}
+
+const cueSettings = shape<CueSettings>({ maxLineLength: integerIn(16, 80), maxLines: integerIn(1, 3), maxCharactersPerSecond: integerIn(8, 40) });
+const exportRequest = shape<ExportRequestView>(
+  { mediaId: id, format: oneOf(exportFormats), cues: cueSettings, directory: text(4096, false) as Check<string | undefined>, overwrite: bool },
+  ['directory'],
+);
+
+const transcriptEdit: Check<TranscriptEdit> = (input, field) => {
+  if (!isPlainObject(input)) return fail('invalid-request', 'expected an object', field);
+  switch (input.kind) {
+    case 'text':
+      return shape<{ kind: 'text'; segmentId: number; text: string }>({ kind: oneOf(['text']), segmentId: id, text: text(5000) })(input, field);
+    case 'times': {
+      const checked = shape<{ kind: 'times'; segmentId: number; startSeconds: number; endSeconds: number }>({ kind: oneOf(['times']), segmentId: id, startSeconds: seconds, endSeconds: seconds })(input, field);
+      if (checked.ok && checked.value.endSeconds < checked.value.startSeconds) return fail('invalid-request', 'a segment cannot end before it starts', `${field}.endSeconds`);
+      return checked;
+    }
+    case 'split':
+      return shape<{ kind: 'split'; segmentId: number; atSeconds: number; textIndex: number }>({ kind: oneOf(['split']), segmentId: id, atSeconds: seconds, textIndex: integerIn(0, 5000) })(input, field);
+    case 'merge':
+      return shape<{ kind: 'merge'; segmentId: number }>({ kind: oneOf(['merge']), segmentId: id })(input, field);
+    case 'delete':
+      return shape<{ kind: 'delete'; segmentId: number }>({ kind: oneOf(['delete']), segmentId: id })(input, field);
+    case 'replace-all':
+      return shape<{ kind: 'replace-all'; find: string; replace: string; matchCase: boolean }>({ kind: oneOf(['replace-all']), find: text(500, false), replace: text(500), matchCase: bool })(input, field);
+    case 'undo':
+      return shape<{ kind: 'undo' }>({ kind: oneOf(['undo']) })(input, field);
+    case 'redo':
+      return shape<{ kind: 'redo' }>({ kind: oneOf(['redo']) })(input, field);
+    default:
+      return fail('invalid-request', 'kind must be one of text, times, split, merge, delete, replace-all, undo, redo', `${field}.kind`);
+  }
+};
+
 const requestValidators: { readonly [C in RequestChannel]: Validator<RequestOf<C>> } = {
   'system.getStatus': emptyObject,
   'monitor.getState': emptyObject,
@@ -289,10 +490,28 @@ const requestValidators: { readonly [C in RequestChannel]: Validator<RequestOf<C
     if (!fields.ok) return fields;
     return typeof input.enabled === 'boolean' ? ok({ enabled: input.enabled }) : fail('invalid-request', 'enabled must be true or false', `${field}.enabled`);
   },
+  'library.get': emptyObject,
+  'library.addFolder': shape<{ path: string; watch: boolean }>({ path: text(4096, false), watch: bool }),
+  'batch.get': emptyObject,
+  'batch.setPaused': shape<{ paused: boolean }>({ paused: bool }),
+  'batch.jobAction': shape<{ jobId: number; action: JobAction }>({ jobId: id, action: oneOf(jobActions) }),
+  'search.run': shape<{ text: string }>({ text: text(200) }),
+  'transcript.get': shape<{ mediaId: number }>({ mediaId: id }),
+  'transcript.edit': shape<{ mediaId: number; edit: TranscriptEdit }>({ mediaId: id, edit: transcriptEdit }),
+  'export.preview': exportRequest,
+  'export.write': exportRequest,
 };
 
 export const requestChannelNames = Object.keys(requestValidators) as readonly RequestChannel[];
-export const eventChannelNames: readonly EventChannel[] = ['system.heartbeat', 'monitor.sample', 'monitor.decision', 'live.caption', 'live.status'];
+export const eventChannelNames: readonly EventChannel[] = [
+  'system.heartbeat',
+  'monitor.sample',
+  'monitor.decision',
+  'live.caption',
+  'live.status',
+  'batch.changed',
+  'library.changed',
+];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(requestValidators, name);

@@ -12,6 +12,7 @@ import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, type Utterance } from '../support/av-corpus.js';
 import { projectRoot } from '../support/browser.js';
 import { measureMatmulPeak } from './matmul-peak.js';
+import { liveLatencyReport, runLiveLatency, type LiveLatencyRun } from './live-latency.js';
 import { runLivePolicy, type PolicyRun } from './policy-bench.js';
 
 /**
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     write: { type: 'boolean', default: false },
     'long-hours': { type: 'string', default: '3' },
     policy: { type: 'boolean', default: true },
+    live: { type: 'boolean', default: true },
+    'only-live': { type: 'boolean', default: false },
   },
 });
 const threads = Number(values.threads);
@@ -239,6 +242,37 @@ function targetReport(
   ];
 }
 
+/** Replaces one marked section of BENCHMARKS.md (or appends it under `heading`). */
+function writeSection(marker: string, heading: string, markdown: string): void {
+  const path = join(projectRoot, 'BENCHMARKS.md');
+  const start = `<!-- ${marker}:start -->`;
+  const end = `<!-- ${marker}:end -->`;
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const section = `${start}\n${markdown}\n${end}`;
+  const next = current.includes(start) ? current.replace(new RegExp(`${start}[\\s\\S]*${end}`), section) : `${current.trimEnd()}\n\n## ${heading}\n\n${section}\n`;
+  writeFileSync(path, next);
+}
+
+/** Live captions per scale (audio, and audio-visual at the finest) and with the policy on. */
+async function liveSection(bundle: LoadedBundle, heldout: readonly Utterance[]): Promise<string> {
+  const timeline = layOutTimeline(heldout.slice(0, 12), 1.0);
+  const runs: LiveLatencyRun[] = [];
+  for (let scaleIndex = 0; scaleIndex < bundle.manifest.scales.length; scaleIndex += 1) {
+    process.stderr.write(`bench: live captions at ${bundle.manifest.scales[scaleIndex]!.id}…\n`);
+    runs.push(await runLiveLatency(bundle, timeline, { kind: 'fixed', scaleIndex }, false));
+  }
+  process.stderr.write('bench: live captions, audio-visual, finest scale…\n');
+  runs.push(await runLiveLatency(bundle, timeline, { kind: 'fixed', scaleIndex: 0 }, true));
+  process.stderr.write('bench: live captions with the Balanced policy…\n');
+  runs.push(await runLiveLatency(bundle, timeline, { kind: 'policy' }, true));
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`,
+    '',
+    ...liveLatencyReport(runs, timeline.durationSeconds),
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const bundle = await loadBundle(ort, values.model, { device: 'cpu', autoCandidates: ['cpu'], intraOpThreads: threads });
   const roi = bundle.manifest.roi.width;
@@ -247,6 +281,16 @@ async function main(): Promise<void> {
   generateEvaluationCorpus(corpusDirectory, { seed: 4242, seen: utteranceCount, heldout: utteranceCount, roi });
   const seen = readCorpusSplit(corpusDirectory, 'eval_seen', roi);
   const heldout = readCorpusSplit(corpusDirectory, 'eval_heldout', roi);
+
+  if (values.live || values['only-live']) {
+    const live = await liveSection(bundle, heldout);
+    process.stdout.write(`${live}\n`);
+    if (values.write) writeSection('live-bench', 'Live captions', live);
+    if (values['only-live']) {
+      await bundle.release();
+      return;
+    }
+  }
 
   const timeline = layOutTimeline(heldout, 1.0);
   const vadSecondsPerMediaSecond = (await measureVadSeconds(timeline.pcm)) / timeline.durationSeconds;
@@ -334,15 +378,7 @@ async function main(): Promise<void> {
   writeFileSync(join(outputDirectory, 'engine-bench.md'), `${markdown}\n`);
   writeFileSync(join(outputDirectory, 'engine-bench.json'), JSON.stringify({ rows, heldoutRows, peak, pipelines, long, policyRuns, sphinx: { ...sphinx, wer: sphinxWer } }, null, 2));
 
-  if (values.write) {
-    const path = join(projectRoot, 'BENCHMARKS.md');
-    const start = '<!-- engine-bench:start -->';
-    const end = '<!-- engine-bench:end -->';
-    const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-    const section = `${start}\n${markdown}\n${end}`;
-    const next = current.includes(start) ? current.replace(new RegExp(`${start}[\\s\\S]*${end}`), section) : `${current.trimEnd()}\n\n## Caption engine\n\n${section}\n`;
-    writeFileSync(path, next);
-  }
+  if (values.write) writeSection('engine-bench', 'Caption engine', markdown);
 }
 
 await main();

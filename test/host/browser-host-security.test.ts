@@ -10,7 +10,7 @@ import {
   unauthorizedCloseCode,
   type RunningBrowserHost,
 } from '../../electron/host/browser-host.js';
-import type { ServerMessage } from '../../electron/ipc/contract.js';
+import { encodeLiveAudioFrame, type ServerMessage } from '../../electron/ipc/contract.js';
 import { projectRoot } from '../support/browser.js';
 import { createServicesFixture } from '../support/services.js';
 
@@ -142,13 +142,29 @@ test('the browser host rejects and logs what it must not serve', async (t) => {
     assert.equal((await session.closed).code, protocolErrorCloseCode);
   });
 
-  await t.test('binary frames are not part of the contract', async () => {
+  await t.test('binary frames before hello are refused', async () => {
+    const session = await openSession(host);
+    session.socket.send(Buffer.from(encodeLiveAudioFrame(1, 0, new Float32Array(160))));
+    const reply = await session.next();
+    assert.equal(reply.type === 'rejected' && reply.error.code, 'unauthorized');
+    assert.equal((await session.closed).code, unauthorizedCloseCode);
+  });
+
+  await t.test('after hello, binary frames are live media: a bad one is reported, the connection stays', async () => {
     const session = await openSession(host);
     session.send({ type: 'hello', token: host.token });
     await session.next();
     session.socket.send(Buffer.from([1, 2, 3]));
-    assert.equal((await session.next()).type, 'rejected');
-    assert.equal((await session.closed).code, protocolErrorCloseCode);
+    const reply = await session.next();
+    assert.ok(reply.type === 'media-rejected' && reply.error.code === 'invalid-request', JSON.stringify(reply));
+    assert.match(reply.error.message, /at least 24 bytes/);
+    assert.ok(logged('dropped a live media frame'));
+    // No session is running, so even a well-formed frame has nowhere to go; within a second of
+    // the last report it is dropped silently, and the connection still answers requests.
+    session.socket.send(Buffer.from(encodeLiveAudioFrame(99, 0, new Float32Array(160))));
+    session.send({ type: 'request', id: 1, channel: 'live.current', payload: {} });
+    assert.deepEqual(await session.next(), { type: 'response', id: 1, result: { ok: true, value: null } });
+    session.socket.close();
   });
 
   await t.test('HTTP: strict headers, no foreign Host, no escape from the renderer folder', async () => {

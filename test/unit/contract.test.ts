@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fail, isRequestChannel, parseClientMessage, validateRequest } from '../../electron/ipc/contract.js';
-import { createDispatcher } from '../../electron/ipc/dispatcher.js';
+import { fail, isRequestChannel, parseClientMessage, requestChannelNames, validateRequest } from '../../electron/ipc/contract.js';
+import { createDispatcher, type RequestHandlers } from '../../electron/ipc/dispatcher.js';
 import { createLogger, type LogEntry } from '../../electron/app/logger.js';
 
 test('client messages: only well-formed hello and request frames pass', () => {
@@ -29,16 +29,11 @@ test('request payloads are validated per channel with the offending field named'
 
 test('the dispatcher turns a throwing service into an internal error value and logs it', async () => {
   const log: LogEntry[] = [];
+  const unavailable = Object.fromEntries(
+    requestChannelNames.map((name) => [name, () => Promise.resolve(fail('unavailable', 'not part of this test'))]),
+  ) as unknown as RequestHandlers;
   const dispatch = createDispatcher(
-    {
-      'system.getStatus': () => Promise.reject(new Error('disk on fire')),
-      'monitor.getState': () => Promise.resolve(fail('unavailable', 'not part of this test')),
-      'monitor.setMode': () => Promise.resolve(fail('unavailable', 'not part of this test')),
-      'live.start': () => Promise.resolve(fail('unavailable', 'not part of this test')),
-      'live.stop': () => Promise.resolve(fail('unavailable', 'not part of this test')),
-      'live.current': () => Promise.resolve(fail('unavailable', 'not part of this test')),
-      'overlay.setClickThrough': () => Promise.resolve(fail('unavailable', 'not part of this test')),
-    },
+    { ...unavailable, 'system.getStatus': () => Promise.reject(new Error('disk on fire')) },
     createLogger((entry) => log.push(entry)),
   );
   assert.deepEqual(await dispatch('system.getStatus', {}), {
