@@ -1,7 +1,8 @@
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import {
   electronIpc,
   exposedApiName,
+  exposedFilesName,
   mediaPortMessage,
   isEventChannel,
   type EventChannel,
@@ -41,6 +42,7 @@ const api: NestcapApi = {
 };
 
 contextBridge.exposeInMainWorld(exposedApiName, api);
+contextBridge.exposeInMainWorld(exposedFilesName, { pathFor: (file: Parameters<typeof webUtils.getPathForFile>[0]) => webUtils.getPathForFile(file) });
 
 // MessagePorts cannot cross the context bridge, so the page posts the live-media port to its own
 // window and this isolated world hands it to the main process.

@@ -667,3 +667,6 @@ export const mediaPortMessage = 'nestcap:media-port';
 
 /** The name under which the preload exposes {@link NestcapApi} on `window`. */
 export const exposedApiName = 'nestcap';
+
+/** The preload's one file helper: the disk path of a dropped file (Electron's webUtils). */
+export const exposedFilesName = 'nestcapFiles';

@@ -1,4 +1,4 @@
-import { exposedApiName, mediaPortMessage, type NestcapApi, type NestcapError } from '../../electron/ipc/contract.js';
+import { exposedApiName, exposedFilesName, mediaPortMessage, type NestcapApi, type NestcapError } from '../../electron/ipc/contract.js';
 import { connectBrowserHost, type ConnectionState } from './browser-host-client.js';
 
 export interface ApiConnection {
@@ -12,6 +12,8 @@ export interface ApiConnection {
    * become binary WebSocket messages.
    */
   openMediaPort(): MessagePort;
+  /** Where a dropped file or folder lives on disk; only the desktop shell can tell. */
+  pathForDroppedFile(file: File): string | undefined;
   /** Live media frames the main side dropped, with why. */
   onMediaProblem(listener: (error: NestcapError) => void): () => void;
 }
@@ -20,8 +22,10 @@ export interface ApiConnection {
 export function connectApi(window: Window): ApiConnection {
   const exposed = (window as unknown as Record<string, unknown>)[exposedApiName] as NestcapApi | undefined;
   if (exposed !== undefined) {
+    const files = (window as unknown as Record<string, unknown>)[exposedFilesName] as { pathFor(file: File): string } | undefined;
     return {
       api: exposed,
+      pathForDroppedFile: (file) => files?.pathFor(file) || undefined,
       openMediaPort() {
         // The preload forwards this port to the main process (ports cannot cross the context bridge).
         const channel = new MessageChannel();

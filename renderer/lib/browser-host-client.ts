@@ -99,6 +99,8 @@ export function connectBrowserHost(window: Window) {
 
   return {
     api,
+    // A browser never reveals where a dropped file lives.
+    pathForDroppedFile: () => undefined,
     openMediaPort() {
       // Frames go out as binary WebSocket messages, the same bytes Electron's port carries.
       const channel = new MessageChannel();
