@@ -8,11 +8,12 @@ import { FaceLandmarker } from '../media/mouth-roi.js';
 import { bundledFfmpegPath, FfmpegNotFoundError, locateFfmpeg, locateFfprobe, type FfmpegLocation } from '../media/ffmpeg-locator.js';
 import { getMedia } from '../store/library.js';
 import { LibraryService } from './library-service.js';
-import type { Heartbeat, Result, SystemStatus } from '../ipc/contract.js';
+import { readSettings, writeSettings } from './settings-file.js';
+import type { DevicePreferenceName, Heartbeat, Result, SettingsView, SystemStatus } from '../ipc/contract.js';
 import { ok } from '../ipc/contract.js';
 import { fail } from '../ipc/contract.js';
 import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
-import { loadBundle, type DevicePreference } from '../engine/bundle.js';
+import { loadBundle, type ProviderChoice } from '../engine/bundle.js';
 import { readBundleManifest } from '../engine/bundle-location.js';
 import { candidateProviders } from '../engine/execution-providers.js';
 import { Recognizer } from '../engine/recognizer.js';
@@ -46,7 +47,7 @@ export interface ServicesConfig {
   /** Batch captioning starts with the services (tests that do not caption can leave it off). */
   readonly startBatch?: boolean;
   /** Execution provider for the recognizer; `auto` takes the best that initialises. */
-  readonly device?: DevicePreference;
+  readonly device?: DevicePreferenceName;
 }
 
 /** The bundle's id for the runs it makes, or a placeholder naming the folder when unreadable. */
@@ -120,20 +121,90 @@ function lazyBatchCaptioner(loadEngine: () => Promise<LiveEngine>, ffmpeg: Ffmpe
   };
 }
 
-/** The recognizer for live captions, loaded on first use and shared afterwards. */
-function lazyEngine(bundleDirectory: string, device: DevicePreference): () => Promise<LiveEngine> {
-  let loading: Promise<LiveEngine> | undefined;
-  return () => {
-    loading ??= loadBundle(ort, bundleDirectory, { device, autoCandidates: candidateProviders(process.platform) }).then((bundle) => ({
-      recognizer: new Recognizer(ort, bundle),
-      bundleId: bundle.manifest.id,
-      device: bundle.provider.used,
-      createVad: () => VoiceActivityDetector.create(ort),
-    }));
+/**
+ * The recognizer, loaded on first use and shared by live captions and the batch queue. A new
+ * device preference applies from the next load; sessions already holding the old one finish on it.
+ */
+class EngineLoader {
+  #loading: Promise<LiveEngine> | undefined;
+  #provider: ProviderChoice | undefined;
+  readonly #bundleDirectory: string;
+  #device: DevicePreferenceName;
+
+  constructor(bundleDirectory: string, device: DevicePreferenceName) {
+    this.#bundleDirectory = bundleDirectory;
+    this.#device = device;
+  }
+
+  get preference(): DevicePreferenceName {
+    return this.#device;
+  }
+
+  get provider(): ProviderChoice | undefined {
+    return this.#provider;
+  }
+
+  setDevice(device: DevicePreferenceName): void {
+    if (device === this.#device) return;
+    this.#device = device;
+    this.#loading = undefined;
+    this.#provider = undefined;
+  }
+
+  load = (): Promise<LiveEngine> => {
+    this.#loading ??= loadBundle(ort, this.#bundleDirectory, { device: this.#device, autoCandidates: candidateProviders(process.platform) }).then((bundle) => {
+      this.#provider = bundle.provider;
+      return {
+        recognizer: new Recognizer(ort, bundle),
+        bundleId: bundle.manifest.id,
+        device: bundle.provider.used,
+        createVad: () => VoiceActivityDetector.create(ort),
+      };
+    });
     // A failed load is retried next time (the bundle may have been fixed meanwhile).
-    loading.catch(() => (loading = undefined));
-    return loading;
+    this.#loading.catch(() => (this.#loading = undefined));
+    return this.#loading;
   };
+}
+
+interface RawScale {
+  audio_rate?: number;
+  video_rate?: number;
+  lm_tokens_per_second?: { avsr?: number };
+  accuracy?: { wer_clean_seen?: Record<string, number | null>; wer_0db_babble_seen?: Record<string, number | null> } | null;
+}
+
+/** The bundle and its evaluation as the settings page shows them, read from the raw manifest. */
+function bundleSummary(bundleDirectory: string): SettingsView['bundle'] {
+  try {
+    const raw = readBundleManifest(bundleDirectory) as { scales?: RawScale[] };
+    const manifest = parseManifest(raw);
+    const scales = manifest.scales.map((scale, index) => {
+      const rawScale = raw.scales?.[index];
+      const clean = rawScale?.accuracy?.wer_clean_seen;
+      const noisy = rawScale?.accuracy?.wer_0db_babble_seen;
+      return {
+        id: scale.id,
+        audioRate: rawScale?.audio_rate ?? 0,
+        videoRate: rawScale?.video_rate ?? 0,
+        lmTokensPerSecond: rawScale?.lm_tokens_per_second?.avsr,
+        werCleanAudio: clean?.asr ?? undefined,
+        werCleanAudioVisual: clean?.avsr ?? undefined,
+        werNoisyAudio: noisy?.asr ?? undefined,
+        werNoisyAudioVisual: noisy?.avsr ?? undefined,
+      };
+    });
+    return {
+      available: true,
+      id: manifest.id,
+      directory: bundleDirectory,
+      description: manifest.description,
+      scales,
+      reportPath: manifest.evaluationReport === undefined ? undefined : join(bundleDirectory, manifest.evaluationReport),
+    };
+  } catch (error) {
+    return { available: false, reason: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /**
@@ -165,7 +236,8 @@ export function createServices(config: ServicesConfig): AppServices {
   scales.onDecision((decision) => events.emit('monitor.decision', decision));
   monitor.start();
 
-  const loadEngine = lazyEngine(config.bundleDirectory, config.device ?? 'auto');
+  const engines = new EngineLoader(config.bundleDirectory, config.device ?? readSettings(config.dataDirectory).device);
+  const loadEngine = engines.load;
   const currentScale = () => scales.current() ?? { scaleIndex: 0, reason: 'no scale policy (no ladder); finest scale' };
   const live = new LiveService({
     database,
@@ -192,13 +264,19 @@ export function createServices(config: ServicesConfig): AppServices {
   const library = new LibraryService({
     database,
     captioner: lazyBatchCaptioner(loadEngine, ffmpeg, config.env, currentScale),
-    runSettings: { bundleId: readBundleId(config.bundleDirectory), device: config.device ?? 'auto', policy: { mode: 'balanced', scaleFromPolicy: true } },
+    runSettings: { bundleId: readBundleId(config.bundleDirectory), device: engines.preference, policy: { mode: 'balanced', scaleFromPolicy: true } },
     probe: ffmpeg ? mediaProber(ffmpeg, locateFfprobe(ffmpeg, config.env, process.platform) ?? null) : undefined,
     mediaUrl: (mediaId) => `${config.mediaUrlPrefix ?? '/media/'}${mediaId}?key=${keys.keyOf(mediaId)}`,
     emit: (event, payload) => events.emit(event, payload),
     logger: config.logger,
   });
   if (config.startBatch ?? true) library.start();
+
+  const settingsView = (): SettingsView => ({
+    bundle: bundleSummary(config.bundleDirectory),
+    device: { preference: engines.preference, used: engines.provider?.used, fallbacks: engines.provider?.fallbacks ?? [] },
+    storage: { dataDirectory: config.dataDirectory, databasePath, recordingsDirectory: join(config.dataDirectory, 'recordings') },
+  });
 
   const dispatch = createDispatcher(
     {
@@ -226,6 +304,12 @@ export function createServices(config: ServicesConfig): AppServices {
       'transcript.edit': (request) => Promise.resolve(library.edit(request.mediaId, request.edit)),
       'export.preview': (request) => Promise.resolve(library.exportPreview(request)),
       'export.write': (request) => library.exportWrite(request),
+      'settings.get': () => Promise.resolve(ok(settingsView())),
+      'settings.setDevice': (request) => {
+        engines.setDevice(request.device);
+        writeSettings(config.dataDirectory, { device: request.device });
+        return Promise.resolve(ok(settingsView()));
+      },
     },
     config.logger,
   );

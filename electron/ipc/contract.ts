@@ -298,6 +298,33 @@ export interface ExportRequestView {
   readonly overwrite: boolean;
 }
 
+export type DevicePreferenceName = 'auto' | 'cuda' | 'dml' | 'coreml' | 'cpu';
+export const devicePreferences: readonly DevicePreferenceName[] = ['auto', 'cuda', 'dml', 'coreml', 'cpu'];
+
+export interface ScaleSummary {
+  readonly id: string;
+  readonly audioRate: number;
+  readonly videoRate: number;
+  /** Tokens the LM reads per second of audio-visual media. */
+  readonly lmTokensPerSecond: number | undefined;
+  /** From the bundle's evaluation (percent), where it was measured. */
+  readonly werCleanAudio: number | undefined;
+  readonly werCleanAudioVisual: number | undefined;
+  readonly werNoisyAudio: number | undefined;
+  readonly werNoisyAudioVisual: number | undefined;
+}
+
+export interface SettingsView {
+  readonly bundle: ComponentStatus<{ readonly id: string; readonly directory: string; readonly description: string; readonly scales: readonly ScaleSummary[]; readonly reportPath: string | undefined }>;
+  readonly device: {
+    readonly preference: DevicePreferenceName;
+    /** What the recognizer actually runs on, once it has loaded; with the providers it skipped and why. */
+    readonly used: ExecutionProviderName | undefined;
+    readonly fallbacks: readonly { readonly provider: ExecutionProviderName; readonly reason: string }[];
+  };
+  readonly storage: { readonly dataDirectory: string; readonly databasePath: string; readonly recordingsDirectory: string };
+}
+
 /** Request/response channels: renderer asks, main answers. */
 export interface RequestChannels {
   'system.getStatus': { request: Record<string, never>; response: SystemStatus };
@@ -321,6 +348,9 @@ export interface RequestChannels {
   /** The first cues of an export, as text, without writing anything. */
   'export.preview': { request: ExportRequestView; response: { readonly text: string; readonly cueCount: number } };
   'export.write': { request: ExportRequestView; response: { readonly path: string } };
+  'settings.get': { request: Record<string, never>; response: SettingsView };
+  /** Takes effect when the recognizer next loads (at once when nothing is captioning). */
+  'settings.setDevice': { request: { device: DevicePreferenceName }; response: SettingsView };
 }
 
 /** Event channels: main pushes, renderer listens. */
@@ -500,6 +530,8 @@ const requestValidators: { readonly [C in RequestChannel]: Validator<RequestOf<C
   'transcript.edit': shape<{ mediaId: number; edit: TranscriptEdit }>({ mediaId: id, edit: transcriptEdit }),
   'export.preview': exportRequest,
   'export.write': exportRequest,
+  'settings.get': emptyObject,
+  'settings.setDevice': shape<{ device: DevicePreferenceName }>({ device: oneOf(devicePreferences) }),
 };
 
 export const requestChannelNames = Object.keys(requestValidators) as readonly RequestChannel[];
