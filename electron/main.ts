@@ -1,4 +1,4 @@
-import { app, BrowserWindow, desktopCapturer, ipcMain, net, powerMonitor, protocol, screen, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, desktopCapturer, dialog, ipcMain, Menu, type MenuItemConstructorOptions, net, powerMonitor, protocol, screen, session, shell, type WebContents } from 'electron';
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
@@ -8,7 +8,7 @@ import { createServices, type AppServices } from './app/services.js';
 import { builtInBundleId } from './engine/bundle-location.js';
 import { nodeMonitorSources, type MonitorSources } from './monitor/resource-monitor.js';
 import { rendererContentSecurityPolicy } from './ipc/content-security-policy.js';
-import { electronIpc, fail } from './ipc/contract.js';
+import { electronIpc, fail, type AppView } from './ipc/contract.js';
 import {
   appOrigin,
   appScheme,
@@ -220,6 +220,49 @@ function wireIpc(services: AppServices): void {
   });
 }
 
+/** Native menus: every item either uses a native dialog here or tells the page what to show. */
+function buildMenu(services: AppServices, window: () => BrowserWindow): void {
+  const show = (view: AppView) => () => services.events.emit('app.command', { command: 'show-view', view });
+  const addFolder = async () => {
+    const choice = await dialog.showOpenDialog(window(), { title: 'Add a folder of recordings', properties: ['openDirectory'] });
+    const path = choice.filePaths[0];
+    if (choice.canceled || path === undefined) return;
+    const result = await services.dispatch('library.addFolder', { path, watch: true });
+    if (!result.ok) await dialog.showMessageBox(window(), { type: 'error', message: 'The folder could not be added', detail: result.error.message });
+    else show('library')();
+  };
+  const template: MenuItemConstructorOptions[] = [
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+    {
+      label: '&File',
+      submenu: [
+        { label: 'Add Folder…', accelerator: 'CmdOrCtrl+O', click: () => void addFolder() },
+        { type: 'separator' },
+        process.platform === 'darwin' ? { role: 'close' } : { role: 'quit' },
+      ],
+    },
+    { role: 'editMenu' },
+    {
+      label: '&View',
+      submenu: [
+        { label: 'Live Captions', accelerator: 'CmdOrCtrl+1', click: show('live') },
+        { label: 'Library', accelerator: 'CmdOrCtrl+2', click: show('library') },
+        { label: 'Status and Resources', accelerator: 'CmdOrCtrl+3', click: show('status') },
+        { label: 'Settings', accelerator: 'CmdOrCtrl+,', click: show('settings') },
+        { type: 'separator' },
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+      ],
+    },
+    { role: 'windowMenu' },
+    { role: 'help', submenu: [{ label: 'Keyboard Shortcuts', accelerator: 'F1', click: () => services.events.emit('app.command', { command: 'show-shortcuts' }) }] },
+  ];
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
 /** The OS's own view of power and heat where Electron has it; battery percent still comes from the OS. */
 function electronMonitorSources(): MonitorSources {
   const base = nodeMonitorSources(process.platform);
@@ -251,6 +294,7 @@ function start(): void {
   lockDownSession();
   wireIpc(services);
   let mainWindow = createMainWindow();
+  buildMenu(services, () => mainWindow);
 
   app.on('second-instance', () => {
     if (mainWindow.isDestroyed()) mainWindow = createMainWindow();

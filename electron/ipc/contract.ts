@@ -364,7 +364,12 @@ export interface EventChannels {
   'batch.changed': BatchView;
   /** Media were added, captioned or edited: views of the library should re-read it. */
   'library.changed': { readonly mediaIds: readonly number[] };
+  /** A native menu item the page carries out (the desktop shell's menus). */
+  'app.command': AppCommand;
 }
+
+export type AppView = 'live' | 'library' | 'status' | 'settings';
+export type AppCommand = { readonly command: 'show-view'; readonly view: AppView } | { readonly command: 'show-shortcuts' };
 
 export type RequestChannel = keyof RequestChannels;
 export type EventChannel = keyof EventChannels;
@@ -543,6 +548,7 @@ export const eventChannelNames: readonly EventChannel[] = [
   'live.status',
   'batch.changed',
   'library.changed',
+  'app.command',
 ];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {
