@@ -18,14 +18,9 @@ export interface VideoDecodeOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-export interface GrayFrame {
-  /** Presentation time in seconds of the file: startSeconds + index / fps. */
-  readonly timeSeconds: number;
-  readonly width: number;
-  readonly height: number;
-  /** One byte per pixel, row by row, 0 = black. */
-  readonly pixels: Uint8Array;
-}
+import type { GrayFrame } from './mouth-tracking.js';
+
+export type { GrayFrame };
 
 /**
  * Decodes the file's first video track to grayscale frames at a constant rate (frames are

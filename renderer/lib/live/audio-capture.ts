@@ -93,11 +93,12 @@ async function openStream(mediaDevices: MediaDevices, source: AudioSourceKind, d
     audio: {
       ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
       channelCount: 1,
-      // A microphone in a call needs echo cancellation (or it captions the speakers twice);
-      // a monitor source is the speakers, and processing would only damage it.
+      // A microphone in a call needs echo cancellation (or it captions the speakers twice).
+      // Noise suppression and gain control reshape speech in ways the recognizer was not
+      // trained on (its lip reading is what copes with noise), and a monitor source is clean.
       echoCancellation: forSpeech,
-      noiseSuppression: forSpeech,
-      autoGainControl: forSpeech,
+      noiseSuppression: false,
+      autoGainControl: false,
     },
     video: false,
   });
