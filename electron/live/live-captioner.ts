@@ -304,7 +304,9 @@ export class LiveCaptioner {
     for (let time = Math.max(0, fromSeconds); time < toSeconds; time += 1 / videoFps) {
       while (cursor + 1 < frames.length && Math.abs(frames[cursor + 1]!.timeSeconds - time) <= Math.abs(frames[cursor]!.timeSeconds - time)) cursor += 1;
       const nearest = frames[cursor];
-      out.push({ timeSeconds: time, roi: nearest && Math.abs(nearest.timeSeconds - time) <= 0.5 / videoFps + 0.02 ? nearest.roi : undefined });
+      // A browser tab in the background or a busy machine delivers frames late: up to three
+      // frame times away still counts; beyond that the frame is missing.
+      out.push({ timeSeconds: time, roi: nearest && Math.abs(nearest.timeSeconds - time) <= 3 / videoFps ? nearest.roi : undefined });
     }
     return out;
   }

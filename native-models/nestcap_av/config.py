@@ -9,6 +9,10 @@ from typing import Any
 
 SAMPLE_RATE = 16000
 FPS = 25
+# Greedy decoding never repeats an n-gram of this many characters (0 turns it off): a small model
+# caught in a loop ("for the for the for") otherwise fills the length limit with insertions. The
+# export writes it into the manifest so the app decodes exactly as the evaluation did.
+NO_REPEAT_NGRAM = 6
 
 
 @dataclass

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import FPS, SAMPLE_RATE, dump_json
+from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, dump_json
 from .data import CharTokenizer, Split, make_example
 from .export import load_run, prefix_embeds
 from .model import AVModel, compress
@@ -57,18 +57,34 @@ class WER:
         return 100.0 * self.err / max(1, self.words)
 
 
+def banned_next(tokens: list[int], n: int) -> set[int]:
+    """Tokens that would repeat an n-gram already in ``tokens`` (the engine's bannedNext)."""
+    if n < 2 or len(tokens) < n - 1:
+        return set()
+    tail = tokens[len(tokens) - (n - 1):]
+    return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == tail}
+
+
+def pick(logits: torch.Tensor, banned: set[int]) -> int:
+    if banned:
+        logits = logits.clone()
+        logits[list(banned)] = float("-inf")
+    return int(logits.argmax())
+
+
 @torch.no_grad()
-def greedy(model: AVModel, tok: CharTokenizer, prefix: torch.Tensor, lora, max_len: int = 120) -> str:
+def greedy(model: AVModel, tok: CharTokenizer, prefix: torch.Tensor, lora, max_len: int = 120,
+           no_repeat_ngram: int = NO_REPEAT_NGRAM) -> str:
     cfg = model.cfg
     L, H, dh = cfg.lm_layers, cfg.lm_heads, cfg.lm_dim // cfg.lm_heads
     past = torch.zeros(L, 2, 1, H, 0, dh)
     logits, past, _, _ = model.lm(prefix, past, lora)
     out: list[int] = []
-    nxt = int(logits[0, -1].argmax())
+    nxt = pick(logits[0, -1], banned_next(out, no_repeat_ngram))
     while nxt != tok.eos and len(out) < max_len:
         out.append(nxt)
         logits, past, _, _ = model.lm(model.lm.emb(torch.tensor([[nxt]])), past, lora)
-        nxt = int(logits[0, -1].argmax())
+        nxt = pick(logits[0, -1], banned_next(out, no_repeat_ngram))
     return tok.decode(out)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import FPS, SAMPLE_RATE, ModelConfig, dump_json, from_dict
+from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, from_dict
 from .data import TASKS, CharTokenizer
 from .model import AVModel, count_params
 
@@ -258,6 +258,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
         "tokenizer": {"file": "tokenizer.json", "type": "char"},
         "special_tokens": tok.to_json()["special"],
         "prompts": {t: tok.prompt(t) for t in TASKS},
+        "decoding": {"no_repeat_ngram": NO_REPEAT_NGRAM,
+                     "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way"},
         "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},
         "sequence_layout": {
             "asr": ["bos", "audio_start", "AUDIO_TOKENS", "audio_end", "PROMPT(asr)"],

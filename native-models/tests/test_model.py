@@ -133,3 +133,13 @@ class TrainingOptionTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DecodingTests(unittest.TestCase):
+    def test_no_repeat_ngram_bans_what_would_repeat(self):
+        from nestcap_av.evaluate import banned_next
+        # The same cases as test/unit/no-repeat-ngram.test.ts: the engine must decode as the evaluation did.
+        self.assertEqual(banned_next([1, 2, 3, 1, 2], 3), {3})
+        self.assertEqual(banned_next([5, 5, 5], 2), {5})
+        self.assertEqual(banned_next([1, 2, 3, 4], 3), set())
+        self.assertEqual(banned_next([1, 2, 1, 2], 0), set())

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +11,7 @@ import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit } from '../su
 import { launchChromium, projectRoot, testOutputDirectory } from '../support/browser.js';
 import { finestScaleWerLimit, testBundleDirectory } from '../support/bundle.js';
 import { createServicesFixture } from '../support/services.js';
+import { faceModelDirectory } from '../../electron/media/mouth-roi.js';
 
 /**
  * Live captions end to end: Chromium's fake microphone plays generated speech into the real
@@ -148,4 +150,52 @@ test('live captions from a real (fake-device) microphone through the browser hos
     await deniedPage.screenshot({ path: join(testOutputDirectory('e2e'), 'live-permission-denied.png') });
     await denied.close();
   });
+});
+
+/** A fake camera from a real photo that ships with the face model (one face cropped out), or from a blank grey picture. */
+function fakeCamera(name: string, withFace: boolean): string {
+  const path = join(testOutputDirectory('e2e'), name);
+  const input = withFace
+    ? ['-loop', '1', '-framerate', '25', '-t', '3', '-i', join(faceModelDirectory(), '..', 'demo', 'sample6.jpg'), '-vf', 'crop=540:720:530:220,scale=360:480']
+    : ['-f', 'lavfi', '-i', 'color=c=gray:size=360x480:rate=25:duration=3'];
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...input, '-pix_fmt', 'yuv420p', path]);
+  return path;
+}
+
+test('lip reading from a (fake) camera: a face makes captions audio-visual, no face says so and carries on', async (t) => {
+  for (const withFace of [true, false]) {
+    const fixture = createServicesFixture();
+    await fixture.services.dispatch('monitor.setMode', { mode: 'fixed', fixedScaleId: 's0' });
+    const host = await startBrowserHost({ services: fixture.services, rendererDirectory: join(projectRoot, 'dist', 'renderer'), logger: { info() {}, warn() {}, error() {} } });
+    const camera = fakeCamera(withFace ? 'camera-face.y4m' : 'camera-blank.y4m', withFace);
+    const browser = await launchChromium(['--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${audioFile}`, `--use-file-for-fake-video-capture=${camera}`]);
+    try {
+      const context = await browser.newContext();
+      await context.grantPermissions(['microphone', 'camera'], { origin: host.origin });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+      await page.goto(host.url);
+      await page.getByTestId('connection-state').filter({ hasText: 'Connected' }).waitFor();
+      await page.getByTestId('camera-toggle').check();
+      await page.getByTestId('live-start').click();
+      const cameraState = page.getByTestId('camera-state');
+      await cameraState.and(page.locator(`[data-state="${withFace ? 'face' : 'no-face'}"]`)).waitFor({ timeout: 30_000 });
+      assert.match((await cameraState.textContent()) ?? '', withFace ? /face in view/ : /No face in view: captions continue from audio/);
+      await page.getByTestId('live-final').nth(1).waitFor({ timeout: 40_000 });
+      const modalities = await page.getByTestId('live-final').evaluateAll((elements) => elements.map((element) => element.getAttribute('data-modality')));
+      t.diagnostic(`${withFace ? 'face' : 'no face'}: final modalities ${modalities.join(', ')}`);
+      if (withFace) assert.ok(modalities.slice(1).every((modality) => modality === 'audio-visual'), modalities.join(', '));
+      else assert.ok(modalities.every((modality) => modality === 'audio'), modalities.join(', '));
+      await page.screenshot({ path: join(testOutputDirectory('e2e'), withFace ? 'live-camera-face.png' : 'live-camera-no-face.png'), fullPage: true });
+      await page.getByTestId('live-stop').click();
+      await page.getByTestId('live-summary').waitFor();
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+      await host.close();
+      await fixture.dispose();
+    }
+  }
 });
