@@ -39,6 +39,27 @@ function faceModels(): Plugin {
   };
 }
 
+/**
+ * TensorFlow.js carries long.js, which at load tries to compile a tiny WebAssembly module for
+ * 64-bit multiplication and falls back to plain JavaScript when it cannot. Our CSP forbids
+ * compiling WebAssembly, so the attempt only fails, with a CSP violation report and a console
+ * error each time the face model loads. The attempt is cut out of face-api's bundle at build
+ * time; the build fails if face-api's bundle stops containing it, so an update is noticed.
+ */
+function faceApiWithoutWasmProbe(): Plugin {
+  const probe = /new WebAssembly\.Instance\(new WebAssembly\.Module\(new Uint8Array\(\[[\d,]+\]\)\),\{\}\)\.exports/g;
+  return {
+    name: 'nestcap-face-api-without-wasm-probe',
+    transform(code, id) {
+      if (!id.includes('@vladmandic/face-api/dist/face-api.esm.js')) return undefined;
+      const found = code.match(probe)?.length ?? 0;
+      if (found !== 1) this.error(`expected long.js's one WebAssembly probe in face-api.esm.js, found ${found}`);
+      // long.js reads null as "no WebAssembly here", exactly as when compiling throws.
+      return { code: code.replace(probe, 'null'), map: null };
+    },
+  };
+}
+
 export default defineConfig({
   root: 'renderer',
   base: './',
@@ -47,6 +68,8 @@ export default defineConfig({
     contentSecurityPolicyMeta(),
     faceModels(),
   ],
+  // The face model runs in a worker (renderer/lib/live/face-worker.ts); the page's plugins do not reach worker bundles.
+  worker: { format: 'es', plugins: () => [faceApiWithoutWasmProbe()] },
   build: {
     outDir: '../dist/renderer',
     emptyOutDir: true,
@@ -56,5 +79,12 @@ export default defineConfig({
     // face-api with TensorFlow.js (1.3 MB) is one chunk, loaded only when the camera is switched on.
     chunkSizeWarningLimit: 1500,
     target: 'chrome120',
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL('./renderer/index.html', import.meta.url)),
+        // A bare page that runs the camera module alone, for test/e2e/camera-mouth.test.ts.
+        cameraCheck: fileURLToPath(new URL('./renderer/camera-check.html', import.meta.url)),
+      },
+    },
   },
 });

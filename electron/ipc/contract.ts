@@ -481,7 +481,7 @@ function shape<T>(checks: { readonly [K in keyof T]-?: Check<T[K]> }, optional: 
 
 const cueSettings = shape<CueSettings>({ maxLineLength: integerIn(16, 80), maxLines: integerIn(1, 3), maxCharactersPerSecond: integerIn(8, 40) });
 const exportRequest = shape<ExportRequestView>(
-  { mediaId: id, format: oneOf(exportFormats), cues: cueSettings, directory: text(4096, false) as Check<string | undefined>, overwrite: bool },
+  { mediaId: id, format: oneOf(exportFormats), cues: cueSettings, directory: text(4096, false), overwrite: bool },
   ['directory'],
 );
 

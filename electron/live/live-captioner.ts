@@ -13,7 +13,6 @@ import { vadFrameSamples, type VoiceActivityDetector } from '../engine/voice-act
  */
 
 const sampleRate = 16000;
-const frameSeconds = vadFrameSamples / sampleRate;
 /** The camera is sampled onto this grid, the rate the video encoder was trained at. */
 const videoFps = 25;
 

@@ -120,7 +120,6 @@ export class LiveService {
         recordingPath,
       };
       const vad = await engine.createVad();
-      let session: ActiveSession | undefined;
       const captioner = new LiveCaptioner({
         recognizer: engine.recognizer,
         vad,
@@ -128,14 +127,14 @@ export class LiveService {
         chooseScale: () => this.#deps.currentScale(),
         onPartial: (phrase) => this.#deps.emit('live.caption', toCaption(info.sessionId, phrase)),
         onFinal: (phrase, decision) => {
-          if (session) this.#commit(session, phrase, decision);
+          this.#commit(session, phrase, decision);
           this.#deps.emit('live.caption', toCaption(info.sessionId, phrase));
         },
         onError: (error) => this.#deps.logger.error('a live chunk failed to caption', { sessionId: info.sessionId, error: error instanceof Error ? error.stack : String(error) }),
       });
       const statusTimer = setInterval(() => this.#reportStatus(), this.#deps.statusIntervalMs ?? 250);
       statusTimer.unref();
-      session = { info, captioner, recorder, vad, camera: request.camera, statusTimer, lastFaceSeen: undefined, problem: undefined, lastScaleId: undefined };
+      const session: ActiveSession = { info, captioner, recorder, vad, camera: request.camera, statusTimer, lastFaceSeen: undefined, problem: undefined, lastScaleId: undefined };
       this.#session = session;
       return ok(info);
     } finally {

@@ -82,6 +82,9 @@ export async function findMouthWithFaceApi(nets: FaceApiNets, frame: GrayFrame):
   }
 }
 
+/** Detection every 5th frame: 5 a second at 25 fps, enough to follow a head that moves. */
+export const defaultDetectEvery = 5;
+
 export interface MouthRoiOptions {
   /** Side of the square ROI handed to the video encoder, from the model bundle's manifest. */
   readonly roiSize: number;
@@ -125,7 +128,7 @@ export class MouthRoiTracker {
     if (!Number.isInteger(options.roiSize) || options.roiSize <= 0) throw new RangeError(`roiSize must be a positive integer, got ${options.roiSize}`);
     this.#landmarker = landmarker;
     this.#roiSize = options.roiSize;
-    this.#detectEvery = Math.max(1, Math.floor(options.detectEvery ?? 5));
+    this.#detectEvery = Math.max(1, Math.floor(options.detectEvery ?? defaultDetectEvery));
     this.#sideToMouthWidth = options.sideToMouthWidth ?? 2;
     this.#smoothing = Math.min(1, Math.max(0, options.smoothing ?? 0.6));
   }
@@ -133,26 +136,37 @@ export class MouthRoiTracker {
   async track(frame: GrayFrame): Promise<MouthRoi | undefined> {
     const detect = this.#frameIndex % this.#detectEvery === 0;
     this.#frameIndex += 1;
-    if (detect) {
-      const mouth = await this.#landmarker.findMouth(frame);
-      if (mouth === undefined) {
-        this.#box = undefined;
-      } else {
-        const fresh = { centerX: mouth.centerX, centerY: mouth.centerY, side: Math.max(mouth.width * this.#sideToMouthWidth, 8) };
-        const previous = this.#box;
-        const mix = (a: number, b: number) => a + this.#smoothing * (b - a);
-        this.#box =
-          previous === undefined
-            ? fresh
-            : { centerX: mix(previous.centerX, fresh.centerX), centerY: mix(previous.centerY, fresh.centerY), side: mix(previous.side, fresh.side) };
-      }
+    if (detect) await this.detect(frame);
+    return this.crop(frame, detect);
+  }
+
+  /**
+   * Runs the detector on one frame and moves the box (or forgets it when no face is found).
+   * A live camera calls this in the background and keeps cropping every frame meanwhile.
+   */
+  async detect(frame: GrayFrame): Promise<void> {
+    const mouth = await this.#landmarker.findMouth(frame);
+    if (mouth === undefined) {
+      this.#box = undefined;
+      return;
     }
+    const fresh = { centerX: mouth.centerX, centerY: mouth.centerY, side: Math.max(mouth.width * this.#sideToMouthWidth, 8) };
+    const previous = this.#box;
+    const mix = (a: number, b: number) => a + this.#smoothing * (b - a);
+    this.#box =
+      previous === undefined
+        ? fresh
+        : { centerX: mix(previous.centerX, fresh.centerX), centerY: mix(previous.centerY, fresh.centerY), side: mix(previous.side, fresh.side) };
+  }
+
+  /** The crop at the current box, or undefined while no face is known. */
+  crop(frame: GrayFrame, detected = false): MouthRoi | undefined {
     const box = this.#box;
     if (box === undefined) return undefined;
     return {
       timeSeconds: frame.timeSeconds,
       ...box,
-      detected: detect,
+      detected,
       size: this.#roiSize,
       pixels: cropSquare(frame, box.centerX, box.centerY, box.side, this.#roiSize),
     };

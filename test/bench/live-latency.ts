@@ -36,14 +36,13 @@ export async function runLiveLatency(bundle: LoadedBundle, timeline: Timeline, m
   const policy = new ScalePolicy({ mode: 'balanced', ladderSize: bundle.manifest.scales.length, fixedScale: 0, ...defaultPolicyOptions });
   const finals: { phraseId: number; atMs: number; text: string; endSeconds: number; scaleId: string }[] = [];
   const partials: { phraseId: number; atMs: number }[] = [];
-  let captioner: LiveCaptioner | undefined;
-  captioner = new LiveCaptioner({
+  const captioner: LiveCaptioner = new LiveCaptioner({
     recognizer: new Recognizer(ort, bundle),
     vad,
     useVideo: withVideo,
     chooseScale: ({ realTimeFactor }) => {
       if (mode.kind === 'fixed') return { scaleIndex: mode.scaleIndex, reason: 'fixed for the benchmark' };
-      const backlogSeconds = captioner?.statistics.backlogSeconds;
+      const backlogSeconds = captioner.statistics.backlogSeconds;
       monitor.reportEngine({ realTimeFactor, backlogSeconds });
       const base = monitor.latest;
       const decision = policy.decide({

@@ -50,7 +50,7 @@ test('library, editor, export, search and settings in a real browser', async (t)
     await page.getByTestId('queue-empty').waitFor({ timeout: 180_000 });
     const rows = page.getByTestId('media-row');
     assert.equal(await rows.count(), 2);
-    assert.deepEqual(await rows.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-status'))), ['captioned', 'captioned']);
+    assert.deepEqual(await rows.evaluateAll((elements) => elements.map((element) => (element as { getAttribute(name: string): string | null }).getAttribute('data-status'))), ['captioned', 'captioned']);
     await page.screenshot({ path: join(shots, 'library.png'), fullPage: true });
   });
 

@@ -184,7 +184,7 @@ test('lip reading from a (fake) camera: a face makes captions audio-visual, no f
       await cameraState.and(page.locator(`[data-state="${withFace ? 'face' : 'no-face'}"]`)).waitFor({ timeout: 30_000 });
       assert.match((await cameraState.textContent()) ?? '', withFace ? /face in view/ : /No face in view: captions continue from audio/);
       await page.getByTestId('live-final').nth(1).waitFor({ timeout: 40_000 });
-      const modalities = await page.getByTestId('live-final').evaluateAll((elements) => elements.map((element) => element.getAttribute('data-modality')));
+      const modalities = await page.getByTestId('live-final').evaluateAll((elements) => elements.map((element) => (element as { getAttribute(name: string): string | null }).getAttribute('data-modality')));
       t.diagnostic(`${withFace ? 'face' : 'no face'}: final modalities ${modalities.join(', ')}`);
       if (withFace) assert.ok(modalities.slice(1).every((modality) => modality === 'audio-visual'), modalities.join(', '));
       else assert.ok(modalities.every((modality) => modality === 'audio'), modalities.join(', '));
