@@ -2,7 +2,7 @@ import type { Task } from './bundle-manifest.js';
 import type { Decoding, Recognizer } from './recognizer.js';
 import { SpeechSegmenter, type SegmenterOptions, type SpeechSpan } from './speech-segmenter.js';
 import { vadFrameSamples, type VoiceActivityDetector } from './voice-activity.js';
-import { AudioHistory, packFrames } from './chunk-media.js';
+import { AudioHistory, concatSamples, packFrames } from './chunk-media.js';
 
 /**
  * Media streams in, timed caption segments out: VAD phrases → per-phrase scale (fixed or from
@@ -184,7 +184,7 @@ export class CaptionEngine {
       for await (const chunk of streams.audio) {
         options.signal?.throwIfAborted();
         const started = performance.now();
-        const samples = pending.length === 0 ? chunk : concat(pending, chunk);
+        const samples = pending.length === 0 ? chunk : concatSamples(pending, chunk);
         let offset = 0;
         for (; offset + vadFrameSamples <= samples.length; offset += vadFrameSamples) {
           const frame = samples.subarray(offset, offset + vadFrameSamples);
@@ -205,11 +205,4 @@ export class CaptionEngine {
     }
     return { segments, processedSeconds: history.endSample / sampleRate };
   }
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -48,3 +48,11 @@ export function packFrames(frames: readonly MouthFrame[], frameBytes: number): {
   });
   return { pixels, count: frames.length };
 }
+
+/** Two runs of samples as one (the carried remainder of the last VAD frame, then new audio). */
+export function concatSamples(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

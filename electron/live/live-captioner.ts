@@ -1,6 +1,6 @@
 import type { Task } from '../engine/bundle-manifest.js';
 import type { CaptionSegment, Modality, MouthFrame, ScaleContext, ScaleDecision } from '../engine/caption-engine.js';
-import { AudioHistory, packFrames } from '../engine/chunk-media.js';
+import { AudioHistory, concatSamples, packFrames } from '../engine/chunk-media.js';
 import type { Decoding, Recognizer } from '../engine/recognizer.js';
 import { SpeechSegmenter, type SegmenterOptions, type SpeechSpan } from '../engine/speech-segmenter.js';
 import { vadFrameSamples, type VoiceActivityDetector } from '../engine/voice-activity.js';
@@ -197,7 +197,7 @@ export class LiveCaptioner {
   }
 
   async #audio(chunk: Float32Array): Promise<void> {
-    const samples = this.#pending.length === 0 ? chunk : concat(this.#pending, chunk);
+    const samples = this.#pending.length === 0 ? chunk : concatSamples(this.#pending, chunk);
     let offset = 0;
     for (; offset + vadFrameSamples <= samples.length; offset += vadFrameSamples) {
       const frame = samples.subarray(offset, offset + vadFrameSamples);
@@ -309,11 +309,4 @@ export class LiveCaptioner {
     }
     return out;
   }
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
