@@ -60,7 +60,11 @@ function faceApiWithoutWasmProbe(): Plugin {
   };
 }
 
-export default defineConfig({
+/**
+ * `vite build --mode test-pages` builds the app plus pages that exist only for browser tests
+ * (renderer/test-pages/) into test-output/, so they never ship in dist/renderer.
+ */
+export default defineConfig(({ mode }) => ({
   root: 'renderer',
   base: './',
   plugins: [
@@ -71,7 +75,7 @@ export default defineConfig({
   // The face model runs in a worker (renderer/lib/live/face-worker.ts); the page's plugins do not reach worker bundles.
   worker: { format: 'es', plugins: () => [faceApiWithoutWasmProbe()] },
   build: {
-    outDir: '../dist/renderer',
+    outDir: mode === 'test-pages' ? '../test-output/renderer-test-pages' : '../dist/renderer',
     emptyOutDir: true,
     // Inline assets would need data: in script-src/style-src; keep every asset a file.
     assetsInlineLimit: 0,
@@ -82,9 +86,10 @@ export default defineConfig({
     rollupOptions: {
       input: {
         main: fileURLToPath(new URL('./renderer/index.html', import.meta.url)),
-        // A bare page that runs the camera module alone, for test/e2e/camera-mouth.test.ts.
-        cameraCheck: fileURLToPath(new URL('./renderer/camera-check.html', import.meta.url)),
+        ...(mode === 'test-pages'
+          ? { cameraCheck: fileURLToPath(new URL('./renderer/test-pages/camera-check.html', import.meta.url)) }
+          : {}),
       },
     },
   },
-});
+}));

@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { before, test, type TestContext } from 'node:test';
+import { build } from 'vite';
 import { rendererContentSecurityPolicy } from '../../electron/ipc/content-security-policy.js';
 import { FaceLandmarker, faceModelDirectory, MouthRoiTracker } from '../../electron/media/mouth-roi.js';
 import type { ConsoleMessage } from 'playwright-core';
@@ -13,16 +14,21 @@ import { launchChromium, projectRoot, testOutputDirectory } from '../support/bro
 
 /**
  * The renderer's camera → mouth crops module in Debian's Chromium, built as the app ships it
- * (run `npm run build` first): a fake camera plays a real face photo (or a face-less gradient),
- * the bare camera-check page runs startCameraMouthStream, and the page is served with the app's
- * CSP header, so a fetch off the origin or an eval in TensorFlow.js would show as a violation.
+ * (the same Vite config, plus the test-only pages): a fake camera plays a real face photo (or a
+ * face-less gradient), the bare camera-check page runs startCameraMouthStream, and the page is
+ * served with the app's CSP header, so a fetch off the origin or an eval in TensorFlow.js would
+ * show as a violation.
  */
 
-const rendererDirectory = join(projectRoot, 'dist', 'renderer');
+const rendererDirectory = join(projectRoot, 'test-output', 'renderer-test-pages');
+
+before(async () => {
+  await build({ configFile: join(projectRoot, 'vite.config.ts'), mode: 'test-pages', logLevel: 'warn' });
+});
 const roiSize = 88;
 const recordSeconds = 3;
 
-/** What renderer/camera-check.ts leaves in window.cameraCheck. */
+/** What renderer/test-pages/camera-check.ts leaves in window.cameraCheck. */
 interface CameraCheckReport {
   backend: string | undefined;
   states: { kind: string }[];
@@ -127,7 +133,7 @@ async function runCameraCheck({ origin }: Renderer, camera: string, query: strin
     };
     page.on('console', collect);
     page.on('worker', (worker) => worker.on('console', collect));
-    await page.goto(`${origin}/camera-check.html?roi=${roiSize}&seconds=${recordSeconds}&${query}`);
+    await page.goto(`${origin}/test-pages/camera-check.html?roi=${roiSize}&seconds=${recordSeconds}&${query}`);
     // These run in the page (serialised, so no helpers from here); the test's tsconfig has no DOM, hence globalThis.
     await page.waitForFunction(() => (globalThis as { cameraCheck?: CameraCheckReport }).cameraCheck?.done === true, undefined, { timeout: 90_000, polling: 200 });
     const report = await page.evaluate(() => (globalThis as { cameraCheck?: CameraCheckReport }).cameraCheck!);
@@ -137,8 +143,9 @@ async function runCameraCheck({ origin }: Renderer, camera: string, query: strin
   }
 }
 
-/** Frames per second by their capture times. */
+/** Frames per second by their capture times (NaN when fewer than two frames came). */
 function frameRate(frames: CameraCheckReport['frames']): number {
+  if (frames.length < 2) return Number.NaN;
   const first = frames[0]!.timeMs;
   const last = frames.at(-1)!.timeMs;
   return ((frames.length - 1) * 1000) / (last - first);

@@ -1,4 +1,4 @@
-import { startCameraMouthStream, type CameraMouthState } from './lib/live/camera-mouth.js';
+import { startCameraMouthStream, type CameraMouthState } from '../lib/live/camera-mouth.js';
 
 /**
  * A bare page that runs camera → mouth crops alone (not part of the app), so
@@ -76,6 +76,8 @@ async function run(): Promise<void> {
   const camera = await startCameraMouthStream({
     stream,
     roiSize,
+    // The app page sits next to face-models/; this test page is one folder down.
+    modelBaseUrl: '../face-models',
     startedAtMs: performance.now(),
     onFrame: (timeMs, roi) => {
       if (ended) report.framesAfterEnd += 1;
