@@ -41,7 +41,7 @@ import { StoreError } from '../store/store-error.js';
 export interface LibraryServiceDependencies {
   readonly database: SqliteDatabase;
   readonly captioner: Captioner;
-  readonly runSettings: RunSettings;
+  readonly runSettings: RunSettings | (() => Promise<RunSettings>);
   /** Probing at scan time (duration, streams); undefined when ffmpeg is missing. */
   readonly probe: Prober | undefined;
   /** A same-origin URL the host serves the media file at, for the editor's player. */

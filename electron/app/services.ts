@@ -8,7 +8,7 @@ import { FaceLandmarker } from '../media/mouth-roi.js';
 import { bundledFfmpegPath, FfmpegNotFoundError, locateFfmpeg, locateFfprobe, type FfmpegLocation } from '../media/ffmpeg-locator.js';
 import { getMedia } from '../store/library.js';
 import { LibraryService } from './library-service.js';
-import { readSettings, writeSettings } from './settings-file.js';
+import { readSettings, updateSettings } from './settings-file.js';
 import type { DevicePreferenceName, Heartbeat, Result, SettingsView, SystemStatus } from '../ipc/contract.js';
 import { ok } from '../ipc/contract.js';
 import { fail } from '../ipc/contract.js';
@@ -48,15 +48,6 @@ export interface ServicesConfig {
   readonly startBatch?: boolean;
   /** Execution provider for the recognizer; `auto` takes the best that initialises. */
   readonly device?: DevicePreferenceName;
-}
-
-/** The bundle's id for the runs it makes, or a placeholder naming the folder when unreadable. */
-function readBundleId(bundleDirectory: string): string {
-  try {
-    return parseManifest(readBundleManifest(bundleDirectory)).id;
-  } catch {
-    return `unreadable bundle at ${bundleDirectory}`;
-  }
 }
 
 /** Scale ids from the bundle's manifest, or none (with the reason logged) when it cannot be read. */
@@ -231,12 +222,13 @@ export function createServices(config: ServicesConfig): AppServices {
     intervalMs: config.monitorIntervalMs ?? 2000,
     gpuEvery: 5,
   });
-  const scales = new ScaleController(monitor, readScaleIds(config.bundleDirectory, config.logger));
+  const savedSettings = readSettings(config.dataDirectory);
+  const scales = new ScaleController(monitor, readScaleIds(config.bundleDirectory, config.logger), undefined, savedSettings.policy);
   monitor.subscribe((sample) => events.emit('monitor.sample', sample));
   scales.onDecision((decision) => events.emit('monitor.decision', decision));
   monitor.start();
 
-  const engines = new EngineLoader(config.bundleDirectory, config.device ?? readSettings(config.dataDirectory).device);
+  const engines = new EngineLoader(config.bundleDirectory, config.device ?? savedSettings.device);
   const loadEngine = engines.load;
   const currentScale = () => scales.current() ?? { scaleIndex: 0, reason: 'no scale policy (no ladder); finest scale' };
   const live = new LiveService({
@@ -264,7 +256,11 @@ export function createServices(config: ServicesConfig): AppServices {
   const library = new LibraryService({
     database,
     captioner: lazyBatchCaptioner(loadEngine, ffmpeg, config.env, currentScale),
-    runSettings: { bundleId: readBundleId(config.bundleDirectory), device: engines.preference, policy: { mode: 'balanced', scaleFromPolicy: true } },
+    // Loads the recognizer first, so each run records the provider that really runs it.
+    runSettings: async () => {
+      const engine = await loadEngine();
+      return { bundleId: engine.bundleId, device: engine.device, policy: { mode: scales.state().mode, scaleFromPolicy: true } };
+    },
     probe: ffmpeg ? mediaProber(ffmpeg, locateFfprobe(ffmpeg, config.env, process.platform) ?? null) : undefined,
     mediaUrl: (mediaId) => `${config.mediaUrlPrefix ?? '/media/'}${mediaId}?key=${keys.keyOf(mediaId)}`,
     emit: (event, payload) => events.emit(event, payload),
@@ -276,6 +272,7 @@ export function createServices(config: ServicesConfig): AppServices {
     bundle: bundleSummary(config.bundleDirectory),
     device: { preference: engines.preference, used: engines.provider?.used, fallbacks: engines.provider?.fallbacks ?? [] },
     storage: { dataDirectory: config.dataDirectory, databasePath, recordingsDirectory: join(config.dataDirectory, 'recordings') },
+    appearance: { theme: readSettings(config.dataDirectory).theme },
   });
 
   const dispatch = createDispatcher(
@@ -284,7 +281,10 @@ export function createServices(config: ServicesConfig): AppServices {
       'monitor.getState': () => Promise.resolve(ok(scales.state())),
       'monitor.setMode': (request) => {
         const problem = scales.setMode(request.mode, request.fixedScaleId);
-        return Promise.resolve(problem === undefined ? ok(scales.state()) : fail('invalid-request', problem, 'request.fixedScaleId'));
+        if (problem !== undefined) return Promise.resolve(fail('invalid-request', problem, 'request.fixedScaleId'));
+        const { mode, fixedScaleId } = scales.state();
+        updateSettings(config.dataDirectory, { policy: fixedScaleId === undefined ? { mode } : { mode, fixedScaleId } });
+        return Promise.resolve(ok(scales.state()));
       },
       'live.start': (request) => live.start(request),
       'live.stop': (request) => live.stop(request.sessionId),
@@ -307,7 +307,11 @@ export function createServices(config: ServicesConfig): AppServices {
       'settings.get': () => Promise.resolve(ok(settingsView())),
       'settings.setDevice': (request) => {
         engines.setDevice(request.device);
-        writeSettings(config.dataDirectory, { device: request.device });
+        updateSettings(config.dataDirectory, { device: request.device });
+        return Promise.resolve(ok(settingsView()));
+      },
+      'settings.setTheme': (request) => {
+        updateSettings(config.dataDirectory, { theme: request.theme });
         return Promise.resolve(ok(settingsView()));
       },
     },

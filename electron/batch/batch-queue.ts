@@ -75,8 +75,11 @@ export type BatchEvent =
 export interface BatchQueueOptions {
   readonly db: SqliteDatabase;
   readonly captioner: Captioner;
-  /** What every run records: bundle, device and policy. */
-  readonly run: RunSettings;
+  /**
+   * What every run records: bundle, device and policy. A function is asked as each run starts,
+   * so the run records the device and mode actually in use then (it may load the engine).
+   */
+  readonly run: RunSettings | (() => Promise<RunSettings>);
   readonly concurrency?: number;
   readonly onEvent?: (event: BatchEvent) => void;
   /** Milliseconds between overall-progress events; per-file events are not throttled. */
@@ -291,7 +294,7 @@ export class BatchQueue {
   }
 
   /** The run to continue: the job's own if it covers the current content, else a new one. */
-  #runFor(job: Job): Run {
+  #runFor(job: Job, settings: RunSettings): Run {
     const media = getMedia(this.#db, job.mediaId);
     if (job.runId !== undefined) {
       const previous = getRun(this.#db, job.runId);
@@ -299,7 +302,7 @@ export class BatchQueue {
         return previous.state === 'running' ? previous : reopenRun(this.#db, previous.id);
       }
     }
-    return startRun(this.#db, job.mediaId, { ...this.#options.run, overwriteEdits: job.overwriteEdits }, this.#options.now);
+    return startRun(this.#db, job.mediaId, { ...settings, overwriteEdits: job.overwriteEdits }, this.#options.now);
   }
 
   async #run(queued: Job, active: Active): Promise<void> {
@@ -307,7 +310,8 @@ export class BatchQueue {
     let run: Run;
     let job: Job;
     try {
-      run = this.#runFor(queued);
+      const settings = typeof this.#options.run === 'function' ? await this.#options.run() : this.#options.run;
+      run = this.#runFor(queued, settings);
       job = beginAttempt(this.#db, queued.id, run.id, now);
     } catch (error) {
       this.#emitJob(endAttempt(this.#db, queued.id, { state: 'failed', ...classify(error) }, now));

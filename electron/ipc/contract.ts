@@ -301,6 +301,10 @@ export interface ExportRequestView {
 export type DevicePreferenceName = 'auto' | 'cuda' | 'dml' | 'coreml' | 'cpu';
 export const devicePreferences: readonly DevicePreferenceName[] = ['auto', 'cuda', 'dml', 'coreml', 'cpu'];
 
+/** 'system' follows the operating system's light/dark and contrast preferences. */
+export type ThemeName = 'system' | 'light' | 'dark' | 'high-contrast';
+export const themeNames: readonly ThemeName[] = ['system', 'light', 'dark', 'high-contrast'];
+
 export interface ScaleSummary {
   readonly id: string;
   readonly audioRate: number;
@@ -323,6 +327,7 @@ export interface SettingsView {
     readonly fallbacks: readonly { readonly provider: ExecutionProviderName; readonly reason: string }[];
   };
   readonly storage: { readonly dataDirectory: string; readonly databasePath: string; readonly recordingsDirectory: string };
+  readonly appearance: { readonly theme: ThemeName };
 }
 
 /** Request/response channels: renderer asks, main answers. */
@@ -351,6 +356,7 @@ export interface RequestChannels {
   'settings.get': { request: Record<string, never>; response: SettingsView };
   /** Takes effect when the recognizer next loads (at once when nothing is captioning). */
   'settings.setDevice': { request: { device: DevicePreferenceName }; response: SettingsView };
+  'settings.setTheme': { request: { theme: ThemeName }; response: SettingsView };
 }
 
 /** Event channels: main pushes, renderer listens. */
@@ -537,6 +543,7 @@ const requestValidators: { readonly [C in RequestChannel]: Validator<RequestOf<C
   'export.write': exportRequest,
   'settings.get': emptyObject,
   'settings.setDevice': shape<{ device: DevicePreferenceName }>({ device: oneOf(devicePreferences) }),
+  'settings.setTheme': shape<{ theme: ThemeName }>({ theme: oneOf(themeNames) }),
 };
 
 export const requestChannelNames = Object.keys(requestValidators) as readonly RequestChannel[];

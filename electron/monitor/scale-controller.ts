@@ -18,10 +18,16 @@ export class ScaleController {
   #decisions: ScaleDecisionRecord[] = [];
   readonly #unsubscribe: () => void;
 
-  constructor(monitor: ResourceMonitor, scaleIds: readonly string[], private readonly logLimit = 200) {
+  constructor(
+    monitor: ResourceMonitor,
+    scaleIds: readonly string[],
+    private readonly logLimit = 200,
+    initial: { mode: PolicyMode; fixedScaleId?: string } = { mode: 'balanced' },
+  ) {
     this.#monitor = monitor;
     this.#scaleIds = scaleIds;
-    this.#policy = this.#createPolicy();
+    // A saved fixed scale the current bundle lacks falls back to the default policy.
+    if (this.setMode(initial.mode, initial.fixedScaleId) !== undefined) this.#policy = this.#createPolicy();
     this.#unsubscribe = monitor.subscribe((sample) => this.#decide(sample));
   }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BatchView, RequestChannel, RequestOf, ResponseOf } from '../../electron/ipc/contract.js';
+import Database from 'better-sqlite3';
 import { startBrowserHost } from '../../electron/host/browser-host.js';
 import { phrases, speechFile } from '../batch/fixtures.js';
 import { projectRoot } from '../support/browser.js';
@@ -57,6 +58,18 @@ test('add a folder, caption it, edit, search and export through the contract', a
     assert.equal(standup.status, 'captioned');
     assert.ok(standup.segments >= 2 && standup.scaleIds.length > 0 && standup.hasVideo);
     assert.equal(library.media.find((media) => media.name === 'broken.mp3')!.status, 'unreadable');
+  });
+
+  await t.test('each run records the provider that really ran it and the policy mode of the moment', async () => {
+    const settings = await call('settings.get', {});
+    const database = new Database(settings.storage.databasePath, { readonly: true });
+    t.after(() => database.close());
+    const runs = database.prepare('select device, policy from runs').all() as { device: string; policy: string }[];
+    assert.ok(runs.length >= 2);
+    for (const run of runs) {
+      assert.equal(run.device, settings.device.used, 'the provider in use, not the preference "auto"');
+      assert.equal((JSON.parse(run.policy) as { mode: string }).mode, 'balanced');
+    }
   });
 
   const mediaId = (await call('library.get', {})).media.find((media) => media.name === 'standup.mp4')!.id;

@@ -19,14 +19,7 @@ import { projectRoot } from '../support/browser.js';
 import { scratchFolder } from '../media/fixtures.js';
 import { scratchStore } from '../store/support.js';
 import { phrases, prober, realCaptioner, speechFile } from './fixtures.js';
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { waitUntil } from '../support/wait.js';
 
 test('a file dropped into a watched folder becomes a job, and so does a change to it', async (t) => {
   const watched = scratchFolder(t, 'nestcap-watched-');
@@ -51,7 +44,7 @@ test('a file dropped into a watched folder becomes a job, and so does a change t
   watcher.start();
 
   copyFileSync(first, join(watched, 'recording.wav'));
-  await waitFor(() => listJobs(db).some((job) => job.state === 'finished'), 'the new file to be captioned');
+  await waitUntil(() => listJobs(db).some((job) => job.state === 'finished'), 'the new file to be captioned');
   assert.equal(changes[0]!.added[0]!.path, join(watched, 'recording.wav'));
   const [job] = listJobs(db);
   const before = transcriptSegments(db, job!.mediaId).map((segment) => segment.text);
@@ -59,7 +52,7 @@ test('a file dropped into a watched folder becomes a job, and so does a change t
 
   // The recording is replaced by a new version: a new job, a new run that supersedes the old one.
   copyFileSync(second, join(watched, 'recording.wav'));
-  await waitFor(() => listJobs(db).filter((entry) => entry.state === 'finished').length === 2, 'the changed file to be captioned again');
+  await waitUntil(() => listJobs(db).filter((entry) => entry.state === 'finished').length === 2, 'the changed file to be captioned again');
   assert.equal(changes.at(-1)!.changed[0]!.id, job!.mediaId, 'the same media, changed');
   assert.deepEqual(runsOf(db, job!.mediaId).map((entry) => entry.state), ['superseded', 'finished']);
   assert.equal(getMedia(db, job!.mediaId).contentHash, changes.at(-1)!.changed[0]!.contentHash);

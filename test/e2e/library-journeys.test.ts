@@ -9,6 +9,7 @@ import { readSettings } from '../../electron/app/settings-file.js';
 import { phrases, speechFile } from '../batch/fixtures.js';
 import { launchChromium, projectRoot, testOutputDirectory } from '../support/browser.js';
 import { createServicesFixture } from '../support/services.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * The main journeys of the desktop UI in Chromium, through the browser host and the real
@@ -130,6 +131,38 @@ test('library, editor, export, search and settings in a real browser', async (t)
     await page.getByRole('status').filter({ hasText: /applies the next time/ }).waitFor();
     assert.equal(readSettings(fixture.dataDirectory).device, 'cpu');
     await page.screenshot({ path: join(shots, 'settings.png'), fullPage: true });
+
+    await page.getByTestId('policy-mode').selectOption('saver');
+    await waitUntil(() => readSettings(fixture.dataDirectory).policy.mode === 'saver', 'the policy mode is saved');
+    await page.getByTestId('policy-mode').selectOption('balanced');
+    await waitUntil(() => readSettings(fixture.dataDirectory).policy.mode === 'balanced', 'the policy mode is saved back');
+  });
+
+  await t.test('themes: high contrast is applied, saved, and survives reopening the page', async () => {
+    const rootTheme = () => page.locator('html').getAttribute('data-theme');
+    const bodyColours = () =>
+      page.evaluate<{ text: string; background: string }>('(() => { const style = getComputedStyle(document.body); return { text: style.color, background: style.backgroundColor }; })()');
+    await page.getByTestId('theme').getByLabel('High contrast').check();
+    await waitUntil(async () => (await rootTheme()) === 'high-contrast', 'the page switches to high contrast');
+    assert.deepEqual(await bodyColours(), { text: 'rgb(255, 255, 255)', background: 'rgb(0, 0, 0)' });
+    assert.equal(readSettings(fixture.dataDirectory).theme, 'high-contrast');
+    await page.screenshot({ path: join(shots, 'settings-high-contrast.png'), fullPage: true });
+    // Reopening the app's address (a reload has no token: the page drops it from the URL at once).
+    await page.goto(host.url);
+    await page.getByTestId('connection-state').filter({ hasText: /Connected/ }).waitFor();
+    await waitUntil(async () => (await rootTheme()) === 'high-contrast', 'the saved theme applies when the page opens again');
+    await page.getByTestId('tab-live').click();
+    await page.screenshot({ path: join(shots, 'live-high-contrast.png'), fullPage: true });
+
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('theme').getByLabel('Dark').check();
+    await waitUntil(async () => (await bodyColours()).background === 'rgb(21, 23, 28)', 'the dark palette applies');
+    await page.screenshot({ path: join(shots, 'settings-dark.png'), fullPage: true });
+    await page.getByTestId('theme').getByLabel('Light').check();
+    await waitUntil(async () => (await bodyColours()).background === 'rgb(246, 247, 249)', 'the light palette applies');
+  });
+
+  await t.test('status and live views', async () => {
     await page.getByTestId('tab-status').click();
     await page.getByTestId('scale-chart').waitFor();
     await page.screenshot({ path: join(shots, 'status.png'), fullPage: true });

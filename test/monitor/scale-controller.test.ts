@@ -39,3 +39,13 @@ test('without a bundle there is no ladder, and the state says why', () => {
   assert.equal(controller.state().currentScaleId, undefined);
   assert.match(controller.state().unavailableReason ?? '', /no model bundle/);
 });
+
+test('the controller starts in the saved mode, and a saved scale the bundle lacks falls back to balanced', () => {
+  const monitor = new ResourceMonitor(scriptedSources([]), { intervalMs: 1000, gpuEvery: 1 });
+  const fixed = new ScaleController(monitor, ['s0', 's1', 's2'], undefined, { mode: 'fixed', fixedScaleId: 's2' });
+  assert.deepEqual([fixed.state().mode, fixed.state().currentScaleId], ['fixed', 's2']);
+  const stale = new ScaleController(monitor, ['s0', 's1'], undefined, { mode: 'fixed', fixedScaleId: 's7' });
+  assert.deepEqual([stale.state().mode, stale.state().currentScaleId], ['balanced', 's0']);
+  fixed.dispose();
+  stale.dispose();
+});
