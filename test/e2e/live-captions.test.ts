@@ -4,11 +4,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
+import type { LiveSessionInfo } from '../../electron/ipc/contract.js';
 import { startBrowserHost } from '../../electron/host/browser-host.js';
 import { openDatabase } from '../../electron/store/database.js';
 import { transcriptSegments } from '../../electron/store/segments.js';
 import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit } from '../support/av-corpus.js';
 import { launchChromium, projectRoot, testOutputDirectory } from '../support/browser.js';
+import { waitUntil } from '../support/wait.js';
 import { testBundleDirectory } from '../support/bundle.js';
 import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
@@ -72,6 +74,15 @@ test('live captions from a real (fake-device) microphone through the browser hos
 
   const context = await browser.newContext();
   await context.grantPermissions(['microphone', 'camera'], { origin: host.origin });
+  // Keeps every stream the page opens within the test's reach, to "unplug" the microphone below.
+  await context.addInitScript(`{
+    const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      const stream = await open(constraints);
+      (window.openedStreams ??= []).push(stream);
+      return stream;
+    };
+  }`);
   const page = await context.newPage();
   const consoleProblems: string[] = [];
   page.on('console', (message) => {
@@ -124,6 +135,29 @@ test('live captions from a real (fake-device) microphone through the browser hos
     await page.getByTestId('overlay-close').click();
   });
 
+  await t.test('a microphone unplugged mid-meeting: the view says so, another input continues the same session', async () => {
+    const currentSessionId = async () => {
+      const current = await fixture.services.dispatch('live.current', {});
+      return current.ok ? (current.value as LiveSessionInfo | null)?.sessionId : undefined;
+    };
+    const sessionBefore = await currentSessionId();
+    assert.ok(sessionBefore !== undefined);
+    const finalsBefore = await page.getByTestId('live-final').count();
+    // What the OS does when a device goes away: the track ends (stop() alone fires no event).
+    await page.evaluate(`for (const stream of window.openedStreams) for (const track of stream.getAudioTracks()) { track.stop(); track.dispatchEvent(new Event('ended')); }`);
+    await page.getByTestId('mic-state').and(page.locator('[data-state="lost"]')).waitFor({ timeout: 5_000 });
+    const problem = page.getByTestId('live-problem');
+    assert.equal(await problem.getAttribute('data-kind'), 'no-device');
+    assert.match((await problem.textContent()) ?? '', /was disconnected\. Choose another input/);
+    await page.screenshot({ path: join(testOutputDirectory('e2e'), 'live-input-disconnected.png'), fullPage: true });
+
+    await page.getByTestId('live-reconnect').click();
+    await page.getByTestId('mic-state').and(page.locator('[data-state="on"]')).waitFor({ timeout: 10_000 });
+    assert.equal(await problem.count(), 0, 'the problem is cleared');
+    await waitUntil(async () => (await page.getByTestId('live-final').count()) > finalsBefore, 'captions continue from the new input', 30_000);
+    assert.equal(await currentSessionId(), sessionBefore, 'the same session carries on');
+  });
+
   await t.test('stopping saves the session: every final is in the database', async () => {
     await page.screenshot({ path: join(testOutputDirectory('e2e'), 'live-view.png'), fullPage: true });
     const shown = await page.getByTestId('live-final').locator('.text').allTextContents();
@@ -157,6 +191,31 @@ test('live captions from a real (fake-device) microphone through the browser hos
     await deniedPage.screenshot({ path: join(testOutputDirectory('e2e'), 'live-permission-denied.png') });
     await denied.close();
   });
+});
+
+test('a machine with no microphone at all says so and starts nothing', async (t) => {
+  const fixture = createServicesFixture();
+  t.after(() => fixture.dispose());
+  const host = await startBrowserHost({ services: fixture.services, rendererDirectory: join(projectRoot, 'dist', 'renderer'), logger: { info() {}, warn() {}, error() {} } });
+  t.after(() => host.close());
+  // No fake devices: this machine (a container) has no sound card, so Chromium finds no input.
+  const browser = await launchChromium(['--use-fake-ui-for-media-stream']);
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(host.url);
+  await page.getByTestId('connection-state').filter({ hasText: 'Connected' }).waitFor();
+  const inputs = await page.evaluate<number>(`navigator.mediaDevices.enumerateDevices().then((devices) => devices.filter((device) => device.kind === 'audioinput').length)`);
+  if (inputs > 0) {
+    t.skip(`this machine has ${inputs} audio input(s), so "no microphone" cannot be shown here`);
+    return;
+  }
+  await page.getByTestId('live-start').click();
+  const problem = page.getByTestId('live-problem');
+  await problem.waitFor({ timeout: 10_000 });
+  t.diagnostic(`shown: ${await problem.textContent()}`);
+  assert.equal(await problem.getAttribute('data-kind'), 'no-device');
+  assert.match((await problem.textContent()) ?? '', /No microphone was found/);
+  assert.deepEqual(await fixture.services.dispatch('live.current', {}), { ok: true, value: null });
 });
 
 /** A fake camera from a real photo that ships with the face model (one face cropped out), or from a blank grey picture. */
