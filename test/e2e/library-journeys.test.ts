@@ -10,6 +10,7 @@ import { phrases, speechFile } from '../batch/fixtures.js';
 import { launchChromium, projectRoot, testOutputDirectory } from '../support/browser.js';
 import { createServicesFixture } from '../support/services.js';
 import { waitUntil } from '../support/wait.js';
+import { accessibilityProblems } from '../support/accessibility.js';
 
 /**
  * The main journeys of the desktop UI in Chromium, through the browser host and the real
@@ -170,6 +171,33 @@ test('library, editor, export, search and settings in a real browser', async (t)
     await page.screenshot({ path: join(shots, 'live.png'), fullPage: true });
   });
 
+  await t.test('accessibility: axe-core finds no serious problem in any view, in light, dark and high contrast', async () => {
+    const problems: string[] = [];
+    const check = async (where: string) => {
+      for (const problem of await accessibilityProblems(page)) problems.push(`${where}: ${problem.rule} (${problem.impact}) ${problem.help} at ${problem.targets.slice(0, 3).join(', ')}`);
+    };
+    for (const theme of ['Light', 'Dark', 'High contrast']) {
+      await page.getByTestId('tab-settings').click();
+      await page.getByTestId('theme').getByLabel(theme).check();
+      await check(`${theme} · settings`);
+      await page.getByTestId('tab-live').click();
+      await check(`${theme} · live`);
+      await page.getByTestId('tab-status').click();
+      await page.getByTestId('scale-chart').waitFor();
+      await check(`${theme} · status`);
+      await page.getByTestId('tab-library').click();
+      await page.getByTestId('media-row').first().waitFor();
+      await check(`${theme} · library`);
+      await page.getByTestId('media-row').first().getByTestId('open-media').click();
+      await page.getByTestId('segment').first().waitFor();
+      await check(`${theme} · editor`);
+      await page.getByTestId('editor-back').click();
+    }
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('theme').getByLabel('Follow the system').check();
+    assert.deepEqual(problems, []);
+  });
+
   await t.test('the keyboard reaches every view', async () => {
     await page.getByTestId('tab-live').focus();
     await page.keyboard.press('ArrowRight');
@@ -177,4 +205,13 @@ test('library, editor, export, search and settings in a real browser', async (t)
     assert.equal(await page.getByTestId('tab-library').getAttribute('aria-selected'), 'true');
     assert.deepEqual(consoleProblems, []);
   });
+});
+
+test('the accessibility check itself catches what it should (so a clean result means something)', async (t) => {
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.setContent('<html lang="en"><head><title>check</title></head><body><main><p style="color:#999;background:#fff">faint text</p><button></button><img src="data:,"></main></body></html>');
+  const rules = new Set((await accessibilityProblems(page)).map((problem) => problem.rule));
+  assert.deepEqual([...rules].sort(), ['button-name', 'color-contrast', 'image-alt']);
 });
