@@ -15,9 +15,14 @@ mkdir -p "$out"
 cd "$here"
 start=$(date +%s)
 "$py" -m nestcap_av.corpus --out "$out/corpus" --n-train 32 --n-eval-seen 8 --n-eval-heldout 8 --workers 2
-"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --steps 3 --lm-steps 3 --batch 4 --ckpt-every 3
+# stages: LM, CTC encoder pre-training, AV (encoders with convolution modules, as the built-in bundle)
+"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc" --tiny --lm-steps 3 --enc-steps 2 --enc-batch 2 \
+  --encoder-conv-kernel 5 --steps 3 --batch 4 --ckpt-every 3
 # resuming with more steps continues from the checkpoint
-"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --steps 4 --batch 4 --ckpt-every 3
+"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc" --tiny --steps 4 --batch 4 --ckpt-every 3
+# projectors and LoRA on the frozen, seeded encoders (how the built-in bundle and its ablations are trained)
+"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --init-from "$out/enc" \
+  --init-adapters-from "$out/enc" --freeze-encoders --steps 3 --batch 4 --ckpt-every 3
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"

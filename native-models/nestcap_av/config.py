@@ -45,6 +45,9 @@ class ModelConfig:
     roi: int = 32
     video_dim: int = 144
     video_layers: int = 1
+    # depthwise kernel of a Conformer convolution module after every encoder block (0 = attention only,
+    # the first bundle's design; runs saved before this option load with 0)
+    encoder_conv_kernel: int = 0
     roi_mean: float = 0.5
     roi_std: float = 0.2
     # language model (decoder only, frozen after text pre-training)
@@ -79,6 +82,15 @@ class TrainConfig:
     lm_transcription_share: float = 0.7  # LM pre-training sentences laid out as transcriptions of pseudo-media
     lm_batch: int = 32
     lm_lr: float = 2e-3
+    # stage 2 (encoders): CTC-only pre-training of the audio and video encoders, our stand-in for the
+    # research's pre-trained Whisper and AV-HuBERT (0 steps = skip)
+    enc_steps: int = 0
+    enc_batch: int = 16
+    enc_lr: float = 8e-4
+    # stage 3 (AV): train only projectors, LoRA and MoME on frozen encoders, as Llama-MTSK does
+    freeze_encoders: bool = False
+    init_from: str = ""  # a run whose LM and encoders seed this one
+    init_adapters_from: str = ""  # a run whose projectors, LoRA and MoME seed this one (with init_from)
     steps: int = 4000
     batch: int = 8
     lr: float = 8e-4

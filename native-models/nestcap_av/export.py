@@ -280,6 +280,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
             "torch": torch.__version__, "onnx_opset": OPSET,
             "corpus": {k: corpus_manifest.get(k) for k in ("source", "sentences_total", "splits", "seconds_total", "bytes_total", "config")},
             "lm_pretraining": info.get("lm"),
+            "encoder_pretraining": info.get("encoders"),
+            "seeded_from": info.get("seeded_from"),
             "training": {"steps": info["state"]["step"], "samples_seen": info["state"]["samples"],
                          "seconds": round(info["state"]["seconds"], 1), "epochs_started": info["state"]["epoch"] + 1,
                          "config": info["train"], "machine": "2 CPU cores (shared), no GPU"},

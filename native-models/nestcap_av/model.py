@@ -119,6 +119,34 @@ class Block(nn.Module):
         return x, present
 
 
+class ConvModule(nn.Module):
+    """Conformer convolution module (pointwise + GLU, depthwise over time, swish, pointwise), residual.
+
+    Self-attention alone learns local acoustic patterns slowly from scratch: the first encoder (attention
+    only) plateaued at ~1.6 nats per character of CTC loss from step 400 to 7600. A depthwise kernel of
+    ~0.6 s gives every frame its phonetic neighbourhood directly. LayerNorm instead of the Conformer's
+    BatchNorm keeps padded batches and single-clip inference identical.
+    """
+
+    def __init__(self, d: int, kernel: int):
+        super().__init__()
+        self.ln = nn.LayerNorm(d)
+        self.pw1 = nn.Conv1d(d, 2 * d, 1)
+        self.dw = nn.Conv1d(d, d, kernel, padding=kernel // 2, groups=d)
+        self.ln_dw = nn.LayerNorm(d)
+        self.pw2 = nn.Conv1d(d, d, 1)
+        # starts as the identity, so a module added to a trained encoder leaves its outputs unchanged
+        nn.init.zeros_(self.pw2.weight)
+        nn.init.zeros_(self.pw2.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, T, d]
+        y = self.pw1(self.ln(x).transpose(1, 2))
+        y = y[:, : y.shape[1] // 2] * torch.sigmoid(y[:, y.shape[1] // 2:])
+        y = self.ln_dw(self.dw(y).transpose(1, 2))
+        y = y * torch.sigmoid(y)
+        return x + self.pw2(y.transpose(1, 2)).transpose(1, 2)
+
+
 def key_mask(lengths: torch.Tensor | None, t: int) -> torch.Tensor:
     if lengths is None:
         return torch.zeros(1, 1, 1, 1)
@@ -134,6 +162,8 @@ class AudioEncoder(nn.Module):
         self.conv1 = nn.Conv1d(cfg.n_mels, d, 3, stride=2, padding=1)
         self.conv2 = nn.Conv1d(d, d, 3, stride=2, padding=1)
         self.blocks = nn.ModuleList(Block(d, 4, 2 * d) for _ in range(cfg.audio_layers))
+        k = cfg.encoder_conv_kernel
+        self.convs = nn.ModuleList(ConvModule(d, k) for _ in range(cfg.audio_layers)) if k > 0 else None
         self.ln = nn.LayerNorm(d)
         self.cfg = cfg
 
@@ -147,8 +177,10 @@ class AudioEncoder(nn.Module):
         x = gelu(self.conv2(gelu(self.conv1(x)))).transpose(1, 2)
         x = x + sinusoid(torch.arange(x.shape[1]), x.shape[2]).unsqueeze(0)
         mask = key_mask(lengths, x.shape[1])
-        for blk in self.blocks:
+        for i, blk in enumerate(self.blocks):
             x, _ = blk(x, mask)
+            if self.convs is not None:
+                x = self.convs[i](x)
         return self.ln(x)
 
 
@@ -162,6 +194,8 @@ class VideoEncoder(nn.Module):
         self.fc = nn.Linear(64 * 4, cfg.video_dim)
         self.tconv = nn.Conv1d(cfg.video_dim, cfg.video_dim, 5, padding=2)
         self.blocks = nn.ModuleList(Block(cfg.video_dim, 4, 2 * cfg.video_dim) for _ in range(cfg.video_layers))
+        k = cfg.encoder_conv_kernel
+        self.convs = nn.ModuleList(ConvModule(cfg.video_dim, k) for _ in range(cfg.video_layers)) if k > 0 else None
         self.ln = nn.LayerNorm(cfg.video_dim)
 
     def forward(self, frames: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -175,8 +209,10 @@ class VideoEncoder(nn.Module):
         x = x + gelu(self.tconv(x.transpose(1, 2))).transpose(1, 2)
         x = x + sinusoid(torch.arange(t), x.shape[2]).unsqueeze(0)
         mask = key_mask(lengths, t)
-        for blk in self.blocks:
+        for i, blk in enumerate(self.blocks):
             x, _ = blk(x, mask)
+            if self.convs is not None:
+                x = self.convs[i](x)
         return self.ln(x)
 
 
@@ -319,6 +355,16 @@ class AVModel(nn.Module):
     def freeze_lm(self) -> None:
         for name, p in self.lm.named_parameters():
             p.requires_grad = name.startswith("mome.")
+
+    def freeze_encoders(self) -> None:
+        """As the research freezes its pre-trained Whisper and AV-HuBERT encoders: only projectors, LoRA
+        (and MoME) learn in the AV stage."""
+        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v):
+            for p in mod.parameters():
+                p.requires_grad = False
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v) for p in mod.parameters()]
 
     def audio_tokens(self, feats: torch.Tensor, k: int) -> torch.Tensor:
         return self.proj_a[k](compress(feats, self.cfg.scales[k][0], self.cfg.compression))

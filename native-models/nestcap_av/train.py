@@ -139,6 +139,71 @@ def pretrain_lm(lm: LM, tok: CharTokenizer, corpus: str, tc: TrainConfig, run: s
 
 
 # ------------------------------------------------------------------------------------------------- stage 2
+def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConfig, run: str, log,
+                      t_start: float) -> dict:
+    """CTC-only training of both encoders (no LM pass, so a step costs a fraction of an AV step), with the
+    AV stage's noise, reverberation and occlusion policy. Checkpoints to ``<run>/enc.pt``; re-running resumes,
+    and a finished stage is loaded, not repeated."""
+    path = os.path.join(run, "enc.pt")
+    state = {"step": 0, "seconds": 0.0, "samples": 0, "done": False}
+    params = model.encoder_parameters()
+    opt = torch.optim.AdamW(params, lr=tc.enc_lr, weight_decay=0.01)
+    if os.path.exists(path):
+        ck = torch.load(path)
+        model.load_state_dict(ck["model"], strict=False)
+        state = ck["state"]
+        if "opt" in ck and not state["done"]:
+            opt.load_state_dict(ck["opt"])
+        log(f"[enc] loaded encoder stage at step {state['step']} ({'done' if state['done'] else 'resuming'})")
+    if state["done"] or tc.enc_steps <= 0:
+        return state
+
+    def save(done: bool) -> None:
+        state["done"] = done
+        ck = {"model": model.state_dict(), "state": state, **({} if done else {"opt": opt.state_dict()})}
+        torch.save(ck, path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    run_log = os.path.join(run, "log.jsonl")
+    enc_tc = TrainConfig(**{**to_dict(tc), "warmup": min(tc.warmup, max(1, tc.enc_steps // 10))})
+    t_prev = time.time()
+    model.train()
+    n = len(split)
+    while state["step"] < tc.enc_steps:
+        step = state["step"]
+        rng = np.random.default_rng([tc.seed, 10_000_000 + step])
+        idx = rng.integers(0, n, tc.enc_batch)
+        b = collate([sample_example(split, int(i), rng, tc, 1.0) for i in idx])
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
+        enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False)
+        la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
+        loss = la + lv
+        opt.zero_grad()
+        if torch.isfinite(loss):
+            loss.backward()
+            if torch.isfinite(torch.nn.utils.clip_grad_norm_(params, 1.0)):
+                opt.step()
+        now = time.time()
+        state["seconds"] += now - t_prev
+        t_prev = now
+        state["step"] += 1
+        state["samples"] += len(idx)
+        if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
+            rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1), "ctc_a": round(float(la), 4),
+                   "ctc_v": round(float(lv), 4)}
+            log_line(run_log, rec)
+            log("[enc] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
+        stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
+        if state["step"] % tc.ckpt_every == 0 or stop:
+            save(False)
+        if stop:
+            log(f"[enc] time limit reached at step {state['step']}; re-run to resume")
+            raise SystemExit(0)
+    save(True)
+    return state
+
+
 def batches_for_epoch(lengths: np.ndarray, batch: int, seed: int, epoch: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed * 1000 + epoch)
     order = np.argsort(lengths + rng.uniform(0, 8000, len(lengths)), kind="stable")  # noisy length bucketing
@@ -147,25 +212,39 @@ def batches_for_epoch(lengths: np.ndarray, batch: int, seed: int, epoch: int) ->
     return bs
 
 
-def av_losses(model: AVModel, tok: CharTokenizer, b: dict, scales: list[int], mc: ModelConfig, tc: TrainConfig):
+def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torch.Tensor, a_len: torch.Tensor,
+               enc_v: torch.Tensor, v_len: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Character CTC on both encoders' 25 Hz outputs, two symbols per frame so fast speech stays alignable;
+    mean loss per target character."""
+    tgt = [torch.tensor(tok.encode(t)) for t in texts]
+    tl = torch.tensor([len(t) for t in tgt])
+    flat = torch.cat(tgt)
+
+    def ctc(head, enc, lens):
+        b_, t_, _ = enc.shape
+        lp = F.log_softmax(head(enc).view(b_, 2 * t_, -1), -1).transpose(0, 1)
+        return F.ctc_loss(lp, flat, 2 * lens.clamp(max=t_), tl, blank=tok.pad, zero_infinity=True)
+
+    return ctc(model.ctc_a, enc_a, a_len), ctc(model.ctc_v, enc_v, v_len)
+
+
+def encode_batch(model: AVModel, b: dict, frozen: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     a_len = model.audio.out_len(b["pcm_len"])
     v_len = b["frame_len"]
-    enc_a = model.audio(b["pcm"], a_len)
-    enc_v = model.video(b["frames"], v_len)
+    with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
+        enc_a = model.audio(b["pcm"], a_len)
+        enc_v = model.video(b["frames"], v_len)
+    return enc_a, a_len, enc_v, v_len
+
+
+def av_losses(model: AVModel, tok: CharTokenizer, b: dict, scales: list[int], mc: ModelConfig, tc: TrainConfig):
+    enc_a, a_len, enc_v, v_len = encode_batch(model, b, tc.freeze_encoders)
     tasks = b["tasks"]
     w = torch.tensor([tc.task_weights[t] for t in tasks])
     out: dict[str, torch.Tensor] = {}
     total = torch.zeros(())
-    if mc.ctc_weight > 0:
-        tgt = [torch.tensor(tok.encode(t)) for t in b["texts"]]
-        tl = torch.tensor([len(t) for t in tgt])
-        flat = torch.cat(tgt)
-        def ctc(head, enc, lens):
-            b_, t_, _ = enc.shape
-            lp = F.log_softmax(head(enc).view(b_, 2 * t_, -1), -1).transpose(0, 1)
-            return F.ctc_loss(lp, flat, 2 * lens.clamp(max=t_), tl, blank=tok.pad, zero_infinity=True)
-
-        la, lv = ctc(model.ctc_a, enc_a, a_len), ctc(model.ctc_v, enc_v, v_len)
+    if mc.ctc_weight > 0 and not tc.freeze_encoders:
+        la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
         out["ctc_a"], out["ctc_v"] = la.detach(), lv.detach()
         total = total + mc.ctc_weight * (la + 0.5 * lv)
     lm_total = torch.zeros(())
@@ -202,11 +281,29 @@ def av_losses(model: AVModel, tok: CharTokenizer, b: dict, scales: list[int], mc
     return out
 
 
+def lineage(tc: TrainConfig) -> dict | None:
+    """What the seeded weights went through: the seeding runs' own records, recursively (provenance)."""
+    if not tc.init_from:
+        return None
+
+    def record(run: str) -> dict:
+        with open(os.path.join(run, "state.json"), encoding="utf-8") as f:
+            st = json.load(f)
+        return {"run": run, "state": st.get("state"), "encoders": st.get("encoders"), "train": st.get("train"),
+                "seeded_from": st.get("seeded_from")}
+
+    out = {"lm_and_encoders": record(tc.init_from)}
+    if tc.init_adapters_from:
+        out["adapters"] = record(tc.init_adapters_from)
+    return out
+
+
 def build_model(mc: ModelConfig) -> AVModel:
     return AVModel(mc)
 
 
 def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = None) -> dict:
+    t_start = time.time()
     torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
     os.makedirs(tc.run_dir, exist_ok=True)
@@ -216,7 +313,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         with open(cfg_path, encoding="utf-8") as f:
             saved = json.load(f)
         mc = from_dict(ModelConfig, saved["model"])
-        keep = {"steps": tc.steps, "max_minutes": tc.max_minutes, "threads": tc.threads}
+        keep = {"steps": tc.steps, "enc_steps": tc.enc_steps, "max_minutes": tc.max_minutes, "threads": tc.threads}
         if tc.adapter_lr_mult != 1.0:
             keep["adapter_lr_mult"] = tc.adapter_lr_mult
         tc = from_dict(TrainConfig, saved["train"])
@@ -225,8 +322,20 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
     mc.vocab_size = len(tok)
     split = Split(tc.corpus, "train", mc.roi)
     model = build_model(mc)
+    init = None
+    if tc.init_from and not os.path.exists(os.path.join(tc.run_dir, "last.pt")):
+        # the seeded weights were trained on the earlier run's input normalisation: keep it
+        with open(os.path.join(tc.init_from, "config.json"), encoding="utf-8") as f:
+            init_norms = json.load(f)["norms"]
+        seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.")
+        init = {k: v for k, v in torch.load(os.path.join(tc.init_from, "last.pt"))["model"].items()
+                if k.startswith(seeded)}
+        if tc.init_adapters_from:  # warm start for a model that is not part of an equal-budget comparison
+            adapters = ("proj_a.", "proj_v.", "lora.", "lm.mome.")
+            init.update({k: v for k, v in torch.load(os.path.join(tc.init_adapters_from, "last.pt"))["model"].items()
+                         if k.startswith(adapters)})
     if not os.path.exists(cfg_path):
-        norms = measure_norms(split, model)
+        norms = init_norms if init is not None else measure_norms(split, model)
         mc.roi_mean, mc.roi_std = round(norms["roi_mean"], 4), round(norms["roi_std"], 4)
         model = build_model(mc)
         model.audio.mel.norm.copy_(torch.tensor([norms["mel_mean"], norms["mel_std"]]))
@@ -239,8 +348,19 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         import shutil
 
         shutil.copy(lm_from, os.path.join(tc.run_dir, "lm.pt"))
+    if init is not None:
+        missing, unexpected = model.load_state_dict(init, strict=False)
+        log(f"[init] weights from {tc.init_from}; new: {missing}; dropped: {unexpected}")
+        lm_path = os.path.join(tc.run_dir, "lm.pt")
+        if not os.path.exists(lm_path):
+            with open(os.path.join(tc.init_from, "state.json"), encoding="utf-8") as f:
+                init_lm_info = json.load(f)["lm"]
+            torch.save({"lm": model.lm.state_dict(), "info": {**init_lm_info, "from": tc.init_from}}, lm_path)
     lm_info = pretrain_lm(model.lm, tok, tc.corpus, tc, tc.run_dir, log)
     model.freeze_lm()
+    enc_info = pretrain_encoders(model, tok, split, tc, tc.run_dir, log, t_start)
+    if tc.freeze_encoders:
+        model.freeze_encoders()
     params = [p for p in model.parameters() if p.requires_grad]
     is_adapter = ("proj_a.", "proj_v.", "lora.", "lm.mome.")
     groups = [{"params": [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(is_adapter)], "mult": 1.0},
@@ -271,7 +391,6 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
     n_scales = len(mc.scales)
     lengths = np.array([r["audio_len"] for r in split.rows])
     batches = batches_for_epoch(lengths, tc.batch, tc.seed, state["epoch"])
-    t_run = time.time()
     t_prev = time.time()
     run_log = os.path.join(tc.run_dir, "log.jsonl")
 
@@ -279,7 +398,8 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state}
         torch.save(ck, last + ".tmp")
         os.replace(last + ".tmp", last)
-        info = {"model": to_dict(mc), "train": to_dict(tc), "lm": lm_info, "state": state, "norms": norms,
+        info = {"model": to_dict(mc), "train": to_dict(tc), "lm": lm_info, "encoders": enc_info, "state": state,
+                "seeded_from": lineage(tc), "norms": norms,
                 "corpus_manifest": os.path.join(tc.corpus, "manifest.json")}
         dump_json(info, os.path.join(tc.run_dir, "state.json"))
 
@@ -325,7 +445,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
                    **{k: round(float(v), 4) for k, v in out.items()}}
             log_line(run_log, rec)
             log("[av] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
-        stop = tc.max_minutes > 0 and (time.time() - t_run) / 60 > tc.max_minutes
+        stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
         if state["step"] % tc.ckpt_every == 0 or state["step"] == tc.steps or stop:
             save()
         if stop:
@@ -362,14 +482,37 @@ def main() -> None:
     ap.add_argument("--lm-pos-scale", type=float, default=ModelConfig.lm_pos_scale,
                     help="weight of the LM's sinusoidal positions relative to token embeddings")
     ap.add_argument("--lora-rank", type=int, default=ModelConfig.lora_rank, help="rank of each LoRA adapter")
+    ap.add_argument("--enc-steps", type=int, default=TrainConfig.enc_steps,
+                    help="CTC-only encoder pre-training steps before the AV stage (0 = none)")
+    ap.add_argument("--enc-batch", type=int, default=TrainConfig.enc_batch)
+    ap.add_argument("--enc-lr", type=float, default=TrainConfig.enc_lr)
+    ap.add_argument("--freeze-encoders", action="store_true",
+                    help="AV stage trains projectors, LoRA and MoME only (as Llama-MTSK on its frozen encoders)")
+    ap.add_argument("--init-from", default="",
+                    help="run directory whose LM and encoders (weights, dimensions, normalisation) seed this run; "
+                         "projectors, LoRA and MoME start fresh")
+    ap.add_argument("--init-adapters-from", default="",
+                    help="with --init-from: a run whose projectors, LoRA and MoME seed this run's (a warm start)")
+    ap.add_argument("--encoder-conv-kernel", type=int, default=ModelConfig.encoder_conv_kernel,
+                    help="depthwise kernel of a convolution module after each encoder block (0 = none)")
     a = ap.parse_args()
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
                      max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
                      scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
                      adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps,
-                     lm_transcription_share=a.lm_transcription_share)
+                     lm_transcription_share=a.lm_transcription_share, enc_steps=a.enc_steps,
+                     enc_batch=a.enc_batch, enc_lr=a.enc_lr, freeze_encoders=a.freeze_encoders,
+                     init_from=a.init_from, init_adapters_from=a.init_adapters_from)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
-                     lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale)
+                     lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
+                     encoder_conv_kernel=a.encoder_conv_kernel)
+    if a.init_from:  # dimensions of the seeded parts come from that run; the options given here apply on top
+        with open(os.path.join(a.init_from, "config.json"), encoding="utf-8") as f:
+            base = from_dict(ModelConfig, json.load(f)["model"])
+        base.lora_variant, base.mome, base.sink_loss, base.compression = mc.lora_variant, mc.mome, mc.sink_loss, mc.compression
+        base.lora_rank = a.lora_rank
+        base.encoder_conv_kernel = a.encoder_conv_kernel or base.encoder_conv_kernel
+        mc = base
     if a.tiny:
         mc.audio_dim = mc.video_dim = 32
         mc.lm_dim, mc.lm_ff, mc.lm_layers, mc.lora_rank = 64, 128, 2, 4

@@ -108,6 +108,50 @@ class TrainingOptionTests(unittest.TestCase):
         self.assertIsNotNone(m.proj_a[3].l1.weight.grad)
         self.assertIsNone(m.proj_a[1].l1.weight.grad)  # scale not in this step
 
+    def test_conv_module_starts_as_identity_and_then_learns(self):
+        from nestcap_av.model import ConvModule
+
+        torch.manual_seed(3)
+        conv = ConvModule(16, 5)
+        x = torch.randn(2, 9, 16)
+        self.assertTrue(torch.equal(conv(x), x))  # adding it to a trained encoder changes nothing at first
+        conv(x).pow(2).sum().backward()
+        self.assertGreater(conv.pw2.weight.grad.abs().sum().item(), 0.0)
+
+    def test_encoders_with_conv_modules_keep_shapes_and_lengths(self):
+        m = AVModel(tiny(encoder_conv_kernel=5)).eval()
+        with torch.no_grad():
+            self.assertEqual(m.audio(torch.randn(1, 32000) * 0.1).shape, (1, 50, 32))
+            self.assertEqual(m.video(torch.rand(1, 50, 32, 32) * 255).shape, (1, 50, 32))
+
+    def test_frozen_encoders_train_only_adapters(self):
+        torch.manual_seed(4)
+        mc = tiny()
+        m = AVModel(mc)
+        m.freeze_lm()
+        m.freeze_encoders()
+        tok = CharTokenizer()
+        b = {"pcm": torch.randn(2, 16000) * 0.1, "frames": torch.rand(2, 25, 32, 32) * 255,
+             "pcm_len": torch.tensor([16000, 12800]), "frame_len": torch.tensor([25, 20]),
+             "tasks": ["avsr", "vsr"], "texts": ["hello", "hi there"]}
+        out = av_losses(m, tok, b, [1], mc, TrainConfig(freeze_encoders=True))
+        self.assertNotIn("ctc_a", out)  # no encoder loss when the encoders cannot learn
+        out["loss"].backward()
+        self.assertTrue(all(p.grad is None for p in m.encoder_parameters()))
+        self.assertIsNotNone(m.proj_v[1].l1.weight.grad)
+        self.assertIsNotNone(m.lora.b["s1_q"].grad)
+
+    def test_ctc_losses_are_per_character_and_finite(self):
+        from nestcap_av.train import ctc_losses
+
+        m = AVModel(tiny())
+        tok = CharTokenizer()
+        enc = torch.randn(2, 30, 32)
+        la, lv = ctc_losses(m, tok, ["abc", "hello there"], enc, torch.tensor([30, 25]), enc, torch.tensor([30, 30]))
+        # an untrained head spreads probability over the vocabulary: about log(V) nats per character or more
+        self.assertTrue(torch.isfinite(la) and torch.isfinite(lv))
+        self.assertGreater(la.item(), 1.0)
+
     def test_lm_pretraining_batch_lays_out_transcriptions_of_a_pseudo_prefix(self):
         import numpy as np
 
