@@ -23,7 +23,7 @@ import {
   type TranscriptView,
 } from '../ipc/contract.js';
 import type { SqliteDatabase } from '../store/database.js';
-import { deleteSegment, editText, editTimes, mergeWithNext, redo, revisionsOf, splitSegment, undo } from '../store/editing.js';
+import { deleteSegment, editText, editTimes, mergeWithNext, redo, replaceText, revisionsOf, splitSegment, undo } from '../store/editing.js';
 import { listJobs, type Job } from '../store/jobs.js';
 import { createLibrary, listFolders, listLibraries, type Folder } from '../store/library.js';
 import { mediaOverview, type MediaOverview } from '../store/overview.js';
@@ -186,7 +186,7 @@ export class LibraryService {
           deleteSegment(db, change.segmentId);
           break;
         case 'replace-all':
-          replaceAll(db, mediaId, change.find, change.replace, change.matchCase);
+          replaceText(db, mediaId, change.find, change.replace, change.matchCase);
           break;
         case 'undo':
           undo(db, mediaId);
@@ -349,15 +349,6 @@ function statusOf(entry: MediaOverview): MediaStatus {
   if (entry.media.probeError) return 'unreadable';
   if (entry.jobState === 'finished' || (entry.jobState === undefined && entry.segments > 0)) return 'captioned';
   return entry.jobState ?? 'new';
-}
-
-/** Each matching segment is one revision: undo steps back through the replacements one by one. */
-function replaceAll(db: SqliteDatabase, mediaId: number, find: string, replacement: string, matchCase: boolean): void {
-  const pattern = new RegExp(find.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), matchCase ? 'g' : 'gi');
-  for (const segment of transcriptSegments(db, mediaId)) {
-    const next = segment.text.replace(pattern, () => replacement);
-    if (next !== segment.text && next.trim().length > 0) editText(db, segment.id, next);
-  }
 }
 
 function guard<T>(work: () => T): Result<T> {

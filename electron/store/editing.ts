@@ -10,7 +10,7 @@ import { read, StoreError, writeTransaction } from './store-error.js';
  * trail. Edited segments are flagged, and re-runs leave them alone unless told otherwise.
  */
 
-export type RevisionKind = 'edit-text' | 'edit-times' | 'split' | 'merge' | 'delete' | 'insert' | 'import';
+export type RevisionKind = 'edit-text' | 'edit-times' | 'split' | 'merge' | 'delete' | 'insert' | 'import' | 'replace';
 export type RevisionState = 'applied' | 'undone' | 'discarded';
 
 /** A segment's whole row, or `absent` for one that did not exist on that side of the edit. */
@@ -225,6 +225,27 @@ export function insertSegment(db: SqliteDatabase, mediaId: number, segment: { st
       .prepare('insert into segments (media_id, start_seconds, end_seconds, text, edited) values (?, ?, ?, ?, 1)')
       .run(mediaId, segment.startSeconds, segment.endSeconds, text);
     return [Number(lastInsertRowid)];
+  }, now);
+}
+
+/**
+ * Find and replace across a media's transcript as one revision, so one undo takes the whole
+ * replacement back. Matches are literal (no pattern syntax); a segment the replacement would leave
+ * empty keeps its text. Undefined when nothing matched (no revision is recorded).
+ */
+export function replaceText(db: SqliteDatabase, mediaId: number, find: string, replacement: string, matchCase: boolean, now?: () => Date): Revision | undefined {
+  if (find.length === 0) throw new StoreError('invalid-edit', 'Say what to find.');
+  getMedia(db, mediaId);
+  const pattern = new RegExp(find.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), matchCase ? 'g' : 'gi');
+  const rows = db.prepare('select id, text from segments where media_id = ? and deleted = 0 order by start_seconds').all(mediaId) as { id: number; text: string }[];
+  const changes = rows
+    .map((row) => ({ id: row.id, before: row.text, text: row.text.replace(pattern, () => replacement).trim() }))
+    .filter((change) => change.text.length > 0 && change.text !== change.before);
+  if (changes.length === 0) return undefined;
+  return edit(db, mediaId, 'replace', () => changes.map((change) => change.id), () => {
+    const update = db.prepare('update segments set text = ?, edited = 1 where id = ?');
+    for (const change of changes) update.run(change.text, change.id);
+    return [];
   }, now);
 }
 

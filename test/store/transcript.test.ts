@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deleteSegment, editText, editTimes, importTranscript, insertSegment, mergeWithNext, redo, revisionsOf, splitSegment, undo } from '../../electron/store/editing.js';
+import { deleteSegment, editText, editTimes, importTranscript, insertSegment, mergeWithNext, redo, replaceText, revisionsOf, splitSegment, undo } from '../../electron/store/editing.js';
 import { commitSegments, finishRun, runsOf, scaleDecisionsOf, startRun } from '../../electron/store/runs.js';
 import { searchTranscripts } from '../../electron/store/search.js';
 import { transcriptSegments } from '../../electron/store/segments.js';
@@ -180,6 +180,30 @@ test('importing captions replaces the transcript as one edit that undo reverses'
   assert.deepEqual(view(db, media.id), ['1-2 typed by hand']);
   redo(db, media.id);
   assert.deepEqual(view(db, media.id), ['0.5-1.5 imported one', '2-3 imported two']);
+});
+
+test('find and replace across a transcript is one edit: one undo takes every replacement back', (t) => {
+  const { db } = scratchStore(t);
+  const media = someMedia(db);
+  insertSegment(db, media.id, { startSeconds: 1, endSeconds: 2, text: 'the Budget (draft) is late' });
+  insertSegment(db, media.id, { startSeconds: 3, endSeconds: 4, text: 'no match here' });
+  insertSegment(db, media.id, { startSeconds: 5, endSeconds: 6, text: 'budget budget' });
+  const before = view(db, media.id);
+  const revisionsBefore = revisionsOf(db, media.id).length;
+  const revision = replaceText(db, media.id, 'budget', 'plan', false);
+  assert.deepEqual(view(db, media.id), ['1-2 the plan (draft) is late', '3-4 no match here', '5-6 plan plan']);
+  assert.equal(revision?.kind, 'replace');
+  assert.equal(revisionsOf(db, media.id).length, revisionsBefore + 1, 'one revision for every segment it changed');
+  assert.deepEqual(revision.before.map((segment) => segment.text), ['the Budget (draft) is late', 'budget budget']);
+  undo(db, media.id);
+  assert.deepEqual(view(db, media.id), before, 'a single undo restores all of them');
+  redo(db, media.id);
+  assert.equal(view(db, media.id)[2], '5-6 plan plan');
+  assert.equal(replaceText(db, media.id, '(DRAFT)', '', true), undefined, 'match case: nothing matched, nothing recorded');
+  replaceText(db, media.id, '(draft) ', '', true);
+  assert.equal(view(db, media.id)[0], '1-2 the plan is late', 'pattern characters are literal');
+  assert.equal(replaceText(db, media.id, 'plan plan', ' ', false), undefined, 'a replacement that would empty a segment is not made');
+  assert.throws(() => replaceText(db, media.id, '', 'x', false), StoreError);
 });
 
 test('the scales a run used are stored with it, once per change, with the reasons, and survive a resumed commit', (t) => {
