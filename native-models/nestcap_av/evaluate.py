@@ -202,6 +202,15 @@ def flops_per_second(model: AVModel) -> dict:
     return out
 
 
+def budget(run: str, info: dict) -> dict:
+    """What a compared run trained: its AV steps and samples, and whether its encoders learned too."""
+    st = info["state"]
+    return {"run": run, "steps": st["step"], "samples": st["samples"], "seconds": round(st["seconds"]),
+            "threads": info["train"].get("threads"), "scales_per_step": info["train"].get("scales_per_step"),
+            "frozen_encoders": bool(info["train"].get("freeze_encoders")),
+            "seeded_adapters": bool(info["train"].get("init_adapters_from"))}
+
+
 def fmt(v) -> str:
     return "–" if v is None else f"{v:.1f}"
 
@@ -232,6 +241,20 @@ def render_md(ev: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(fmt(block["wer"].get(f"s{k}/{block.get('task', 'avsr')}/{block.get('noise', 'clean')}")) for k in range(len(sc))) + " |")
     for name in ev.get("not_run", []):
         lines.append(f"| {name} | " + " | ".join("not run" for _ in sc) + " |")
+    budgets = {name: b["budget"] for name, b in ev.get("baselines", {}).items() if "budget" in b}
+    if budgets:
+        st = ev["training"]["state"]
+        seeded = bool(ev["training"]["train_config"].get("init_adapters_from"))
+        lines += ["", f"{ev['baselines'][next(iter(budgets))]['n_utterances']} utterances per row. What each row trained "
+                  "(AV stage; 'frozen' = projectors and LoRA only, on the shipped model's frozen LM and encoders; "
+                  f"scales per step 0 = all). The shipped model (tables 1 and 2) trained {st['step']} AV steps"
+                  + (", its projectors and LoRA seeded from an earlier run" if seeded else "")
+                  + "; the rows below share one budget, so they compare designs like with like.", "",
+                  "| row | steps | samples | scales per step | seconds (threads) | encoders | adapters |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, bd in budgets.items():
+            lines.append(f"| {name} | {bd['steps']} | {bd['samples']} | {bd['scales_per_step']} | {bd['seconds']} ({bd['threads']}) | "
+                         f"{'frozen' if bd['frozen_encoders'] else 'trained'} | {'seeded' if bd['seeded_adapters'] else 'from scratch'} |")
     lines += ["", "## 4. Cost per second of media", "",
               "| scale | LM tokens/s (A / V / AV) | LM GFLOP/s (AV) | encoders GFLOP/s (AV) | total GFLOP/s (A / V / AV) | PyTorch RTF AV (2 threads) |",
               "|---|---|---|---|---|---|"]
@@ -333,22 +356,23 @@ def main() -> None:
     for spec in a.fixed:
         k_name, run = spec.split("=", 1)
         k = int(k_name.lstrip("s"))
-        m, _ = load_run(run)
+        m, m_info = load_run(run)
         r = evaluate_model(m, seen, nb, [k], ["avsr"], clean, label=f" fixed {k_name}")
-        ev["baselines"][f"fixed-scale model ({k_name} only)"] = {**r, "scale": k}
+        ev["baselines"][f"fixed-scale model ({k_name} only)"] = {**r, "scale": k, "budget": budget(run, m_info)}
     if not a.fixed:
         ev["not_run"].append("fixed-scale models (Llama-AVSR style, one per scale)")
     if a.pool_baseline:
-        m, _ = load_run(a.pool_baseline)
+        m, m_info = load_run(a.pool_baseline)
         r = evaluate_model(m, seen, nb, scales, ["avsr"], clean, pool_from=0, label=" pooling")
-        ev["baselines"]["training-free pooling (fixed (2,2) model pooled harder)"] = r
+        ev["baselines"]["training-free pooling (fixed (2,2) model pooled harder)"] = {**r, "budget": budget(a.pool_baseline, m_info)}
     else:
         ev["not_run"].append("training-free pooling (fixed (2,2) model pooled harder)")
     compare = ([f"{REFERENCE}={a.reference}"] if a.reference else []) + a.compare
     for spec in compare:
         label, run = spec.split("=", 1)
-        m, _ = load_run(run)
-        ev["baselines"][label] = evaluate_model(m, seen, nb, scales, ["avsr"], clean, label=f" {label}")
+        m, m_info = load_run(run)
+        ev["baselines"][label] = {**evaluate_model(m, seen, nb, scales, ["avsr"], clean, label=f" {label}"),
+                                  "budget": budget(run, m_info)}
     if not a.compare:
         ev["not_run"] += ["MS", "SS", "MSS + MoME", "MSS + sink loss"]
     ev["cost"] = flops_per_second(model)
