@@ -2,7 +2,8 @@
 
 Runs live under ``work/`` (git-ignored, gone with the machine). ``pack`` keeps what a later session needs to
 go on training: the model weights in float16 (the frozen LM included), the run's config, state and log; not
-the optimizer's moments (resuming starts fresh Adam moments). ``unpack`` rebuilds a run directory that
+the optimizer's moments (resuming starts fresh Adam moments). The logs of the runs that seeded it
+(``--init-from``) come along as ``log.<run>.jsonl``. ``unpack`` rebuilds a run directory that
 ``python -m nestcap_av.train`` resumes from, without pre-training the LM again.
 
     python -m nestcap_av.portable pack --run work/runs/mtsk --out checkpoints/mtsk
@@ -21,6 +22,25 @@ import torch
 KEPT = ("config.json", "state.json", "log.jsonl")
 
 
+def seeding_runs(state_path: str) -> list[str]:
+    """Every run named in a run's ``seeded_from`` record, nearest first."""
+    with open(state_path, encoding="utf-8") as f:
+        record = json.load(f).get("seeded_from")
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if not isinstance(node, dict):
+            return
+        for part in node.values():
+            if isinstance(part, dict) and "run" in part:
+                if part["run"] not in found:
+                    found.append(part["run"])
+                walk(part.get("seeded_from"))
+
+    walk(record)
+    return found
+
+
 def pack(run: str, out: str) -> None:
     ck = torch.load(os.path.join(run, "last.pt"))
     os.makedirs(out, exist_ok=True)
@@ -28,6 +48,11 @@ def pack(run: str, out: str) -> None:
     torch.save({"model": half, "state": ck["state"]}, os.path.join(out, "model.fp16.pt"))
     for name in KEPT:
         shutil.copy(os.path.join(run, name), os.path.join(out, name))
+    # the training logs of the runs that seeded this one (their weights live on inside it)
+    for seed_run in seeding_runs(os.path.join(run, "state.json")):
+        log = os.path.join(seed_run, "log.jsonl")
+        if os.path.exists(log):
+            shutil.copy(log, os.path.join(out, f"log.{os.path.basename(os.path.normpath(seed_run))}.jsonl"))
     size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
     print(f"[portable] {out}: step {ck['state']['step']}, {size / 1e6:.1f} MB")
 
