@@ -32,6 +32,11 @@ export interface MouthFrame {
 export interface MediaStreams {
   /** Total length when known, for progress. */
   readonly durationSeconds: number | undefined;
+  /**
+   * Media time of the first audio sample (a resumed file decodes from here); segment times,
+   * progress and mouth-frame times are all in media time. Default 0.
+   */
+  readonly startSeconds?: number;
   /** 16 kHz mono samples, in chunks of any size. */
   readonly audio: AsyncIterable<Float32Array>;
   readonly mouthFrames?: AsyncIterable<MouthFrame>;
@@ -133,13 +138,14 @@ export class CaptionEngine {
     let segments = 0;
     let busySeconds = 0;
     let mediaSecondsDone = 0;
+    const origin = streams.startSeconds ?? 0;
     this.#vad.reset();
 
     const recognizeSpan = async (span: SpeechSpan) => {
-      const startSeconds = span.startFrame * frameSeconds;
-      const endSeconds = span.endFrame * frameSeconds;
+      const startSeconds = origin + span.startFrame * frameSeconds;
+      const endSeconds = origin + span.endFrame * frameSeconds;
       const pcm = history.slice(span.startFrame * vadFrameSamples - padding, span.endFrame * vadFrameSamples + padding);
-      const paddedStart = Math.max(0, startSeconds - padding / sampleRate);
+      const paddedStart = Math.max(origin, startSeconds - padding / sampleRate);
       const paddedEnd = endSeconds + padding / sampleRate;
       let videoMissing: CaptionSegment['videoMissing'];
       let video: { pixels: Uint8Array; count: number } | undefined;
@@ -177,7 +183,7 @@ export class CaptionEngine {
     };
 
     const reportProgress = () => {
-      options.onProgress?.({ processedSeconds: history.endSample / sampleRate, durationSeconds: streams.durationSeconds, segments });
+      options.onProgress?.({ processedSeconds: origin + history.endSample / sampleRate, durationSeconds: streams.durationSeconds, segments });
     };
 
     try {
@@ -203,6 +209,6 @@ export class CaptionEngine {
     } finally {
       await frames.close();
     }
-    return { segments, processedSeconds: history.endSample / sampleRate };
+    return { segments, processedSeconds: origin + history.endSample / sampleRate };
   }
 }

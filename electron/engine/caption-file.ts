@@ -22,6 +22,8 @@ export interface FileCaptionDependencies {
 
 export type FileCaptionOptions = Omit<CaptionOptions, 'onSegment' | 'onProgress'> & {
   readonly onProgress?: (processedSeconds: number, durationSeconds: number | undefined) => void;
+  /** Decode from here (a resumed job): ffmpeg seeks, so nothing before it is decoded again. */
+  readonly startSeconds?: number;
 };
 
 export interface FileCaptionResult {
@@ -38,18 +40,23 @@ async function* mouthFrames(
   landmarker: FaceLandmarker,
   info: MediaInfo,
   signal: AbortSignal | undefined,
+  startSeconds: number,
 ): AsyncGenerator<MouthFrame> {
   const size = fitWithin({ width: info.video!.width, height: info.video!.height }, detectionFrameSide, detectionFrameSide);
   const tracker = new MouthRoiTracker(landmarker, { roiSize: dependencies.roiSize });
-  for await (const frame of decodeVideoFrames(dependencies.ffmpeg, info.path, { size, signal })) {
+  for await (const frame of decodeVideoFrames(dependencies.ffmpeg, info.path, { size, signal, startSeconds })) {
     const roi = await tracker.track(frame);
     yield { timeSeconds: frame.timeSeconds, roi: roi?.pixels };
   }
 }
 
-async function* pcm(dependencies: FileCaptionDependencies, info: MediaInfo, signal: AbortSignal | undefined) {
+async function* pcm(dependencies: FileCaptionDependencies, info: MediaInfo, signal: AbortSignal | undefined, startSeconds: number) {
   // The probed duration lets the decoder notice a file that stops early (a cut-off MP3).
-  const options = { ...(signal ? { signal } : {}), ...(info.durationSeconds !== undefined ? { expectedDurationSeconds: info.durationSeconds } : {}) };
+  const options = {
+    startSeconds,
+    ...(signal ? { signal } : {}),
+    ...(info.durationSeconds !== undefined ? { expectedDurationSeconds: info.durationSeconds } : {}),
+  };
   for await (const chunk of decodeAudio(dependencies.ffmpeg, info.path, options)) yield chunk.samples;
 }
 
@@ -61,16 +68,21 @@ export async function captionFile(
 ): Promise<FileCaptionResult> {
   const info = await probeMedia(dependencies.ffmpeg, path, { ffprobePath: dependencies.ffprobePath });
   requireAudio(info);
+  const { startSeconds: requestedStart = 0, ...captionOptions } = options;
+  if (!(requestedStart >= 0)) throw new RangeError(`startSeconds must be 0 or more, got ${requestedStart}`);
+  // Past the end (a job that had finished all but its tail): decode nothing rather than fail.
+  const startSeconds = info.durationSeconds !== undefined ? Math.min(requestedStart, info.durationSeconds) : requestedStart;
   const landmarker = options.useVideo ? dependencies.landmarker : undefined;
-  const video = landmarker !== undefined && info.video !== undefined ? mouthFrames(dependencies, landmarker, info, options.signal) : undefined;
+  const video = landmarker !== undefined && info.video !== undefined ? mouthFrames(dependencies, landmarker, info, options.signal, startSeconds) : undefined;
   const result = await dependencies.engine.caption(
     {
       durationSeconds: info.durationSeconds,
-      audio: pcm(dependencies, info, options.signal),
+      startSeconds,
+      audio: pcm(dependencies, info, options.signal, startSeconds),
       ...(video ? { mouthFrames: video } : {}),
     },
     {
-      ...options,
+      ...captionOptions,
       onSegment,
       onProgress: (progress) => options.onProgress?.(progress.processedSeconds, progress.durationSeconds),
     },
