@@ -13,6 +13,7 @@ records every logged step; ``<run>/state.json`` the totals (steps, seconds, samp
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -165,7 +166,7 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
         os.replace(path + ".tmp", path)
 
     run_log = os.path.join(run, "log.jsonl")
-    enc_tc = TrainConfig(**{**to_dict(tc), "warmup": min(tc.warmup, max(1, tc.enc_steps // 10))})
+    enc_tc = dataclasses.replace(tc, warmup=min(tc.warmup, max(1, tc.enc_steps // 10)))
     t_prev = time.time()
     model.train()
     n = len(split)
