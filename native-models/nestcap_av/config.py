@@ -87,6 +87,9 @@ class TrainConfig:
     enc_steps: int = 0
     enc_batch: int = 16
     enc_lr: float = 8e-4
+    # "av": both encoders; "a": the audio encoder alone (the video encoder keeps its seeded weights), which
+    # lets a larger audio encoder train without paying for the video front end every step
+    enc_modalities: str = "av"
     # stage 3 (AV): train only projectors, LoRA and MoME on frozen encoders, as Llama-MTSK does
     freeze_encoders: bool = False
     init_from: str = ""  # a run whose LM and encoders seed this one

@@ -363,6 +363,9 @@ class AVModel(nn.Module):
             for p in mod.parameters():
                 p.requires_grad = False
 
+    def audio_parameters(self) -> list[nn.Parameter]:
+        return [p for mod in (self.audio, self.ctc_a) for p in mod.parameters()]
+
     def encoder_parameters(self) -> list[nn.Parameter]:
         return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v) for p in mod.parameters()]
 

@@ -146,8 +146,9 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
     AV stage's noise, reverberation and occlusion policy. Checkpoints to ``<run>/enc.pt``; re-running resumes,
     and a finished stage is loaded, not repeated."""
     path = os.path.join(run, "enc.pt")
-    state = {"step": 0, "seconds": 0.0, "samples": 0, "done": False}
-    params = model.encoder_parameters()
+    state = {"step": 0, "seconds": 0.0, "samples": 0, "done": False, "modalities": tc.enc_modalities}
+    audio_only = tc.enc_modalities == "a"
+    params = model.audio_parameters() if audio_only else model.encoder_parameters()
     opt = torch.optim.AdamW(params, lr=tc.enc_lr, weight_decay=0.01)
     if os.path.exists(path):
         ck = torch.load(path)
@@ -177,9 +178,13 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
         b = collate([sample_example(split, int(i), rng, tc, 1.0) for i in idx])
         for g in opt.param_groups:
             g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
-        enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False)
-        la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
-        loss = la + lv
+        if audio_only:
+            a_len = model.audio.out_len(b["pcm_len"])
+            loss = la = ctc_loss(model.ctc_a, tok, b["texts"], model.audio(b["pcm"], a_len), a_len)
+        else:
+            enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False)
+            la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
+            loss = la + lv
         opt.zero_grad()
         if torch.isfinite(loss):
             loss.backward()
@@ -192,7 +197,7 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
         state["samples"] += len(idx)
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
             rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1), "ctc_a": round(float(la), 4),
-                   "ctc_v": round(float(lv), 4)}
+                   **({} if audio_only else {"ctc_v": round(float(lv), 4)})}
             log_line(run_log, rec)
             log("[enc] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
         stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
@@ -213,20 +218,20 @@ def batches_for_epoch(lengths: np.ndarray, batch: int, seed: int, epoch: int) ->
     return bs
 
 
-def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torch.Tensor, a_len: torch.Tensor,
-               enc_v: torch.Tensor, v_len: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Character CTC on both encoders' 25 Hz outputs, two symbols per frame so fast speech stays alignable;
+def ctc_loss(head: torch.nn.Module, tok: CharTokenizer, texts: list[str], enc: torch.Tensor,
+             lens: torch.Tensor) -> torch.Tensor:
+    """Character CTC on an encoder's 25 Hz outputs, two symbols per frame so fast speech stays alignable;
     mean loss per target character."""
     tgt = [torch.tensor(tok.encode(t)) for t in texts]
-    tl = torch.tensor([len(t) for t in tgt])
-    flat = torch.cat(tgt)
+    b_, t_, _ = enc.shape
+    lp = F.log_softmax(head(enc).view(b_, 2 * t_, -1), -1).transpose(0, 1)
+    return F.ctc_loss(lp, torch.cat(tgt), 2 * lens.clamp(max=t_), torch.tensor([len(t) for t in tgt]),
+                      blank=tok.pad, zero_infinity=True)
 
-    def ctc(head, enc, lens):
-        b_, t_, _ = enc.shape
-        lp = F.log_softmax(head(enc).view(b_, 2 * t_, -1), -1).transpose(0, 1)
-        return F.ctc_loss(lp, flat, 2 * lens.clamp(max=t_), tl, blank=tok.pad, zero_infinity=True)
 
-    return ctc(model.ctc_a, enc_a, a_len), ctc(model.ctc_v, enc_v, v_len)
+def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torch.Tensor, a_len: torch.Tensor,
+               enc_v: torch.Tensor, v_len: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return ctc_loss(model.ctc_a, tok, texts, enc_a, a_len), ctc_loss(model.ctc_v, tok, texts, enc_v, v_len)
 
 
 def encode_batch(model: AVModel, b: dict, frozen: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -299,6 +304,14 @@ def lineage(tc: TrainConfig) -> dict | None:
     return out
 
 
+def without_resized(model: torch.nn.Module, seed: dict) -> tuple[dict, list[str]]:
+    """Seed tensors minus those whose shape differs in ``model`` (a part resized since, say a wider audio
+    encoder, starts fresh while everything else is seeded), and the names left out."""
+    own = model.state_dict()
+    resized = sorted(k for k, v in seed.items() if k in own and own[k].shape != v.shape)
+    return {k: v for k, v in seed.items() if k not in resized}, resized
+
+
 def build_model(mc: ModelConfig) -> AVModel:
     return AVModel(mc)
 
@@ -350,8 +363,9 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
 
         shutil.copy(lm_from, os.path.join(tc.run_dir, "lm.pt"))
     if init is not None:
+        init, resized = without_resized(model, init)
         missing, unexpected = model.load_state_dict(init, strict=False)
-        log(f"[init] weights from {tc.init_from}; new: {missing}; dropped: {unexpected}")
+        log(f"[init] weights from {tc.init_from}; new: {missing}; dropped: {unexpected}; resized: {resized}")
         lm_path = os.path.join(tc.run_dir, "lm.pt")
         if not os.path.exists(lm_path):
             with open(os.path.join(tc.init_from, "state.json"), encoding="utf-8") as f:
@@ -487,6 +501,10 @@ def main() -> None:
                     help="CTC-only encoder pre-training steps before the AV stage (0 = none)")
     ap.add_argument("--enc-batch", type=int, default=TrainConfig.enc_batch)
     ap.add_argument("--enc-lr", type=float, default=TrainConfig.enc_lr)
+    ap.add_argument("--enc-modalities", default=TrainConfig.enc_modalities, choices=["av", "a"],
+                    help="encoders the CTC-only stage trains: both, or the audio encoder alone")
+    ap.add_argument("--audio-dim", type=int, default=0, help="width of the audio encoder (0 = default or seeded)")
+    ap.add_argument("--audio-layers", type=int, default=0, help="blocks of the audio encoder (0 = default or seeded)")
     ap.add_argument("--freeze-encoders", action="store_true",
                     help="AV stage trains projectors, LoRA and MoME only (as Llama-MTSK on its frozen encoders)")
     ap.add_argument("--init-from", default="",
@@ -502,7 +520,8 @@ def main() -> None:
                      scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
                      adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps,
                      lm_transcription_share=a.lm_transcription_share, enc_steps=a.enc_steps,
-                     enc_batch=a.enc_batch, enc_lr=a.enc_lr, freeze_encoders=a.freeze_encoders,
+                     enc_batch=a.enc_batch, enc_lr=a.enc_lr, enc_modalities=a.enc_modalities,
+                     freeze_encoders=a.freeze_encoders,
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
@@ -515,10 +534,15 @@ def main() -> None:
         base.encoder_conv_kernel = a.encoder_conv_kernel or base.encoder_conv_kernel
         mc = base
     if a.tiny:
-        mc.audio_dim = mc.video_dim = 32
-        mc.lm_dim, mc.lm_ff, mc.lm_layers, mc.lora_rank = 64, 128, 2, 4
-        mc.audio_layers = mc.video_layers = 1
         tc.log_every = 1
+        mc.lora_rank = 4
+        if not a.init_from:  # a seeded tiny run keeps its seed's dimensions
+            mc.audio_dim = mc.video_dim = 32
+            mc.lm_dim, mc.lm_ff, mc.lm_layers = 64, 128, 2
+            mc.audio_layers = mc.video_layers = 1
+    # a resized audio encoder starts fresh (the seeding skips tensors whose shape changed)
+    mc.audio_dim = a.audio_dim or mc.audio_dim
+    mc.audio_layers = a.audio_layers or mc.audio_layers
     if a.fixed_scale >= 0:
         mc.lora_variant = "MS"
     train(tc, mc, lm_from=a.lm_from)

@@ -141,6 +141,22 @@ class TrainingOptionTests(unittest.TestCase):
         self.assertIsNotNone(m.proj_v[1].l1.weight.grad)
         self.assertIsNotNone(m.lora.b["s1_q"].grad)
 
+    def test_seeding_a_wider_audio_encoder_keeps_the_rest(self):
+        from nestcap_av.train import without_resized
+
+        seed = AVModel(tiny()).state_dict()
+        wider = AVModel(tiny(audio_dim=48))
+        kept, resized = without_resized(wider, seed)
+        self.assertIn("audio.blocks.0.q.weight", resized)
+        self.assertIn("ctc_a.weight", resized)
+        self.assertIn("proj_a.0.l1.weight", resized)
+        self.assertFalse(any(k.startswith(("video.", "lm.", "ctc_v.")) for k in resized))
+        # shape-free buffers (the log-mel front end and its normalisation) are still seeded
+        self.assertIn("audio.mel.norm", kept)
+        missing, _ = wider.load_state_dict(kept, strict=False)
+        self.assertEqual(sorted(missing), resized)
+        self.assertTrue(torch.equal(wider.video.fc.weight, seed["video.fc.weight"]))
+
     def test_ctc_losses_are_per_character_and_finite(self):
         from nestcap_av.train import ctc_losses
 
