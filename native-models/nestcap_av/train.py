@@ -179,8 +179,8 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
         for g in opt.param_groups:
             g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
         if audio_only:
-            a_len = model.audio.out_len(b["pcm_len"])
-            loss = la = ctc_loss(model.ctc_a, tok, b["texts"], model.audio(b["pcm"], a_len), a_len)
+            enc_a, a_len = encode_audio(model, b)
+            loss = la = ctc_loss(model.ctc_a, tok, b["texts"], enc_a, a_len)
         else:
             enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False)
             la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
@@ -234,11 +234,15 @@ def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torc
     return ctc_loss(model.ctc_a, tok, texts, enc_a, a_len), ctc_loss(model.ctc_v, tok, texts, enc_v, v_len)
 
 
-def encode_batch(model: AVModel, b: dict, frozen: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def encode_audio(model: AVModel, b: dict) -> tuple[torch.Tensor, torch.Tensor]:
     a_len = model.audio.out_len(b["pcm_len"])
+    return model.audio(b["pcm"], a_len), a_len
+
+
+def encode_batch(model: AVModel, b: dict, frozen: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     v_len = b["frame_len"]
     with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
-        enc_a = model.audio(b["pcm"], a_len)
+        enc_a, a_len = encode_audio(model, b)
         enc_v = model.video(b["frames"], v_len)
     return enc_a, a_len, enc_v, v_len
 
