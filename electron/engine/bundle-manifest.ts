@@ -34,6 +34,16 @@ export interface GraphSpec {
   readonly outputs: readonly string[];
 }
 
+/** Joint CTC + LM decoding: the audio encoder output that holds CTC log-probabilities, and how to weigh it. */
+export interface CtcDecodingSpec {
+  readonly output: string;
+  readonly blank: number;
+  /** In [0, 1): each prefix scores (1 - weight) log p_LM + weight log p_CTC. */
+  readonly weight: number;
+  /** How many of the LM's best next tokens get a CTC score at each step. */
+  readonly candidates: number;
+}
+
 export interface BundleManifest {
   readonly id: string;
   readonly formatVersion: number;
@@ -54,7 +64,7 @@ export interface BundleManifest {
   readonly specialTokens: { readonly bos: number; readonly eos: number; readonly audioStart: number; readonly audioEnd: number; readonly videoStart: number; readonly videoEnd: number };
   readonly prompts: Readonly<Record<Task, readonly number[]>>;
   /** Decoding rules the model was evaluated with, so the app decodes the same way. */
-  readonly decoding: { readonly noRepeatNgram: number };
+  readonly decoding: { readonly noRepeatNgram: number; readonly ctc: CtcDecodingSpec | undefined };
   /** Finest first, as the manifest lists them. */
   readonly scales: readonly ScaleSpec[];
   readonly evaluationReport: string | undefined;
@@ -156,6 +166,22 @@ function scale(value: unknown, field: string): ScaleSpec {
   };
 }
 
+/** Bundles from before joint decoding have no `decoding.ctc`; they decode with the LM alone. */
+function decodingRules(value: unknown, audioEncoder: GraphSpec, vocabSize: number): BundleManifest['decoding'] {
+  if (value === undefined) return { noRepeatNgram: 0, ctc: undefined };
+  const rules = object(value, 'decoding');
+  const noRepeatNgram = nonNegativeInteger(rules.no_repeat_ngram, 'decoding.no_repeat_ngram');
+  if (rules.ctc === undefined) return { noRepeatNgram, ctc: undefined };
+  const ctc = object(rules.ctc, 'decoding.ctc');
+  const output = string(ctc.output, 'decoding.ctc.output');
+  if (!audioEncoder.outputs.includes(output)) throw new ManifestError('decoding.ctc.output', `"${output}" is not an output of graphs.audio_encoder`);
+  const blank = nonNegativeInteger(ctc.blank, 'decoding.ctc.blank');
+  if (blank >= vocabSize) throw new ManifestError('decoding.ctc.blank', `is ${blank}, outside the vocabulary of ${vocabSize}`);
+  const weight = ctc.weight;
+  if (typeof weight !== 'number' || !(weight >= 0 && weight < 1)) throw new ManifestError('decoding.ctc.weight', 'must be a number in [0, 1)');
+  return { noRepeatNgram, ctc: { output, blank, weight, candidates: positiveInteger(ctc.candidates, 'decoding.ctc.candidates') } };
+}
+
 export const supportedFormatVersion = 1;
 
 export function parseManifest(raw: unknown): BundleManifest {
@@ -175,6 +201,8 @@ export function parseManifest(raw: unknown): BundleManifest {
   const tokenizer = object(root.tokenizer, 'tokenizer');
   const evaluation = root.evaluation === undefined ? undefined : object(root.evaluation, 'evaluation');
   const scales = array(root.scales, 'scales').map((entry, index) => scale(entry, `scales[${index}]`));
+  const audioEncoder = graph(graphs.audio_encoder, 'graphs.audio_encoder');
+  const vocabSize = positiveInteger(lm.vocab_size, 'lm.vocab_size');
   if (scales.length === 0) throw new ManifestError('scales', 'must list at least one scale');
   const ids = new Set(scales.map((entry) => entry.id));
   if (ids.size !== scales.length) throw new ManifestError('scales', 'must have unique ids');
@@ -187,7 +215,7 @@ export function parseManifest(raw: unknown): BundleManifest {
     roi: { width: positiveInteger(roi.width, 'roi.width'), height: positiveInteger(roi.height, 'roi.height') },
     minAudioSamples: positiveInteger(audio.min_samples, 'audio.min_samples'),
     graphs: {
-      audioEncoder: graph(graphs.audio_encoder, 'graphs.audio_encoder'),
+      audioEncoder,
       videoEncoder: graph(graphs.video_encoder, 'graphs.video_encoder'),
       tokenEmbed: graph(graphs.token_embed, 'graphs.token_embed'),
       decoder: graph(decoder, 'graphs.decoder'),
@@ -201,7 +229,7 @@ export function parseManifest(raw: unknown): BundleManifest {
       dim: positiveInteger(lm.dim, 'lm.dim'),
       layers: positiveInteger(lm.layers, 'lm.layers'),
       ff: positiveInteger(lm.ff, 'lm.ff'),
-      vocabSize: positiveInteger(lm.vocab_size, 'lm.vocab_size'),
+      vocabSize,
     },
     tokenizerFile: bundlePath(tokenizer.file, 'tokenizer.file'),
     specialTokens: {
@@ -213,7 +241,7 @@ export function parseManifest(raw: unknown): BundleManifest {
       videoEnd: nonNegativeInteger(special.video_end, 'special_tokens.video_end'),
     },
     prompts: perTask(root.prompts, 'prompts', tokenIds),
-    decoding: { noRepeatNgram: root.decoding === undefined ? 0 : nonNegativeInteger(object(root.decoding, 'decoding').no_repeat_ngram, 'decoding.no_repeat_ngram') },
+    decoding: decodingRules(root.decoding, audioEncoder, vocabSize),
     scales,
     evaluationReport: evaluation && typeof evaluation.report === 'string' ? evaluation.report : undefined,
     provenance: root.provenance,

@@ -1,11 +1,14 @@
 import type * as Ort from 'onnxruntime-node';
 import type { Task } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
+import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
 
 /**
  * One chunk of media in, text out: encoders → the chosen scale's tokens → prefix
  * (BOS, <audio> A </audio>, <video> V </video>, prompt) → autoregressive decoding with a KV
  * cache, greedy or beam search. The layout and every id come from the bundle's manifest.
+ * Wherever the chunk has audio and the bundle exports its CTC head, each step scores the LM's best
+ * next tokens jointly with the CTC prefix probability (see ctc-prefix-scorer.ts).
  */
 
 export interface ChunkInput {
@@ -15,7 +18,10 @@ export interface ChunkInput {
   readonly frames?: { readonly pixels: Uint8Array; readonly count: number };
 }
 
-export type Decoding = { readonly kind: 'greedy' } | { readonly kind: 'beam'; readonly beams: number };
+export type Decoding = ({ readonly kind: 'greedy' } | { readonly kind: 'beam'; readonly beams: number }) & {
+  /** Weight of the CTC prefix score; undefined = the bundle's, 0 = the LM alone. */
+  readonly ctcWeight?: number;
+};
 
 export interface RecognizeOptions {
   /** Index into the manifest's scale list (0 = finest). */
@@ -32,13 +38,33 @@ export interface Recognition {
   /** Tokens the LM consumed as media prefix (the cost the scale controls). */
   readonly prefixTokens: number;
   readonly generatedTokens: number;
-  readonly timings: { readonly encodeMs: number; readonly prefillMs: number; readonly decodeMs: number };
+  /** `decodeMs` includes `ctcMs`, the CTC prefix scoring of joint decoding (0 without it). */
+  readonly timings: { readonly encodeMs: number; readonly prefillMs: number; readonly decodeMs: number; readonly ctcMs: number };
 }
 
 interface Hypothesis {
   readonly tokens: number[];
+  /** Sum of the LM's log-probabilities of the tokens (the confidence). */
   readonly logProbability: number;
-  readonly finished: boolean;
+  /** What search ranks by: the LM's log-probability, or with CTC the joint score. */
+  readonly score: number;
+  readonly ctc: CtcPrefixState | undefined;
+}
+
+interface JointScoring {
+  readonly scorer: CtcPrefixScorer;
+  readonly weight: number;
+  readonly candidates: number;
+  /** Time spent scoring, accumulated over the chunk. */
+  elapsedMs: number;
+}
+
+interface Candidate {
+  readonly id: number;
+  readonly lmLogProbability: number;
+  /** This step's term of the ranking score. */
+  readonly gain: number;
+  readonly ctc: CtcPrefixState | undefined;
 }
 
 export class Recognizer {
@@ -83,9 +109,20 @@ export class Recognizer {
 
     const encodeStart = performance.now();
     const parts: Float32Array[] = [this.#embeddingOf(table, manifest.specialTokens.bos)];
+    const ctcSpec = manifest.decoding.ctc;
+    const ctcWeight = options.decoding.ctcWeight ?? ctcSpec?.weight ?? 0;
+    if (!(ctcWeight >= 0 && ctcWeight < 1)) throw new RangeError(`CTC weight ${ctcWeight} is outside [0, 1)`);
+    let joint: JointScoring | undefined;
     if (hasAudio) {
       const pcm = input.pcm;
-      const output = await sessions.audioEncoder.run({ pcm: new this.#ort.Tensor('float32', pcm, [1, pcm.length]) }, [scale.audioOutput]);
+      const wanted = ctcSpec && ctcWeight > 0 ? [scale.audioOutput, ctcSpec.output] : [scale.audioOutput];
+      const output = await sessions.audioEncoder.run({ pcm: new this.#ort.Tensor('float32', pcm, [1, pcm.length]) }, wanted);
+      if (ctcSpec && ctcWeight > 0) {
+        const logProbs = output[ctcSpec.output]!;
+        const [, frames, symbols] = logProbs.dims as [number, number, number];
+        const scorer = new CtcPrefixScorer(logProbs.data as Float32Array, frames, symbols, ctcSpec.blank);
+        joint = { scorer, weight: ctcWeight, candidates: ctcSpec.candidates, elapsedMs: 0 };
+      }
       parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), output[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
     }
     if (hasVideo) {
@@ -105,8 +142,8 @@ export class Recognizer {
     const maxTokens = this.#maxTokens(input);
     const decoded =
       options.decoding.kind === 'beam' && options.decoding.beams > 1
-        ? await this.#beamSearch(prefix, options.scaleIndex, table, options.decoding.beams, maxTokens)
-        : await this.#greedy(prefix, options.scaleIndex, table, maxTokens);
+        ? await this.#beamSearch(prefix, options.scaleIndex, table, options.decoding.beams, maxTokens, joint)
+        : await this.#greedy(prefix, options.scaleIndex, table, maxTokens, joint);
     const generated = decoded.best.tokens.filter((id) => id !== manifest.specialTokens.eos).length;
     const steps = Math.max(1, decoded.best.tokens.length);
     return {
@@ -116,7 +153,7 @@ export class Recognizer {
       confidence: Math.exp(decoded.best.logProbability / steps),
       prefixTokens,
       generatedTokens: generated,
-      timings: { encodeMs, prefillMs: decoded.prefillMs, decodeMs: decoded.decodeMs },
+      timings: { encodeMs, prefillMs: decoded.prefillMs, decodeMs: decoded.decodeMs, ctcMs: joint?.elapsedMs ?? 0 },
     };
   }
 
@@ -143,32 +180,59 @@ export class Recognizer {
     return { logits: output.logits!.data as Float32Array, sequence, present: output.present_kv! };
   }
 
-  async #greedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number) {
+  async #greedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, joint: JointScoring | undefined) {
     const { vocabSize } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
     const prefillStart = performance.now();
     let { logits, sequence, present } = await this.#step(prefix, 1, this.#emptyPast(1), scaleIndex);
     const prefillMs = performance.now() - prefillStart;
     const decodeStart = performance.now();
-    const tokens: number[] = [];
-    let logProbability = 0;
-    const { noRepeatNgram } = this.#bundle.manifest.decoding;
+    let best: Hypothesis = { tokens: [], logProbability: 0, score: 0, ctc: joint?.scorer.initial() };
     for (let step = 0; step < maxTokens; step += 1) {
       const row = logits.subarray((sequence - 1) * vocabSize, sequence * vocabSize);
-      const { id, logProb } = argmaxLogSoftmax(row, bannedNext(tokens, noRepeatNgram));
-      tokens.push(id);
-      logProbability += logProb;
-      if (id === eos) break;
-      ({ logits, sequence, present } = await this.#step(this.#embeddingOf(table, id), 1, present, scaleIndex));
+      const [choice] = this.#candidates(row, best, 1, joint);
+      if (!choice) break;
+      best = extended(best, choice);
+      if (choice.id === eos) break;
+      ({ logits, sequence, present } = await this.#step(this.#embeddingOf(table, choice.id), 1, present, scaleIndex));
     }
-    return { best: { tokens, logProbability, finished: true }, prefillMs, decodeMs: performance.now() - decodeStart };
+    return { best, prefillMs, decodeMs: performance.now() - decodeStart };
+  }
+
+  /**
+   * The best `count` next tokens after `hypothesis`, by this step's gain: the LM's log-probability, or
+   * with joint scoring (1 - w) log p_LM + w (its change in log p_CTC) over the LM's top candidates.
+   */
+  #candidates(logits: Float32Array, hypothesis: Hypothesis, count: number, joint: JointScoring | undefined): Candidate[] {
+    const { eos } = this.#bundle.manifest.specialTokens;
+    const row = logSoftmax(logits);
+    for (const banned of bannedNext(hypothesis.tokens, this.#bundle.manifest.decoding.noRepeatNgram)) row[banned] = -Infinity;
+    const prefixState = hypothesis.ctc;
+    if (!joint || !prefixState) {
+      return topK(row, count)
+        .filter(({ value }) => value > -Infinity)
+        .map(({ id, value }) => ({ id, lmLogProbability: value, gain: value, ctc: undefined }));
+    }
+    const { scorer, weight } = joint;
+    const started = performance.now();
+    const scored = topK(row, Math.max(count, joint.candidates))
+      .filter(({ value }) => value > -Infinity)
+      .map(({ id, value }) => {
+        const ctc = id === eos ? undefined : scorer.extend(prefixState, id);
+        const ctcScore = ctc ? ctc.score : scorer.final(prefixState);
+        return { id, lmLogProbability: value, gain: (1 - weight) * value + weight * (ctcScore - prefixState.score), ctc };
+      })
+      .sort((a, b) => b.gain - a.gain)
+      .slice(0, count);
+    joint.elapsedMs += performance.now() - started;
+    return scored;
   }
 
   /**
    * Beam search with the beams as the decoder's batch: one run per step for all beams, and the
    * KV cache re-gathered along the batch axis when beams are reordered.
    */
-  async #beamSearch(prefix: Float32Array, scaleIndex: number, table: Float32Array, beamCount: number, maxTokens: number) {
+  async #beamSearch(prefix: Float32Array, scaleIndex: number, table: Float32Array, beamCount: number, maxTokens: number, joint: JointScoring | undefined) {
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
     const prefillStart = performance.now();
@@ -177,30 +241,29 @@ export class Recognizer {
     const decodeStart = performance.now();
 
     // The prefix was run once; every beam starts from a copy of its cache.
-    let beams: Hypothesis[] = [{ tokens: [], logProbability: 0, finished: false }];
+    let beams: Hypothesis[] = [{ tokens: [], logProbability: 0, score: 0, ctc: joint?.scorer.initial() }];
     let present = first.present;
     let logits = first.logits;
     let sequence = first.sequence;
     const finished: Hypothesis[] = [];
 
     for (let step = 0; step < maxTokens && beams.length > 0 && finished.length < beamCount; step += 1) {
-      const candidates: { parent: number; id: number; logProbability: number }[] = [];
+      const candidates: { parent: number; hypothesis: Hypothesis }[] = [];
       beams.forEach((beam, parent) => {
         const rowStart = (parent * sequence + sequence - 1) * vocabSize;
-        const row = logSoftmax(logits.subarray(rowStart, rowStart + vocabSize));
-        for (const banned of bannedNext(beam.tokens, this.#bundle.manifest.decoding.noRepeatNgram)) row[banned] = -Infinity;
-        for (const { id, value } of topK(row, beamCount)) candidates.push({ parent, id, logProbability: beam.logProbability + value });
+        for (const candidate of this.#candidates(logits.subarray(rowStart, rowStart + vocabSize), beam, beamCount, joint)) {
+          candidates.push({ parent, hypothesis: extended(beam, candidate) });
+        }
       });
-      candidates.sort((a, b) => b.logProbability - a.logProbability);
+      candidates.sort((a, b) => b.hypothesis.score - a.hypothesis.score);
       const next: Hypothesis[] = [];
       const parents: number[] = [];
-      for (const candidate of candidates) {
+      for (const { parent, hypothesis } of candidates) {
         if (next.length === beamCount) break;
-        const tokens = [...beams[candidate.parent]!.tokens, candidate.id];
-        if (candidate.id === eos) finished.push({ tokens, logProbability: candidate.logProbability, finished: true });
+        if (hypothesis.tokens.at(-1) === eos) finished.push(hypothesis);
         else {
-          next.push({ tokens, logProbability: candidate.logProbability, finished: false });
-          parents.push(candidate.parent);
+          next.push(hypothesis);
+          parents.push(parent);
         }
       }
       beams = next;
@@ -216,9 +279,18 @@ export class Recognizer {
   }
 }
 
-/** Length-normalised log probability, so beam search does not favour short transcripts. */
+/** Length-normalised score, so beam search does not favour short transcripts. */
 function normalisedScore(hypothesis: Hypothesis): number {
-  return hypothesis.logProbability / hypothesis.tokens.length;
+  return hypothesis.score / hypothesis.tokens.length;
+}
+
+function extended(hypothesis: Hypothesis, candidate: Candidate): Hypothesis {
+  return {
+    tokens: [...hypothesis.tokens, candidate.id],
+    logProbability: hypothesis.logProbability + candidate.lmLogProbability,
+    score: hypothesis.score + candidate.gain,
+    ctc: candidate.ctc,
+  };
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {
@@ -238,15 +310,6 @@ function logSoftmax(row: Float32Array): Float32Array {
   for (const value of row) sum += Math.exp(value - max);
   const logSum = Math.log(sum) + max;
   return row.map((value) => value - logSum);
-}
-
-function argmaxLogSoftmax(row: Float32Array, banned: ReadonlySet<number>): { id: number; logProb: number } {
-  const logProbs = logSoftmax(row);
-  let id = -1;
-  for (let index = 0; index < logProbs.length; index += 1) {
-    if (!banned.has(index) && (id < 0 || logProbs[index]! > logProbs[id]!)) id = index;
-  }
-  return { id, logProb: logProbs[id]! };
 }
 
 /**

@@ -25,6 +25,7 @@ from torch import nn
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, dump_json
 from .data import CharTokenizer, Split, make_example
 from .export import load_run, prefix_embeds
+from .decoding import DEFAULT_CTC_WEIGHT, audio_ctc, ctc_greedy, greedy
 from .model import AVModel, compress
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
@@ -58,37 +59,6 @@ class WER:
         return 100.0 * self.err / max(1, self.words)
 
 
-def banned_next(tokens: list[int], n: int) -> set[int]:
-    """Tokens that would repeat an n-gram already in ``tokens`` (the engine's bannedNext)."""
-    if n < 2 or len(tokens) < n - 1:
-        return set()
-    tail = tokens[len(tokens) - (n - 1):]
-    return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == tail}
-
-
-def pick(logits: torch.Tensor, banned: set[int]) -> int:
-    if banned:
-        logits = logits.clone()
-        logits[list(banned)] = float("-inf")
-    return int(logits.argmax())
-
-
-@torch.no_grad()
-def greedy(model: AVModel, tok: CharTokenizer, prefix: torch.Tensor, lora, max_len: int = 120,
-           no_repeat_ngram: int = NO_REPEAT_NGRAM) -> str:
-    cfg = model.cfg
-    L, H, dh = cfg.lm_layers, cfg.lm_heads, cfg.lm_dim // cfg.lm_heads
-    past = torch.zeros(L, 2, 1, H, 0, dh)
-    logits, past, _, _ = model.lm(prefix, past, lora)
-    out: list[int] = []
-    nxt = pick(logits[0, -1], banned_next(out, no_repeat_ngram))
-    while nxt != tok.eos and len(out) < max_len:
-        out.append(nxt)
-        logits, past, _, _ = model.lm(model.lm.emb(torch.tensor([[nxt]])), past, lora)
-        nxt = pick(logits[0, -1], banned_next(out, no_repeat_ngram))
-    return tok.decode(out)
-
-
 def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
     """Tokens for scale k; with ``pool_from`` = j, use scale j's projector at scale k's rates (training-free pooling)."""
     if pool_from is None:
@@ -101,13 +71,17 @@ def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
 
 @torch.no_grad()
 def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], tasks: list[str], noises, seed: int = 99,
-                   pool_from: int | None = None, log=print, label: str = "") -> dict:
+                   pool_from: int | None = None, log=print, label: str = "",
+                   ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0) -> dict:
+    """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``; tasks with audio decode jointly
+    with the audio CTC at ``ctc_weight`` (0 = the LM alone), as the engine does.  ``ctc/<noise>`` is the CTC
+    head's own greedy output (scale-independent), the encoder's accuracy without the LM."""
     tok = CharTokenizer()
     res: dict = {}
     timing: dict = {}
     media_s = 0.0
     t_start = time.time()
-    for i in range(n):
+    for i in range(first, first + n):
         for noise_name, snr in noises:
             rng = np.random.default_rng([seed, i, int(1000 + (snr or 99))])
             ex = make_example(split, i, rng, "avsr", snr, "babble", False, "ok")
@@ -116,7 +90,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             t0 = time.time()
             fa = model.audio(torch.from_numpy(ex["pcm"])[None])
             fv = model.video(torch.from_numpy(ex["frames"].astype(np.float32))[None])
+            ctc = audio_ctc(model, fa)
             t_enc = time.time() - t0
+            res.setdefault(f"ctc/{noise_name}", WER()).add(ex["text"], ctc_greedy(ctc, tok))
             for k in scales:
                 at, vt, lora = scale_tokens(model, fa, fv, k, pool_from)
                 for task in tasks:
@@ -124,15 +100,16 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                         continue
                     t1 = time.time()
                     max_len = int(25 * len(ex["pcm"]) / SAMPLE_RATE) + 10  # <= 25 characters per second
-                    hyp = greedy(model, tok, prefix_embeds(model, tok, at, vt, task), lora, max_len)
+                    hyp = greedy(model, tok, prefix_embeds(model, tok, at, vt, task), lora, max_len,
+                                 None if task == "vsr" else ctc, ctc_weight)
                     key = f"s{k}/{task}/{noise_name}"
                     res.setdefault(key, WER()).add(ex["text"], hyp)
                     if noise_name == noises[0][0]:
                         tk = f"s{k}/{task}"
                         timing[tk] = timing.get(tk, 0.0) + (time.time() - t1) + t_enc
-        if (i + 1) % 25 == 0:
-            log(f"[eval{label}] {i + 1}/{n} utterances ({time.time() - t_start:.0f} s)")
-    out = {"n_utterances": n, "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
+        if (i + 1 - first) % 25 == 0:
+            log(f"[eval{label}] {i + 1 - first}/{n} utterances ({time.time() - t_start:.0f} s)")
+    out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in res.items():
         out["wer"][key] = round(w.value, 2)
         out["words"][key] = w.words
@@ -220,7 +197,10 @@ def render_md(ev: dict) -> str:
     head = "| | " + " | ".join(f"({a},{v})" for a, v in sc) + " |\n|---|" + "---|" * len(sc) + "\n"
     lines = [f"# Evaluation: {ev['bundle']}", "",
              f"Produced by `{ev['command']}` on {ev['date']} (commit {ev['git_commit']}), machine: {ev['machine']}.",
-             "Decoding: greedy with KV cache, at most 25 characters per second of media + 10 (PyTorch; ONNX parity is checked separately).",
+             f"Decoding: greedy with KV cache, at most 25 characters per second of media + 10 (PyTorch; ONNX parity is checked "
+             f"separately); wherever there is audio, jointly with the audio encoder's CTC head at weight {ev['main']['ctc_weight']} "
+             "(each step keeps the best of the LM's top candidates by (1 - w) log p_LM + w log p_CTC), as the engine decodes. "
+             "Every row of every table decodes the same way; section 1b compares the decoders.",
              "WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.", "",
              f"Test sentences: never used in training or LM pre-training (hash split of the fortunes sentences). "
              f"Seen voices: {ev['main']['n_utterances']} utterances ({ev['main']['media_seconds']} s) from the training "
@@ -231,6 +211,24 @@ def render_md(ev: dict) -> str:
     for task in TASKS:
         for noise, _ in NOISES:
             lines.append(f"| {TASK_NAME[task]}, {noise} | " + " | ".join(fmt(ev["main"]["wer"].get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+    if ev.get("lm_only"):
+        m, lo = ev["main"]["wer"], ev["lm_only"]["wer"]
+        lines += ["", "## 1b. Decoding: joint CTC + LM vs the LM alone vs the CTC head alone (seen voices) — WER %", "",
+                  head.rstrip("\n")]
+        for task in ("asr", "avsr"):
+            for noise in ("clean", "0dB"):
+                lines.append(f"| {TASK_NAME[task]}, {noise}, joint | " + " | ".join(fmt(m.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+                lines.append(f"| {TASK_NAME[task]}, {noise}, LM alone | " + " | ".join(fmt(lo.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+        for noise, _ in NOISES:
+            lines.append(f"| CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
+        sweep = ev.get("ctc_weight_sweep")
+        if sweep:
+            lines += ["", f"The weight was chosen on development utterances {sweep['first_utterance']}–"
+                      f"{sweep['first_utterance'] + sweep['n_utterances'] - 1} of the seen-voice split, disjoint from the reported ones "
+                      "(clean, WER %):", "", "| weight | " + " | ".join(f"{TASK_NAME[t]} {k}" for k in ("s0", f"s{len(sc) - 1}") for t in ("asr", "avsr")) + " |",
+                      "|---|---|---|---|---|"]
+            for sw, wer in sweep["wer"].items():
+                lines.append(f"| {sw} | " + " | ".join(fmt(wer.get(f"{k}/{t}/clean")) for k in ("s0", f"s{len(sc) - 1}") for t in ("asr", "avsr")) + " |")
     if ev.get("heldout"):
         lines += ["", f"## 2. Held-out TTS family ({ev['heldout_family']}, never in training) — WER %", "", head.rstrip("\n")]
         for task in TASKS:
@@ -329,6 +327,12 @@ def main() -> None:
     ap.add_argument("--compare", action="append", default=[], help="label=run_dir of a variant (MS, SS, MoME, sink ...)")
     ap.add_argument("--reference", default=None,
                     help="run dir of the shipped design (MSS) trained on the baselines' budget, for like-for-like targets")
+    ap.add_argument("--ctc-weight", type=float, default=DEFAULT_CTC_WEIGHT,
+                    help="weight of the CTC prefix score in joint decoding (0 = the LM alone); export with the same")
+    ap.add_argument("--sweep", default="0.3,0.5,0.7",
+                    help="CTC weights compared on development utterances (disjoint from the reported ones); '' = skip")
+    ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
+    ap.add_argument("--sweep-n", type=int, default=20)
     a = ap.parse_args()
     torch.set_num_threads(2)
     t0 = time.time()
@@ -349,21 +353,36 @@ def main() -> None:
     from .export import git_commit
 
     ev["git_commit"] = git_commit()
-    ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen")
-    ev["heldout"] = evaluate_model(model, held, nh, scales, TASKS, NOISES, label=" heldout")
+    w = a.ctc_weight
+    if a.sweep and a.sweep_first + a.sweep_n > len(seen):
+        print(f"[eval] no weight sweep: the seen-voice split has {len(seen)} utterances, "
+              f"fewer than --sweep-first + --sweep-n = {a.sweep_first + a.sweep_n}")
+    elif a.sweep:
+        if a.sweep_first < n:
+            raise SystemExit(f"--sweep-first {a.sweep_first} overlaps the {n} reported utterances")
+        dev = [(0, "clean"), (len(scales) - 1, "clean")]
+        ev["ctc_weight_sweep"] = {
+            "first_utterance": a.sweep_first, "n_utterances": a.sweep_n, "wer": {
+                str(sw): evaluate_model(model, seen, a.sweep_n, sorted({k for k, _ in dev}), ["asr", "avsr"], NOISES[:1],
+                                        ctc_weight=float(sw), first=a.sweep_first, label=f" sweep {sw}")["wer"]
+                for sw in a.sweep.split(",")}}
+    ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", ctc_weight=w)
+    ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], [NOISES[0], NOISES[2]], label=" LM alone",
+                                   ctc_weight=0.0)
+    ev["heldout"] = evaluate_model(model, held, nh, scales, TASKS, NOISES, label=" heldout", ctc_weight=w)
     ev["baselines"], ev["not_run"] = {}, []
     clean = NOISES[:1]
     for spec in a.fixed:
         k_name, run = spec.split("=", 1)
         k = int(k_name.lstrip("s"))
         m, m_info = load_run(run)
-        r = evaluate_model(m, seen, nb, [k], ["avsr"], clean, label=f" fixed {k_name}")
+        r = evaluate_model(m, seen, nb, [k], ["avsr"], clean, ctc_weight=w, label=f" fixed {k_name}")
         ev["baselines"][f"fixed-scale model ({k_name} only)"] = {**r, "scale": k, "budget": budget(run, m_info)}
     if not a.fixed:
         ev["not_run"].append("fixed-scale models (Llama-AVSR style, one per scale)")
     if a.pool_baseline:
         m, m_info = load_run(a.pool_baseline)
-        r = evaluate_model(m, seen, nb, scales, ["avsr"], clean, pool_from=0, label=" pooling")
+        r = evaluate_model(m, seen, nb, scales, ["avsr"], clean, pool_from=0, ctc_weight=w, label=" pooling")
         ev["baselines"]["training-free pooling (fixed (2,2) model pooled harder)"] = {**r, "budget": budget(a.pool_baseline, m_info)}
     else:
         ev["not_run"].append("training-free pooling (fixed (2,2) model pooled harder)")
@@ -371,7 +390,7 @@ def main() -> None:
     for spec in compare:
         label, run = spec.split("=", 1)
         m, m_info = load_run(run)
-        ev["baselines"][label] = {**evaluate_model(m, seen, nb, scales, ["avsr"], clean, label=f" {label}"),
+        ev["baselines"][label] = {**evaluate_model(m, seen, nb, scales, ["avsr"], clean, ctc_weight=w, label=f" {label}"),
                                   "budget": budget(run, m_info)}
     if not a.compare:
         ev["not_run"] += ["MS", "SS", "MSS + MoME", "MSS + sink loss"]

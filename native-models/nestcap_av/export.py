@@ -23,9 +23,11 @@ from torch import nn
 
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, from_dict
 from .data import TASKS, CharTokenizer
-from .model import AVModel, count_params
+from .decoding import DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer
+from .model import AVModel, count_params, ctc_log_probs
 
 OPSET = 17
+CTC_OUTPUT = "audio_ctc_log_probs"
 
 
 class AudioGraph(nn.Module):
@@ -35,7 +37,7 @@ class AudioGraph(nn.Module):
 
     def forward(self, pcm):
         f = self.m.audio(pcm)
-        return (f, *[self.m.audio_tokens(f, k) for k in range(len(self.m.cfg.scales))])
+        return (f, *[self.m.audio_tokens(f, k) for k in range(len(self.m.cfg.scales))], ctc_log_probs(self.m.ctc_a, f))
 
 
 class VideoGraph(nn.Module):
@@ -109,7 +111,7 @@ def lm_flops_per_token(mc: ModelConfig, ctx: int) -> float:
     return 2.0 * (L * per_layer + d * mc.vocab_size)
 
 
-def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
+def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float = DEFAULT_CTC_WEIGHT) -> dict:
     torch.set_num_threads(2)
     model, info = load_run(run)
     mc = model.cfg
@@ -121,7 +123,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
     # ---- graphs
     pcm = torch.randn(1, SAMPLE_RATE * 2) * 0.1
     frames = torch.rand(1, 2 * FPS, mc.roi, mc.roi) * 255
-    a_names = ["audio_features"] + [f"audio_tokens_s{k}" for k in range(n_sc)]
+    a_names = ["audio_features"] + [f"audio_tokens_s{k}" for k in range(n_sc)] + [CTC_OUTPUT]
     v_names = ["video_features"] + [f"video_tokens_s{k}" for k in range(n_sc)]
     with torch.no_grad():
         torch.onnx.export(AudioGraph(model), (pcm,), os.path.join(out, "audio_encoder.onnx"), opset_version=OPSET,
@@ -169,6 +171,15 @@ def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
                "frames_shape": [1, *f_frames.shape], "task": "avsr", "text_ids": text_ids, "scales": []}
     with torch.no_grad():
         fa = model.audio(torch.from_numpy(f_pcm)[None])
+        ctc = ctc_log_probs(model.ctc_a, fa)
+        fixture["ctc_log_probs"], fixture["ctc_log_probs_shape"] = b64(ctc.numpy()), list(ctc.shape)
+        # the engine's joint decoding must score prefixes as the evaluation does
+        scorer = CTCPrefixScorer(ctc[0].numpy().astype(np.float64), tok.pad)
+        state, prefix_scores = scorer.initial(), []
+        for t in text_ids:
+            state = scorer.extend(state, [t])[0]
+            prefix_scores.append(state.score)
+        fixture["ctc_prefix_scores"], fixture["ctc_final_score"] = prefix_scores, scorer.final(state)
         fv = model.video(torch.from_numpy(f_frames)[None])
         for k in range(n_sc):
             at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)
@@ -232,7 +243,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
                               "inputs": [{"name": "pcm", "dtype": "float32", "shape": ["batch", "samples"]}],
                               "outputs": [{"name": "audio_features", "dtype": "float32", "shape": ["batch", "t", mc.audio_dim]}] +
                                          [{"name": f"audio_tokens_s{k}", "dtype": "float32", "shape": ["batch", f"floor(t/{ra})", mc.lm_dim]}
-                                          for k, (ra, _) in enumerate(mc.scales)]},
+                                          for k, (ra, _) in enumerate(mc.scales)] +
+                                         [{"name": CTC_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.vocab_size]}]},
             "video_encoder": {"file": "video_encoder.onnx",
                               "inputs": [{"name": "frames", "dtype": "float32", "shape": ["batch", "frames", mc.roi, mc.roi]}],
                               "outputs": [{"name": "video_features", "dtype": "float32", "shape": ["batch", "frames", mc.video_dim]}] +
@@ -259,7 +271,11 @@ def export(run: str, out: str, eval_json: str | None = None, log=print) -> dict:
         "special_tokens": tok.to_json()["special"],
         "prompts": {t: tok.prompt(t) for t in TASKS},
         "decoding": {"no_repeat_ngram": NO_REPEAT_NGRAM,
-                     "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way"},
+                     "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way",
+                     "ctc": {"output": CTC_OUTPUT, "blank": tok.pad, "weight": ctc_weight, "candidates": JOINT_CANDIDATES,
+                             "note": "joint decoding: each prefix scores (1 - weight) * log p_lm + weight * log p_ctc, the CTC "
+                                     "prefix probability over the audio encoder's full-rate frames (two symbols per frame); "
+                                     "the LM's top `candidates` next tokens are scored; used whenever the chunk has audio"}},
         "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},
         "sequence_layout": {
             "asr": ["bos", "audio_start", "AUDIO_TOKENS", "audio_end", "PROMPT(asr)"],
@@ -299,8 +315,10 @@ def main() -> None:
     ap.add_argument("--run", default="work/runs/mtsk")
     ap.add_argument("--out", default="nestcap-av-small")
     ap.add_argument("--eval-json", default=None, help="eval.json to fill the manifest's accuracy/cost fields")
+    ap.add_argument("--ctc-weight", type=float, default=DEFAULT_CTC_WEIGHT,
+                    help="weight of the CTC prefix score in the engine's joint decoding (0 = LM only)")
     a = ap.parse_args()
-    export(a.run, a.out, a.eval_json or os.path.join(a.out, "eval.json"))
+    export(a.run, a.out, a.eval_json or os.path.join(a.out, "eval.json"), ctc_weight=a.ctc_weight)
 
 
 if __name__ == "__main__":

@@ -376,5 +376,11 @@ class AVModel(nn.Module):
         return self.proj_v[k](compress(feats, self.cfg.scales[k][1], self.cfg.compression))
 
 
+def ctc_log_probs(head: nn.Module, feats: torch.Tensor) -> torch.Tensor:
+    """[B, 2T, V] log-probabilities of a CTC head: two symbols per 25 Hz frame, so fast speech stays alignable."""
+    b, t, _ = feats.shape
+    return F.log_softmax(head(feats).view(b, 2 * t, -1), -1)
+
+
 def count_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())

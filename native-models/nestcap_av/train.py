@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig, dump_json, from_dict, to_dict
 from .data import SPECIALS, CharTokenizer, Split, build_sequences, collate, sample_example
-from .model import AVModel, LM
+from .model import AVModel, LM, ctc_log_probs
 
 
 def log_line(path: str, obj: dict) -> None:
@@ -223,8 +223,8 @@ def ctc_loss(head: torch.nn.Module, tok: CharTokenizer, texts: list[str], enc: t
     """Character CTC on an encoder's 25 Hz outputs, two symbols per frame so fast speech stays alignable;
     mean loss per target character."""
     tgt = [torch.tensor(tok.encode(t)) for t in texts]
-    b_, t_, _ = enc.shape
-    lp = F.log_softmax(head(enc).view(b_, 2 * t_, -1), -1).transpose(0, 1)
+    t_ = enc.shape[1]
+    lp = ctc_log_probs(head, enc).transpose(0, 1)
     return F.ctc_loss(lp, torch.cat(tgt), 2 * lens.clamp(max=t_), torch.tensor([len(t) for t in tgt]),
                       blank=tok.pad, zero_infinity=True)
 

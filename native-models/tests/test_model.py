@@ -197,7 +197,7 @@ if __name__ == "__main__":
 
 class DecodingTests(unittest.TestCase):
     def test_no_repeat_ngram_bans_what_would_repeat(self):
-        from nestcap_av.evaluate import banned_next
+        from nestcap_av.decoding import banned_next
         # The same cases as test/unit/no-repeat-ngram.test.ts: the engine must decode as the evaluation did.
         self.assertEqual(banned_next([1, 2, 3, 1, 2], 3), {3})
         self.assertEqual(banned_next([5, 5, 5], 2), {5})

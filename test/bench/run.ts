@@ -59,15 +59,20 @@ function lmFlops(bundle: LoadedBundle, prefixTokens: number, generatedTokens: nu
   return flops;
 }
 
+type DecodingLabel = 'joint CTC + LM' | 'LM alone';
+
 interface ScaleRow {
   scale: string;
   modality: Modality;
+  decoding: DecodingLabel;
   wer: number;
   rtf: number;
   lmTokensPerSecond: number;
   latencyP50: number;
   latencyP95: number;
   lmShareOfTime: number;
+  /** CTC prefix scoring of joint decoding, not part of the LM's time. */
+  ctcShareOfTime: number;
   lmGflopsPerSecond: number;
 }
 
@@ -80,25 +85,41 @@ async function measureVadSeconds(pcm: Float32Array): Promise<number> {
   return seconds;
 }
 
-async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[], vadSecondsPerMediaSecond: number): Promise<ScaleRow[]> {
+/**
+ * Every scale × modality with the bundle's decoding (joint with CTC wherever there is audio, when
+ * the bundle has a CTC head); with `lmAloneToo`, audio-only again with the LM alone, to show what
+ * joint decoding buys and costs.
+ */
+async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[], vadSecondsPerMediaSecond: number, lmAloneToo: boolean): Promise<ScaleRow[]> {
   const recognizer = new Recognizer(ort, bundle);
   await recognizer.recognize(chunkFor(utterances[0]!, 'audio'), { scaleIndex: 0, decoding: { kind: 'greedy' } }); // warm-up
   const mediaSeconds = utterances.reduce((sum, utterance) => sum + utterance.pcm.length / 16000, 0);
+  const joint = (bundle.manifest.decoding.ctc?.weight ?? 0) > 0;
+  const runs: { modality: Modality; decoding: DecodingLabel }[] = modalities.map((modality) => ({
+    modality,
+    decoding: joint && modality !== 'video' ? 'joint CTC + LM' : 'LM alone',
+  }));
+  if (joint && lmAloneToo) runs.push({ modality: 'audio', decoding: 'LM alone' });
   const rows: ScaleRow[] = [];
   for (const [scaleIndex, scale] of bundle.manifest.scales.entries()) {
-    for (const modality of modalities) {
+    for (const { modality, decoding } of runs) {
       const latencies: number[] = [];
       const pairs: { reference: string; hypothesis: string }[] = [];
       let prefixTokens = 0;
       let lmSeconds = 0;
+      let ctcSeconds = 0;
       let flops = 0;
       for (const utterance of utterances) {
         const started = performance.now();
-        const result = await recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: { kind: 'greedy' } });
+        const result = await recognizer.recognize(chunkFor(utterance, modality), {
+          scaleIndex,
+          decoding: { kind: 'greedy', ...(decoding === 'LM alone' ? { ctcWeight: 0 } : {}) },
+        });
         latencies.push(performance.now() - started);
         pairs.push({ reference: utterance.transcript, hypothesis: result.text });
         prefixTokens += result.prefixTokens;
-        lmSeconds += (result.timings.prefillMs + result.timings.decodeMs) / 1000;
+        lmSeconds += (result.timings.prefillMs + result.timings.decodeMs - result.timings.ctcMs) / 1000;
+        ctcSeconds += result.timings.ctcMs / 1000;
         flops += lmFlops(bundle, result.prefixTokens, result.generatedTokens);
       }
       const busy = latencies.reduce((sum, value) => sum + value, 0) / 1000 + (modality === 'video' ? 0 : vadSecondsPerMediaSecond * mediaSeconds);
@@ -106,12 +127,14 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
       rows.push({
         scale: scale.id,
         modality,
+        decoding,
         wer: wordErrorRate(pairs).rate,
         rtf: busy / mediaSeconds,
         lmTokensPerSecond: prefixTokens / mediaSeconds,
         latencyP50: percentile(sorted, 0.5),
         latencyP95: percentile(sorted, 0.95),
         lmShareOfTime: lmSeconds / busy,
+        ctcShareOfTime: ctcSeconds / busy,
         lmGflopsPerSecond: flops / lmSeconds / 1e9,
       });
     }
@@ -211,6 +234,7 @@ function targetReport(
   finest: string,
   coarsest: string,
 ): string[] {
+  // the rows with the bundle's own decoding come first
   const audioRow = (scale: string) => rows.find((row) => row.scale === scale && row.modality === 'audio');
   const finestRow = audioRow(finest);
   const coarsestRow = audioRow(coarsest);
@@ -234,7 +258,7 @@ function targetReport(
     ['lower WER than PocketSphinx on held-out speech', `${pct(pipelineWer)} vs ${pct(sphinx.wer)} (held-out family, per utterance at ${finest}: ${pct(heldoutFinest?.wer ?? NaN)})`, pipelineWer < sphinx.wer],
   ];
   return [
-    '#### Targets (2-core CPU, audio only, greedy decoding)',
+    `#### Targets (2-core CPU, audio only, greedy decoding${finestRow?.decoding === 'joint CTC + LM' ? ' jointly with CTC' : ''})`,
     '',
     '| target | measured | verdict |',
     '| --- | --- | --- |',
@@ -295,8 +319,8 @@ async function main(): Promise<void> {
   const timeline = layOutTimeline(heldout, 1.0);
   const vadSecondsPerMediaSecond = (await measureVadSeconds(timeline.pcm)) / timeline.durationSeconds;
   process.stderr.write('bench: per scale and modality…\n');
-  const rows = await benchScales(bundle, seen, vadSecondsPerMediaSecond);
-  const heldoutRows = await benchScales(bundle, heldout, vadSecondsPerMediaSecond);
+  const rows = await benchScales(bundle, seen, vadSecondsPerMediaSecond, true);
+  const heldoutRows = await benchScales(bundle, heldout, vadSecondsPerMediaSecond, false);
   const peak = await measureMatmulPeak(ort, threads);
 
   process.stderr.write('bench: whole pipeline vs PocketSphinx on one long file…\n');
@@ -345,11 +369,11 @@ async function main(): Promise<void> {
   ] as const) {
     lines.push(`#### ${title}`);
     lines.push('');
-    lines.push('| scale | modality | WER | real-time factor | LM tokens / s of media | chunk latency p50 / p95 (ms) | LM share of time | LM GFLOP/s (share of peak) |');
-    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| scale | modality | decoding | WER | real-time factor | LM tokens / s of media | chunk latency p50 / p95 (ms) | LM share of time | CTC scoring share | LM GFLOP/s (share of peak) |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const row of table) {
       lines.push(
-        `| ${row.scale} | ${row.modality} | ${pct(row.wer)} | ${fmt(row.rtf, 4)} | ${fmt(row.lmTokensPerSecond, 1)} | ${fmt(row.latencyP50, 0)} / ${fmt(row.latencyP95, 0)} | ${pct(row.lmShareOfTime)} | ${fmt(row.lmGflopsPerSecond, 2)} (${pct((row.lmGflopsPerSecond * 1e9) / peak)}) |`,
+        `| ${row.scale} | ${row.modality} | ${row.decoding} | ${pct(row.wer)} | ${fmt(row.rtf, 4)} | ${fmt(row.lmTokensPerSecond, 1)} | ${fmt(row.latencyP50, 0)} / ${fmt(row.latencyP95, 0)} | ${pct(row.lmShareOfTime)} | ${pct(row.ctcShareOfTime)} | ${fmt(row.lmGflopsPerSecond, 2)} (${pct((row.lmGflopsPerSecond * 1e9) / peak)}) |`,
       );
     }
     lines.push('');

@@ -58,6 +58,10 @@ test('a missing graph, a truncated adapter and an empty graph are named', async 
   await expectProblem(half, 'corrupt-graph', /video_encoder\.onnx could not be loaded/);
 });
 
+function ctcRules(manifest: Record<string, unknown>): Record<string, unknown> {
+  return (manifest.decoding as { ctc: Record<string, unknown> }).ctc;
+}
+
 test('a malformed manifest says which field is wrong', async () => {
   const noScales = copyOfTestBundle();
   editManifest(noScales, (manifest) => (manifest.scales = []));
@@ -74,6 +78,14 @@ test('a malformed manifest says which field is wrong', async () => {
   const future = copyOfTestBundle();
   editManifest(future, (manifest) => (manifest.format_version = 99));
   await expectProblem(future, 'malformed-manifest', /format_version is 99/);
+
+  const ctcOutput = copyOfTestBundle();
+  editManifest(ctcOutput, (manifest) => (ctcRules(manifest).output = 'audio_ctc_typo'));
+  await expectProblem(ctcOutput, 'malformed-manifest', /decoding\.ctc\.output "audio_ctc_typo" is not an output of graphs\.audio_encoder/);
+
+  const ctcWeight = copyOfTestBundle();
+  editManifest(ctcWeight, (manifest) => (ctcRules(manifest).weight = 1));
+  await expectProblem(ctcWeight, 'malformed-manifest', /decoding\.ctc\.weight must be a number in \[0, 1\)/);
 
   const notJson = copyOfTestBundle();
   writeFileSync(join(notJson, 'manifest.json'), '{"format": "nestcap-av-bundle",');

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { CtcPrefixScorer } from '../../electron/engine/ctc-prefix-scorer.js';
 import { testBundleDirectory } from '../support/bundle.js';
 
 const TOLERANCE = 1e-3;
@@ -14,6 +15,7 @@ interface TensorSpec { name: string; shape: number[]; dtype: string; byte_offset
 interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encoder_outputs: { audio: string; video: string }; adapter: { file: string; tensors: TensorSpec[] } }
 interface Manifest {
   graphs: Record<string, { file: string }>;
+  decoding: { ctc: { output: string; blank: number } };
   scales: ScaleEntry[];
   special_tokens: Record<string, number>;
   prompts: Record<string, number[]>;
@@ -21,7 +23,10 @@ interface Manifest {
   parity: { file: string; tolerance: number };
 }
 interface FixtureScale { prefix_len: number; logits: string; logits_shape: number[]; audio_tokens: string; audio_tokens_shape: number[]; video_tokens: string; video_tokens_shape: number[] }
-interface Fixture { pcm: string; pcm_shape: number[]; frames: string; frames_shape: number[]; task: string; text_ids: number[]; scales: FixtureScale[] }
+interface Fixture {
+  pcm: string; pcm_shape: number[]; frames: string; frames_shape: number[]; task: string; text_ids: number[]; scales: FixtureScale[];
+  ctc_log_probs: string; ctc_log_probs_shape: number[]; ctc_prefix_scores: number[]; ctc_final_score: number;
+}
 
 function present<T>(value: T | undefined, what: string): T {
   assert.ok(value !== undefined, `${what} is missing`);
@@ -76,6 +81,24 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
     present((await embed.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) })).embeds, 'embeds');
   const special = (name: string) => present(manifest.special_tokens[name], `special token ${name}`);
   const emptyPast = new ort.Tensor('float32', new Float32Array(0), [L, 2, 1, H, 0, dh]);
+
+  await t.test('CTC head, and the engine scores its prefixes as the evaluation does', () => {
+    const ctc = present(aOut[manifest.decoding.ctc.output], manifest.decoding.ctc.output);
+    assert.deepEqual(ctc.dims, fixture.ctc_log_probs_shape);
+    const diff = maxAbsDiff(ctc.data as Float32Array, f32(fixture.ctc_log_probs));
+    assert.ok(diff < TOLERANCE, `CTC log-probabilities max abs diff ${diff}`);
+    const [, frames, symbols] = ctc.dims as [number, number, number];
+    const scorer = new CtcPrefixScorer(ctc.data as Float32Array, frames, symbols, manifest.decoding.ctc.blank);
+    let state = scorer.initial();
+    for (const [i, id] of fixture.text_ids.entries()) {
+      state = scorer.extend(state, id);
+      const want = present(fixture.ctc_prefix_scores[i], `prefix score ${i}`);
+      // log-probabilities summed over ~60 frames: the graph's float32 differences add up, relative to the size
+      assert.ok(Math.abs(state.score - want) < 1e-3 * Math.max(1, Math.abs(want)), `prefix ${i}: ${state.score} vs ${want}`);
+    }
+    const final = scorer.final(state);
+    assert.ok(Math.abs(final - fixture.ctc_final_score) < 1e-3 * Math.max(1, Math.abs(fixture.ctc_final_score)), `final: ${final} vs ${fixture.ctc_final_score}`);
+  });
 
   for (const [k, scale] of manifest.scales.entries()) {
     await t.test(`scale ${scale.id} (a=${scale.audio_rate}, v=${scale.video_rate})`, async () => {

@@ -1,0 +1,84 @@
+"""Decoding tests: the CTC prefix scorer against brute-force enumeration of every alignment, and joint
+greedy decoding on a tiny model."""
+
+import itertools
+import os
+import sys
+import unittest
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from nestcap_av.data import CharTokenizer  # noqa: E402
+from nestcap_av.decoding import CTCPrefixScorer, audio_ctc, greedy  # noqa: E402
+from nestcap_av.model import AVModel  # noqa: E402
+from tests.test_model import tiny  # noqa: E402
+
+BLANK = 0
+
+
+def collapse(path) -> tuple:
+    out, prev = [], None
+    for s in path:
+        if s != prev and s != BLANK:
+            out.append(s)
+        prev = s
+    return tuple(out)
+
+
+def label_probabilities(x: np.ndarray) -> dict:
+    """log P(labelling) for every labelling, by summing every alignment of T frames."""
+    out: dict = {}
+    for path in itertools.product(range(x.shape[1]), repeat=x.shape[0]):
+        lab = collapse(path)
+        out[lab] = np.logaddexp(out.get(lab, -np.inf), sum(x[t, s] for t, s in enumerate(path)))
+    return out
+
+
+class CTCPrefixScorerTests(unittest.TestCase):
+    def test_prefix_and_final_scores_match_enumeration(self):
+        rng = np.random.default_rng(3)
+        x = np.log(rng.dirichlet(np.ones(4) * 0.7, 6))
+        labels = label_probabilities(x)
+        scorer = CTCPrefixScorer(x, BLANK)
+        for h in [(1,), (2, 2), (1, 3), (3, 1, 3), (2, 2, 2), (1, 2, 3, 1)]:
+            state = scorer.initial()
+            for ch in h:
+                # extend with several candidates at once, as decoding does, and follow this one
+                state = dict(zip([1, 2, 3], scorer.extend(state, [1, 2, 3])))[ch]
+            expected_prefix = np.logaddexp.reduce([v for k, v in labels.items() if k[: len(h)] == h])
+            self.assertAlmostEqual(state.score, expected_prefix, places=9, msg=f"prefix {h}")
+            self.assertAlmostEqual(scorer.final(state), labels.get(h, -np.inf), places=9, msg=f"final {h}")
+
+    def test_a_one_frame_input(self):
+        x = np.log(np.array([[0.5, 0.3, 0.2]]))
+        scorer = CTCPrefixScorer(x, BLANK)
+        a, b = scorer.extend(scorer.initial(), [1, 2])
+        self.assertAlmostEqual(a.score, np.log(0.3))
+        self.assertAlmostEqual(scorer.final(b), np.log(0.2))
+
+
+class JointGreedyTests(unittest.TestCase):
+    def test_weight_zero_is_the_lm_alone_and_ctc_can_change_the_result(self):
+        torch.manual_seed(0)
+        tok = CharTokenizer()
+        model = AVModel(tiny()).eval()
+        with torch.no_grad():
+            feats = model.audio(torch.randn(1, 16000) * 0.1)
+            ctc = audio_ctc(model, feats)
+            prefix = model.lm.emb(torch.tensor([[tok.bos, tok.tok("<asr>")]]))
+            lora = model.lora.for_scale(0)
+            lm_only = greedy(model, tok, prefix, lora, 20)
+            self.assertEqual(greedy(model, tok, prefix, lora, 20, ctc, 0.0), lm_only)
+            # a CTC output that is certain of one transcript pulls joint decoding onto it
+            target = tok.encode("ab")
+            forced = np.full((6, len(tok)), np.log(1e-6))
+            for t, s in enumerate([target[0], BLANK, target[1], BLANK, BLANK, BLANK]):
+                forced[t, s] = 0.0
+            self.assertEqual(greedy(model, tok, prefix, lora, 20, forced, 0.9, candidates=len(tok)), "ab")
+
+
+if __name__ == "__main__":
+    unittest.main()

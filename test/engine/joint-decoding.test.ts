@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { loadBundle } from '../../electron/engine/bundle.js';
+import { Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
+import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
+import { generateEvaluationCorpus, readCorpusSplit } from '../support/av-corpus.js';
+import { projectRoot } from '../support/browser.js';
+import { testBundleDirectory } from '../support/bundle.js';
+
+/**
+ * Joint CTC + LM decoding on the real bundle and generated speech: it runs wherever there is
+ * audio and only there, weight 0 turns it off, and it does not make the transcripts worse than
+ * the LM alone (the bundle's evaluation compares the two on more speech, EVAL.md section 1b).
+ */
+test('joint CTC + LM decoding', async (t) => {
+  const bundle = await loadBundle(ort, testBundleDirectory(), { device: 'cpu', autoCandidates: ['cpu'] });
+  t.after(() => bundle.release());
+  const ctc = bundle.manifest.decoding.ctc;
+  if (!ctc || ctc.weight === 0) {
+    t.skip(`bundle ${bundle.manifest.id} exports no CTC head; it decodes with the LM alone`);
+    return;
+  }
+  const roi = bundle.manifest.roi.width;
+  const corpus = join(projectRoot, 'test-output', 'engine-corpus', `roi${roi}`);
+  mkdirSync(join(corpus, '..'), { recursive: true });
+  generateEvaluationCorpus(corpus, { seed: 777, seen: 8, heldout: 0, roi });
+  const utterances = readCorpusSplit(corpus, 'eval_seen', roi);
+  const recognizer = new Recognizer(ort, bundle);
+  const coarsest = bundle.manifest.scales.length - 1;
+
+  const transcribe = async (decoding: Decoding, scaleIndex: number) => {
+    const results = [];
+    for (const utterance of utterances) results.push(await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex, decoding }));
+    const wer = wordErrorRate(results.map((result, index) => ({ reference: utterances[index]!.transcript, hypothesis: result.text }))).rate;
+    return { results, wer };
+  };
+
+  await t.test('audio chunks are scored by the CTC head, video-only chunks are not', async () => {
+    const [first] = utterances;
+    const audio = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy' } });
+    assert.ok(audio.timings.ctcMs > 0, 'an audio chunk was decoded jointly');
+    const video = await recognizer.recognize({ frames: { pixels: first!.frames, count: first!.frameCount } }, { scaleIndex: 0, decoding: { kind: 'greedy' } });
+    assert.equal(video.timings.ctcMs, 0);
+    const off = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 0 } });
+    assert.equal(off.timings.ctcMs, 0);
+    await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 1 } }), /CTC weight 1 is outside/);
+  });
+
+  for (const decoding of [{ kind: 'greedy' }, { kind: 'beam', beams: 3 }] as const) {
+    await t.test(`${decoding.kind}: at the coarsest scale, no worse than the LM alone`, async () => {
+      const alone = await transcribe({ ...decoding, ctcWeight: 0 }, coarsest);
+      const joint = await transcribe(decoding, coarsest);
+      t.diagnostic(`WER at ${bundle.manifest.scales[coarsest]!.id}: LM alone ${(alone.wer * 100).toFixed(1)}%, joint ${(joint.wer * 100).toFixed(1)}%`);
+      assert.ok(joint.wer <= alone.wer, `joint ${(joint.wer * 100).toFixed(1)}% vs LM alone ${(alone.wer * 100).toFixed(1)}%`);
+      assert.ok(joint.results.every((result) => result.confidence > 0 && result.confidence <= 1));
+    });
+  }
+});
