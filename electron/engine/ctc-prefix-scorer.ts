@@ -64,6 +64,50 @@ export class CtcPrefixScorer {
     return { endsInLabel, endsInBlank, score, last: label };
   }
 
+  /**
+   * The labels the CTC head's best path reads after this prefix: from the frame where the prefix most
+   * probably ends, repeats merged and blanks dropped. A cheap guess at what decoding will choose next.
+   */
+  draft(prefix: CtcPrefixState, count: number): number[] {
+    const bestPath = this.#bestPath();
+    let frame = 0;
+    let previous = this.#blank;
+    if (prefix.last >= 0) {
+      let best = -Infinity;
+      for (let t = 0; t < this.#frames; t += 1) {
+        const ending = logAddExp(prefix.endsInLabel[t]!, prefix.endsInBlank[t]!);
+        if (ending > best) {
+          best = ending;
+          frame = t;
+        }
+      }
+      // a label still being held at that frame must not be read again as a new one
+      previous = prefix.endsInLabel[frame]! > prefix.endsInBlank[frame]! ? prefix.last : this.#blank;
+      frame += 1;
+    }
+    const out: number[] = [];
+    for (let t = frame; t < this.#frames && out.length < count; t += 1) {
+      const label = bestPath[t]!;
+      if (label !== this.#blank && label !== previous) out.push(label);
+      previous = label;
+    }
+    return out;
+  }
+
+  #bestPathCache: Int32Array | undefined;
+
+  #bestPath(): Int32Array {
+    if (this.#bestPathCache) return this.#bestPathCache;
+    const path = new Int32Array(this.#frames);
+    for (let t = 0; t < this.#frames; t += 1) {
+      let best = 0;
+      for (let symbol = 1; symbol < this.#symbols; symbol += 1) if (this.#at(t, symbol) > this.#at(t, best)) best = symbol;
+      path[t] = best;
+    }
+    this.#bestPathCache = path;
+    return path;
+  }
+
   /** log P(the transcript is exactly this prefix): the score of ending here. */
   final(prefix: CtcPrefixState): number {
     const last = this.#frames - 1;

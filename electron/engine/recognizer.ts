@@ -18,10 +18,12 @@ export interface ChunkInput {
   readonly frames?: { readonly pixels: Uint8Array; readonly count: number };
 }
 
-export type Decoding = ({ readonly kind: 'greedy' } | { readonly kind: 'beam'; readonly beams: number }) & {
+export type Decoding = ({ readonly kind: 'greedy'; readonly stepByStep?: boolean } | { readonly kind: 'beam'; readonly beams: number }) & {
   /** Weight of the CTC prefix score; undefined = the bundle's, 0 = the LM alone. */
   readonly ctcWeight?: number;
 };
+// Greedy `stepByStep`: one decoder call per token even where joint decoding could draft ahead; the
+// same transcript, for measuring what drafting saves.
 
 export interface RecognizeOptions {
   /** Index into the manifest's scale list (0 = finest). */
@@ -50,6 +52,9 @@ interface Hypothesis {
   readonly score: number;
   readonly ctc: CtcPrefixState | undefined;
 }
+
+/** Tokens drafted from the CTC best path per decoder call in joint greedy decoding. */
+const draftTokens = 12;
 
 interface JointScoring {
   readonly scorer: CtcPrefixScorer;
@@ -143,7 +148,9 @@ export class Recognizer {
     const decoded =
       options.decoding.kind === 'beam' && options.decoding.beams > 1
         ? await this.#beamSearch(prefix, options.scaleIndex, table, options.decoding.beams, maxTokens, joint)
-        : await this.#greedy(prefix, options.scaleIndex, table, maxTokens, joint);
+        : joint && !(options.decoding.kind === 'greedy' && options.decoding.stepByStep === true)
+          ? await this.#draftedGreedy(prefix, options.scaleIndex, table, maxTokens, joint)
+          : await this.#greedy(prefix, options.scaleIndex, table, maxTokens, joint);
     const generated = decoded.best.tokens.filter((id) => id !== manifest.specialTokens.eos).length;
     const steps = Math.max(1, decoded.best.tokens.length);
     return {
@@ -195,6 +202,51 @@ export class Recognizer {
       best = extended(best, choice);
       if (choice.id === eos) break;
       ({ logits, sequence, present } = await this.#step(this.#embeddingOf(table, choice.id), 1, present, scaleIndex));
+    }
+    return { best, prefillMs, decodeMs: performance.now() - decodeStart };
+  }
+
+  /**
+   * Joint greedy decoding that drafts ahead from the CTC head's best path and checks the draft in one
+   * decoder call: each drafted token that the joint choice agrees with is accepted without a call of
+   * its own, and at the first disagreement the cache is cut back to the agreed prefix. The transcript
+   * is the one step-by-step joint greedy decoding gives (a test compares them); the decoder calls are
+   * fewer, and a call's cost is mostly per call, not per token, on this small LM.
+   */
+  async #draftedGreedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, joint: JointScoring) {
+    const { vocabSize, dim } = this.#bundle.manifest.lm;
+    const { eos } = this.#bundle.manifest.specialTokens;
+    const prefillStart = performance.now();
+    const first = await this.#step(prefix, 1, this.#emptyPast(1), scaleIndex);
+    const prefillMs = performance.now() - prefillStart;
+    const decodeStart = performance.now();
+    let next = first.logits.subarray((first.sequence - 1) * vocabSize, first.sequence * vocabSize);
+    let cache = first.present;
+    let best: Hypothesis = { tokens: [], logProbability: 0, score: 0, ctc: joint.scorer.initial() };
+    while (best.tokens.length < maxTokens) {
+      const [choice] = this.#candidates(next, best, 1, joint);
+      if (!choice) break;
+      best = extended(best, choice);
+      if (choice.id === eos || best.tokens.length >= maxTokens) break;
+      const draftStart = performance.now();
+      const draft = joint.scorer.draft(best.ctc!, Math.min(draftTokens, maxTokens - best.tokens.length));
+      joint.elapsedMs += performance.now() - draftStart;
+      const eosAt = draft.indexOf(eos);
+      if (eosAt >= 0) draft.length = eosAt;
+      const fed = [choice.id, ...draft];
+      const embeds = new Float32Array(fed.length * dim);
+      fed.forEach((id, index) => embeds.set(this.#embeddingOf(table, id), index * dim));
+      const pastLength = cache.dims[4] as number;
+      const checked = await this.#step(embeds, 1, cache, scaleIndex);
+      let agreed = 0;
+      while (agreed < draft.length && best.tokens.length < maxTokens) {
+        const [verdict] = this.#candidates(checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize), best, 1, joint);
+        if (!verdict || verdict.id !== draft[agreed]) break;
+        best = extended(best, verdict);
+        agreed += 1;
+      }
+      next = checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize);
+      cache = agreed === draft.length ? checked.present : keepPositions(this.#ort, checked.present, pastLength + 1 + agreed);
     }
     return { best, prefillMs, decodeMs: performance.now() - decodeStart };
   }
@@ -332,6 +384,18 @@ function topK(row: Float32Array, k: number): { id: number; value: number }[] {
   return Array.from(row, (value, id) => ({ id, value }))
     .sort((a, b) => b.value - a.value)
     .slice(0, k);
+}
+
+/** Cuts a [layers, 2, batch, heads, positions, headDim] cache back to its first `keep` positions. */
+function keepPositions(ort: typeof Ort, cache: Ort.Tensor, keep: number): Ort.Tensor {
+  const [layers, pair, batch, heads, positions, headDim] = cache.dims as [number, number, number, number, number, number];
+  const source = cache.data as Float32Array;
+  const rows = layers * pair * batch * heads;
+  const out = new Float32Array(rows * keep * headDim);
+  for (let row = 0; row < rows; row += 1) {
+    out.set(source.subarray(row * positions * headDim, (row * positions + keep) * headDim), row * keep * headDim);
+  }
+  return new ort.Tensor('float32', out, [layers, pair, batch, heads, keep, headDim]);
 }
 
 /** Re-orders a [layers, 2, batch, heads, positions, headDim] cache along its batch axis. */

@@ -59,7 +59,7 @@ function lmFlops(bundle: LoadedBundle, prefixTokens: number, generatedTokens: nu
   return flops;
 }
 
-type DecodingLabel = 'joint CTC + LM' | 'LM alone';
+type DecodingLabel = 'joint CTC + LM' | 'joint, step by step' | 'LM alone';
 
 interface ScaleRow {
   scale: string;
@@ -87,8 +87,8 @@ async function measureVadSeconds(pcm: Float32Array): Promise<number> {
 
 /**
  * Every scale × modality with the bundle's decoding (joint with CTC wherever there is audio, when
- * the bundle has a CTC head); with `lmAloneToo`, audio-only again with the LM alone, to show what
- * joint decoding buys and costs.
+ * the bundle has a CTC head); with `lmAloneToo`, audio-only again with the LM alone and jointly
+ * without drafting ahead, to show what joint decoding buys and costs and what drafting saves.
  */
 async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[], vadSecondsPerMediaSecond: number, lmAloneToo: boolean): Promise<ScaleRow[]> {
   const recognizer = new Recognizer(ort, bundle);
@@ -99,7 +99,7 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
     modality,
     decoding: joint && modality !== 'video' ? 'joint CTC + LM' : 'LM alone',
   }));
-  if (joint && lmAloneToo) runs.push({ modality: 'audio', decoding: 'LM alone' });
+  if (joint && lmAloneToo) runs.push({ modality: 'audio', decoding: 'joint, step by step' }, { modality: 'audio', decoding: 'LM alone' });
   const rows: ScaleRow[] = [];
   for (const [scaleIndex, scale] of bundle.manifest.scales.entries()) {
     for (const { modality, decoding } of runs) {
@@ -113,7 +113,7 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
         const started = performance.now();
         const result = await recognizer.recognize(chunkFor(utterance, modality), {
           scaleIndex,
-          decoding: { kind: 'greedy', ...(decoding === 'LM alone' ? { ctcWeight: 0 } : {}) },
+          decoding: { kind: 'greedy', ...(decoding === 'LM alone' ? { ctcWeight: 0 } : {}), ...(decoding === 'joint, step by step' ? { stepByStep: true } : {}) },
         });
         latencies.push(performance.now() - started);
         pairs.push({ reference: utterance.transcript, hypothesis: result.text });

@@ -83,3 +83,17 @@ test('a malformed CTC output is refused with its shape', () => {
   assert.throws(() => new CtcPrefixScorer(new Float32Array(10), 3, 4, BLANK), /10 values, not 3 frames x 4 symbols/);
   assert.throws(() => new CtcPrefixScorer(new Float32Array(12), 3, 4, 4), /blank 4 is outside the 4 symbols/);
 });
+
+test('the draft reads the best path on from where the prefix ends', () => {
+  const path = [1, 1, BLANK, 2, 2, BLANK, 3, 3];
+  const symbols = 4;
+  const x = new Float32Array(path.length * symbols).fill(Math.log(0.02));
+  path.forEach((symbol, t) => (x[t * symbols + symbol] = Math.log(0.94)));
+  const scorer = new CtcPrefixScorer(x, path.length, symbols, BLANK);
+  const empty = scorer.initial();
+  assert.deepEqual(scorer.draft(empty, 8), [1, 2, 3]);
+  const one = scorer.extend(empty, 1);
+  assert.deepEqual(scorer.draft(one, 8), [2, 3], 'the held 1 is not read again');
+  assert.deepEqual(scorer.draft(scorer.extend(one, 2), 8), [3]);
+  assert.deepEqual(scorer.draft(empty, 2), [1, 2], 'at most count labels');
+});

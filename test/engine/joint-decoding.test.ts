@@ -12,8 +12,9 @@ import { testBundleDirectory } from '../support/bundle.js';
 
 /**
  * Joint CTC + LM decoding on the real bundle and generated speech: it runs wherever there is
- * audio and only there, weight 0 turns it off, and it does not make the transcripts worse than
- * the LM alone (the bundle's evaluation compares the two on more speech, EVAL.md section 1b).
+ * audio and only there, weight 0 turns it off, drafting ahead changes no transcript, and it does not
+ * make the transcripts worse than the LM alone (the bundle's evaluation compares the two on more
+ * speech, EVAL.md section 1b).
  */
 test('joint CTC + LM decoding', async (t) => {
   const bundle = await loadBundle(ort, testBundleDirectory(), { device: 'cpu', autoCandidates: ['cpu'] });
@@ -47,6 +48,16 @@ test('joint CTC + LM decoding', async (t) => {
     const off = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 0 } });
     assert.equal(off.timings.ctcMs, 0);
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 1 } }), /CTC weight 1 is outside/);
+  });
+
+  await t.test('drafting from the CTC best path gives the step-by-step transcript at every scale', async () => {
+    for (const scaleIndex of bundle.manifest.scales.keys()) {
+      const drafted = await transcribe({ kind: 'greedy' }, scaleIndex);
+      const stepByStep = await transcribe({ kind: 'greedy', stepByStep: true }, scaleIndex);
+      assert.deepEqual(drafted.results.map((result) => result.text), stepByStep.results.map((result) => result.text));
+      const calls = (run: typeof drafted) => run.results.reduce((sum, result) => sum + result.timings.decodeMs, 0);
+      t.diagnostic(`${bundle.manifest.scales[scaleIndex]!.id}: decoding ${calls(drafted).toFixed(0)} ms drafted, ${calls(stepByStep).toFixed(0)} ms step by step`);
+    }
   });
 
   for (const decoding of [{ kind: 'greedy' }, { kind: 'beam', beams: 3 }] as const) {
