@@ -18,12 +18,17 @@ export interface ChunkInput {
   readonly frames?: { readonly pixels: Uint8Array; readonly count: number };
 }
 
-export type Decoding = ({ readonly kind: 'greedy'; readonly stepByStep?: boolean } | { readonly kind: 'beam'; readonly beams: number }) & {
+export type Decoding = (
+  | {
+      readonly kind: 'greedy';
+      /** One decoder call per token even where joint decoding could draft ahead: the same transcript, for measuring what drafting saves. */
+      readonly stepByStep?: boolean;
+    }
+  | { readonly kind: 'beam'; readonly beams: number }
+) & {
   /** Weight of the CTC prefix score; undefined = the bundle's, 0 = the LM alone. */
   readonly ctcWeight?: number;
 };
-// Greedy `stepByStep`: one decoder call per token even where joint decoding could draft ahead; the
-// same transcript, for measuring what drafting saves.
 
 export interface RecognizeOptions {
   /** Index into the manifest's scale list (0 = finest). */

@@ -19,7 +19,7 @@ from .data import CharTokenizer
 from .model import ctc_log_probs
 
 NEG = -1e30
-DEFAULT_CTC_WEIGHT = 0.5  # the best of 0.3 / 0.5 / 0.7 on development utterances (EVAL.md, "Decoding")
+DEFAULT_CTC_WEIGHT = 0.5  # the evaluation tunes it on development utterances (--ctc-weight auto) and writes it to the manifest
 JOINT_CANDIDATES = 6
 
 

@@ -179,6 +179,21 @@ def flops_per_second(model: AVModel) -> dict:
     return out
 
 
+SWEEP_NOISES = [NOISES[0], NOISES[2]]
+
+
+def chosen_weight(arg: str, sweep: dict | None) -> float:
+    """``arg`` as a number, or for 'auto' the swept weight with the lowest mean development WER over the
+    sweep's scales, tasks and noises."""
+    if arg != "auto":
+        return float(arg)
+    if not sweep:
+        return DEFAULT_CTC_WEIGHT
+    mean = {sw: sum(wer[k] for k in wer if not k.startswith("ctc/")) / sum(1 for k in wer if not k.startswith("ctc/"))
+            for sw, wer in sweep["wer"].items()}
+    return float(min(mean, key=mean.get))
+
+
 def budget(run: str, info: dict) -> dict:
     """What a compared run trained: its AV steps and samples, and whether its encoders learned too."""
     st = info["state"]
@@ -223,12 +238,14 @@ def render_md(ev: dict) -> str:
             lines.append(f"| CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
         sweep = ev.get("ctc_weight_sweep")
         if sweep:
-            lines += ["", f"The weight was chosen on development utterances {sweep['first_utterance']}–"
-                      f"{sweep['first_utterance'] + sweep['n_utterances'] - 1} of the seen-voice split, disjoint from the reported ones "
-                      "(clean, WER %):", "", "| weight | " + " | ".join(f"{TASK_NAME[t]} {k}" for k in ("s0", f"s{len(sc) - 1}") for t in ("asr", "avsr")) + " |",
-                      "|---|---|---|---|---|"]
+            cols = [(k, t, noise) for noise, _ in SWEEP_NOISES for k in ("s0", f"s{len(sc) - 1}") for t in ("asr", "avsr")]
+            lines += ["", f"The weight ({ev['main']['ctc_weight']}) is the one with the lowest mean WER on development utterances "
+                      f"{sweep['first_utterance']}–{sweep['first_utterance'] + sweep['n_utterances'] - 1} of the seen-voice split, "
+                      "disjoint from the reported ones (WER %):", "",
+                      "| weight | " + " | ".join(f"{k} {TASK_NAME[t]} {noise}" for k, t, noise in cols) + " |",
+                      "|---|" + "---|" * len(cols)]
             for sw, wer in sweep["wer"].items():
-                lines.append(f"| {sw} | " + " | ".join(fmt(wer.get(f"{k}/{t}/clean")) for k in ("s0", f"s{len(sc) - 1}") for t in ("asr", "avsr")) + " |")
+                lines.append(f"| {sw} | " + " | ".join(fmt(wer.get(f"{k}/{t}/{noise}")) for k, t, noise in cols) + " |")
     if ev.get("heldout"):
         lines += ["", f"## 2. Held-out TTS family ({ev['heldout_family']}, never in training) — WER %", "", head.rstrip("\n")]
         for task in TASKS:
@@ -327,8 +344,9 @@ def main() -> None:
     ap.add_argument("--compare", action="append", default=[], help="label=run_dir of a variant (MS, SS, MoME, sink ...)")
     ap.add_argument("--reference", default=None,
                     help="run dir of the shipped design (MSS) trained on the baselines' budget, for like-for-like targets")
-    ap.add_argument("--ctc-weight", type=float, default=DEFAULT_CTC_WEIGHT,
-                    help="weight of the CTC prefix score in joint decoding (0 = the LM alone); export with the same")
+    ap.add_argument("--ctc-weight", default="auto",
+                    help="weight of the CTC prefix score in joint decoding (0 = the LM alone), or 'auto': the best of "
+                         "--sweep on the development utterances; written into the bundle's manifest")
     ap.add_argument("--sweep", default="0.3,0.5,0.7",
                     help="CTC weights compared on development utterances (disjoint from the reported ones); '' = skip")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
@@ -353,19 +371,19 @@ def main() -> None:
     from .export import git_commit
 
     ev["git_commit"] = git_commit()
-    w = a.ctc_weight
     if a.sweep and a.sweep_first + a.sweep_n > len(seen):
         print(f"[eval] no weight sweep: the seen-voice split has {len(seen)} utterances, "
               f"fewer than --sweep-first + --sweep-n = {a.sweep_first + a.sweep_n}")
     elif a.sweep:
         if a.sweep_first < n:
             raise SystemExit(f"--sweep-first {a.sweep_first} overlaps the {n} reported utterances")
-        dev = [(0, "clean"), (len(scales) - 1, "clean")]
         ev["ctc_weight_sweep"] = {
             "first_utterance": a.sweep_first, "n_utterances": a.sweep_n, "wer": {
-                str(sw): evaluate_model(model, seen, a.sweep_n, sorted({k for k, _ in dev}), ["asr", "avsr"], NOISES[:1],
-                                        ctc_weight=float(sw), first=a.sweep_first, label=f" sweep {sw}")["wer"]
+                sw: evaluate_model(model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
+                                   ctc_weight=float(sw), first=a.sweep_first, label=f" sweep {sw}")["wer"]
                 for sw in a.sweep.split(",")}}
+    w = chosen_weight(a.ctc_weight, ev.get("ctc_weight_sweep"))
+    print(f"[eval] CTC weight {w}")
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", ctc_weight=w)
     ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], [NOISES[0], NOISES[2]], label=" LM alone",
                                    ctc_weight=0.0)
@@ -417,6 +435,8 @@ def main() -> None:
         for s in man["scales"]:
             s["accuracy"] = ev["manifest_accuracy"].get(s["id"])
             s["cost"].update(ev["manifest_cost"].get(s["id"], {}))
+        if "ctc" in man.get("decoding", {}):  # the engine decodes with the weight the accuracy was measured at
+            man["decoding"]["ctc"]["weight"] = w
         man["evaluation"]["available"] = True
         dump_json(man, man_path)
     print(f"[eval] wrote {a.bundle}/EVAL.md and eval.json in {ev['seconds']:.0f} s")

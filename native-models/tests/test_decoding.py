@@ -12,7 +12,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from nestcap_av.data import CharTokenizer  # noqa: E402
-from nestcap_av.decoding import CTCPrefixScorer, audio_ctc, greedy  # noqa: E402
+from nestcap_av.decoding import DEFAULT_CTC_WEIGHT, CTCPrefixScorer, audio_ctc, greedy  # noqa: E402
 from nestcap_av.model import AVModel  # noqa: E402
 from tests.test_model import tiny  # noqa: E402
 
@@ -78,6 +78,17 @@ class JointGreedyTests(unittest.TestCase):
             for t, s in enumerate([target[0], BLANK, target[1], BLANK, BLANK, BLANK]):
                 forced[t, s] = 0.0
             self.assertEqual(greedy(model, tok, prefix, lora, 20, forced, 0.9, candidates=len(tok)), "ab")
+
+
+class WeightChoiceTests(unittest.TestCase):
+    def test_auto_takes_the_lowest_mean_development_wer_and_ignores_the_ctc_rows(self):
+        from nestcap_av.evaluate import chosen_weight
+
+        sweep = {"wer": {"0.3": {"s0/asr/clean": 50.0, "s3/asr/clean": 70.0, "ctc/clean": 1.0},
+                         "0.5": {"s0/asr/clean": 52.0, "s3/asr/clean": 60.0, "ctc/clean": 99.0}}}
+        self.assertEqual(chosen_weight("auto", sweep), 0.5)
+        self.assertEqual(chosen_weight("0.2", sweep), 0.2)
+        self.assertEqual(chosen_weight("auto", None), DEFAULT_CTC_WEIGHT)
 
 
 if __name__ == "__main__":
