@@ -29,6 +29,8 @@ export interface CaptionCommand {
   readonly jobs: number;
   readonly video: 'auto' | 'on' | 'off';
   readonly beams: number;
+  /** Undefined: the bundle's weight. */
+  readonly ctcWeight: number | undefined;
   readonly overwrite: boolean;
 }
 
@@ -111,7 +113,10 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
           path,
           {
             chooseScale,
-            decoding: command.beams > 1 ? { kind: 'beam', beams: command.beams } : { kind: 'greedy' },
+            decoding: {
+              ...(command.beams > 1 ? { kind: 'beam', beams: command.beams } : { kind: 'greedy' }),
+              ...(command.ctcWeight === undefined ? {} : { ctcWeight: command.ctcWeight }),
+            },
             useVideo: landmarker !== undefined,
             onProgress: (done, total) => {
               processed.set(path, { done, total: total ?? done });

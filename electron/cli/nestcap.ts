@@ -20,6 +20,8 @@ Options:
   --jobs <n>         files captioned in parallel (default: 1)
   --video <mode>     lip reading from the video track: auto, on or off (default: auto)
   --beams <n>        beam search width; 1 is greedy decoding (default: 1)
+  --ctc-weight <w>   weight of the audio CTC head in joint decoding, from 0 (the LM alone)
+                     to below 1 (default: the bundle's, tuned by its evaluation)
   --overwrite        replace caption files that already exist
   -h, --help         show this help
 `;
@@ -39,6 +41,7 @@ interface CaptionOptions {
   readonly jobs: number;
   readonly video: 'auto' | 'on' | 'off';
   readonly beams: number;
+  readonly ctcWeight: number | undefined;
   readonly overwrite: boolean;
 }
 
@@ -55,6 +58,7 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
       jobs: { type: 'string', default: '1' },
       video: { type: 'string', default: 'auto' },
       beams: { type: 'string', default: '1' },
+      'ctc-weight': { type: 'string' },
       overwrite: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -69,6 +73,8 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError('--jobs must be an integer from 1 to 64');
   const beams = Number(values.beams);
   if (!Number.isInteger(beams) || beams < 1 || beams > 16) throw new UsageError('--beams must be an integer from 1 to 16');
+  const ctcWeight = values['ctc-weight'] === undefined ? undefined : Number(values['ctc-weight']);
+  if (ctcWeight !== undefined && !(ctcWeight >= 0 && ctcWeight < 1)) throw new UsageError('--ctc-weight must be a number from 0 to below 1');
   const video = values.video;
   if (video !== 'auto' && video !== 'on' && video !== 'off') throw new UsageError(`--video must be auto, on or off, got "${video}"`);
   return {
@@ -81,6 +87,7 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
     jobs,
     video,
     beams,
+    ctcWeight,
     overwrite: values.overwrite,
   };
 }
@@ -149,6 +156,7 @@ async function runCaption(args: string[]): Promise<ExitCode> {
       jobs: options.jobs,
       video: options.video,
       beams: options.beams,
+      ctcWeight: options.ctcWeight,
       overwrite: options.overwrite,
     },
     { stdout: process.stdout, stderr: process.stderr },

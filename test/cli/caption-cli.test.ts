@@ -28,6 +28,9 @@ test('usage mistakes exit with the usage code and say what is wrong', () => {
   assert.equal(badFormat.code, ExitCode.usage);
   assert.match(badFormat.stderr, /unknown format "docx"/);
   assert.equal(nestcap('caption', media, '--jobs', '0').code, ExitCode.usage);
+  const badWeight = nestcap('caption', media, '--ctc-weight', '1');
+  assert.equal(badWeight.code, ExitCode.usage);
+  assert.match(badWeight.stderr, /--ctc-weight must be a number from 0 to below 1/);
   assert.equal(nestcap('transcribe').code, ExitCode.usage);
   assert.equal(nestcap('caption', '--help').code, ExitCode.success);
 });
