@@ -192,12 +192,18 @@ export class Recognizer {
     return { logits: output.logits!.data as Float32Array, sequence, present: output.present_kv! };
   }
 
+  /** The media prefix through the decoder once, with an empty cache. */
+  async #prefill(prefix: Float32Array, scaleIndex: number) {
+    const started = performance.now();
+    const first = await this.#step(prefix, 1, this.#emptyPast(1), scaleIndex);
+    return { first, prefillMs: performance.now() - started };
+  }
+
   async #greedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, joint: JointScoring | undefined) {
     const { vocabSize } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
-    const prefillStart = performance.now();
-    let { logits, sequence, present } = await this.#step(prefix, 1, this.#emptyPast(1), scaleIndex);
-    const prefillMs = performance.now() - prefillStart;
+    const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
+    let { logits, sequence, present } = first;
     const decodeStart = performance.now();
     let best: Hypothesis = { tokens: [], logProbability: 0, score: 0, ctc: joint?.scorer.initial() };
     for (let step = 0; step < maxTokens; step += 1) {
@@ -221,9 +227,7 @@ export class Recognizer {
   async #draftedGreedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, joint: JointScoring) {
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
-    const prefillStart = performance.now();
-    const first = await this.#step(prefix, 1, this.#emptyPast(1), scaleIndex);
-    const prefillMs = performance.now() - prefillStart;
+    const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
     const decodeStart = performance.now();
     let next = first.logits.subarray((first.sequence - 1) * vocabSize, first.sequence * vocabSize);
     let cache = first.present;
@@ -292,9 +296,7 @@ export class Recognizer {
   async #beamSearch(prefix: Float32Array, scaleIndex: number, table: Float32Array, beamCount: number, maxTokens: number, joint: JointScoring | undefined) {
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
-    const prefillStart = performance.now();
-    const first = await this.#step(prefix, 1, this.#emptyPast(1), scaleIndex);
-    const prefillMs = performance.now() - prefillStart;
+    const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
     const decodeStart = performance.now();
 
     // The prefix was run once; every beam starts from a copy of its cache.

@@ -24,8 +24,8 @@ from torch import nn
 
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, dump_json
 from .data import CharTokenizer, Split, make_example
-from .export import load_run, prefix_embeds
 from .decoding import DEFAULT_CTC_WEIGHT, audio_ctc, ctc_greedy, greedy
+from .export import load_run, prefix_embeds
 from .model import AVModel, compress
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]

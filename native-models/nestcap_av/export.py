@@ -111,7 +111,9 @@ def lm_flops_per_token(mc: ModelConfig, ctx: int) -> float:
     return 2.0 * (L * per_layer + d * mc.vocab_size)
 
 
-def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float = DEFAULT_CTC_WEIGHT) -> dict:
+def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float | None = None) -> dict:
+    """``ctc_weight``: the joint-decoding weight for the manifest; by default the one the evaluation in
+    ``eval_json`` chose and measured at, else DEFAULT_CTC_WEIGHT."""
     torch.set_num_threads(2)
     model, info = load_run(run)
     mc = model.cfg
@@ -206,6 +208,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
     if eval_json and os.path.exists(eval_json):
         with open(eval_json, encoding="utf-8") as f:
             ev = json.load(f)
+    if ctc_weight is None:
+        ctc_weight = (ev or {}).get("main", {}).get("ctc_weight", DEFAULT_CTC_WEIGHT)
     scales = []
     for k, (ra, rv) in enumerate(mc.scales):
         a_tps, v_tps = FPS / ra, FPS / rv
@@ -315,8 +319,9 @@ def main() -> None:
     ap.add_argument("--run", default="work/runs/mtsk")
     ap.add_argument("--out", default="nestcap-av-small")
     ap.add_argument("--eval-json", default=None, help="eval.json to fill the manifest's accuracy/cost fields")
-    ap.add_argument("--ctc-weight", type=float, default=DEFAULT_CTC_WEIGHT,
-                    help="weight of the CTC prefix score in the engine's joint decoding (0 = LM only)")
+    ap.add_argument("--ctc-weight", type=float, default=None,
+                    help="weight of the CTC prefix score in the engine's joint decoding (0 = LM only; "
+                         "default: the one the evaluation in --eval-json chose)")
     a = ap.parse_args()
     export(a.run, a.out, a.eval_json or os.path.join(a.out, "eval.json"), ctc_weight=a.ctc_weight)
 

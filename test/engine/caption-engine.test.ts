@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
@@ -8,8 +6,7 @@ import { CaptionEngine, type CaptionSegment, type MouthFrame, type ScaleDecision
 import { Recognizer } from '../../electron/engine/recognizer.js';
 import { VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
-import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, type Timeline } from '../support/av-corpus.js';
-import { projectRoot } from '../support/browser.js';
+import { engineTestUtterances, layOutTimeline, type Timeline } from '../support/av-corpus.js';
 import { finestScaleWerLimit, testBundleDirectory } from '../support/bundle.js';
 
 /**
@@ -32,10 +29,7 @@ test('the engine captions generated audio-visual speech with accurate times', as
   const bundle = await loadBundle(ort, testBundleDirectory(), { device: 'cpu', autoCandidates: ['cpu'] });
   t.after(() => bundle.release());
   const roi = bundle.manifest.roi.width;
-  const corpus = join(projectRoot, 'test-output', 'engine-corpus', `roi${roi}`);
-  mkdirSync(join(corpus, '..'), { recursive: true });
-  generateEvaluationCorpus(corpus, { seed: 777, seen: 8, heldout: 0, roi });
-  const utterances = readCorpusSplit(corpus, 'eval_seen', roi);
+  const utterances = engineTestUtterances(roi);
   const timeline = layOutTimeline(utterances, 1.2);
   const vad = await VoiceActivityDetector.create(ort);
   t.after(() => vad.release());

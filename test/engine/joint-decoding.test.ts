@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
 import { Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
-import { generateEvaluationCorpus, readCorpusSplit } from '../support/av-corpus.js';
-import { projectRoot } from '../support/browser.js';
+import { engineTestUtterances } from '../support/av-corpus.js';
 import { testBundleDirectory } from '../support/bundle.js';
 
 /**
@@ -25,10 +22,7 @@ test('joint CTC + LM decoding', async (t) => {
     return;
   }
   const roi = bundle.manifest.roi.width;
-  const corpus = join(projectRoot, 'test-output', 'engine-corpus', `roi${roi}`);
-  mkdirSync(join(corpus, '..'), { recursive: true });
-  generateEvaluationCorpus(corpus, { seed: 777, seen: 8, heldout: 0, roi });
-  const utterances = readCorpusSplit(corpus, 'eval_seen', roi);
+  const utterances = engineTestUtterances(roi);
   const recognizer = new Recognizer(ort, bundle);
   const coarsest = bundle.manifest.scales.length - 1;
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,8 +17,7 @@ import { openDatabase } from '../../electron/store/database.js';
 import { getMedia } from '../../electron/store/library.js';
 import { getRun, scaleDecisionsOf } from '../../electron/store/runs.js';
 import { transcriptSegments } from '../../electron/store/segments.js';
-import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit } from '../support/av-corpus.js';
-import { projectRoot } from '../support/browser.js';
+import { engineTestUtterances, layOutTimeline } from '../support/av-corpus.js';
 import { testBundleDirectory } from '../support/bundle.js';
 import { feedTimeline, liveFrameSamples } from '../support/live-feed.js';
 
@@ -29,10 +28,7 @@ import { feedTimeline, liveFrameSamples } from '../support/live-feed.js';
 
 const bundle = await loadBundle(ort, testBundleDirectory(), { device: 'cpu', autoCandidates: ['cpu'] });
 const roi = bundle.manifest.roi.width;
-const corpus = join(projectRoot, 'test-output', 'engine-corpus', `roi${roi}`);
-mkdirSync(join(corpus, '..'), { recursive: true });
-generateEvaluationCorpus(corpus, { seed: 777, seen: 8, heldout: 0, roi });
-const utterances = readCorpusSplit(corpus, 'eval_seen', roi);
+const utterances = engineTestUtterances(roi);
 const recognizer = new Recognizer(ort, bundle);
 
 test.after(() => bundle.release());

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from './browser.js';
 
@@ -130,4 +130,12 @@ function lastAudibleSample(pcm: Float32Array, threshold = 0.01): number {
   let end = pcm.length;
   while (end > 0 && Math.abs(pcm[end - 1]!) < threshold) end -= 1;
   return end;
+}
+
+/** The eight seen-voice utterances the engine and live tests share (generated once, then reused). */
+export function engineTestUtterances(roi: number): Utterance[] {
+  const corpus = join(projectRoot, 'test-output', 'engine-corpus', `roi${roi}`);
+  mkdirSync(join(corpus, '..'), { recursive: true });
+  generateEvaluationCorpus(corpus, { seed: 777, seen: 8, heldout: 0, roi });
+  return readCorpusSplit(corpus, 'eval_seen', roi);
 }
