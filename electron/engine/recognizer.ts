@@ -232,8 +232,11 @@ export class Recognizer {
     let next = first.logits.subarray((first.sequence - 1) * vocabSize, first.sequence * vocabSize);
     let cache = first.present;
     let best: Hypothesis = { tokens: [], logProbability: 0, score: 0, ctc: joint.scorer.initial() };
+    // The choice after `next` when checking the draft already scored it (the token that disagreed).
+    let decided: Candidate[] | undefined;
     while (best.tokens.length < maxTokens) {
-      const [choice] = this.#candidates(next, best, 1, joint);
+      const [choice] = decided ?? this.#candidates(next, best, 1, joint);
+      decided = undefined;
       if (!choice) break;
       best = extended(best, choice);
       if (choice.id === eos || best.tokens.length >= maxTokens) break;
@@ -249,9 +252,12 @@ export class Recognizer {
       const checked = await this.#step(embeds, 1, cache, scaleIndex);
       let agreed = 0;
       while (agreed < draft.length && best.tokens.length < maxTokens) {
-        const [verdict] = this.#candidates(checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize), best, 1, joint);
-        if (!verdict || verdict.id !== draft[agreed]) break;
-        best = extended(best, verdict);
+        const verdict = this.#candidates(checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize), best, 1, joint);
+        if (verdict[0]?.id !== draft[agreed]) {
+          decided = verdict;
+          break;
+        }
+        best = extended(best, verdict[0]!);
         agreed += 1;
       }
       next = checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize);
