@@ -27,7 +27,7 @@ start=$(date +%s)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --init-from "$out/enc_a" \
   --init-adapters-from "$out/enc" --freeze-encoders --steps 3 --batch 4 --ckpt-every 3
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
-"$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1
+"$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
 if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
   # ONNX Runtime agrees with PyTorch, and the app's engine loads the bundle and its scale ladder

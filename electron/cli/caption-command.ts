@@ -31,6 +31,8 @@ export interface CaptionCommand {
   readonly beams: number;
   /** Undefined: the bundle's weight. */
   readonly ctcWeight: number | undefined;
+  /** Undefined: the bundle's weight. */
+  readonly wordWeight: number | undefined;
   readonly overwrite: boolean;
 }
 
@@ -116,6 +118,7 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
             decoding: {
               ...(command.beams > 1 ? { kind: 'beam', beams: command.beams } : { kind: 'greedy' }),
               ...(command.ctcWeight === undefined ? {} : { ctcWeight: command.ctcWeight }),
+              ...(command.wordWeight === undefined ? {} : { wordWeight: command.wordWeight }),
             },
             useVideo: landmarker !== undefined,
             onProgress: (done, total) => {

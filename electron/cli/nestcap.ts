@@ -22,6 +22,8 @@ Options:
   --beams <n>        beam search width; 1 is greedy decoding (default: 1)
   --ctc-weight <w>   weight of the audio CTC head in joint decoding, from 0 (the LM alone)
                      to below 1 (default: the bundle's, tuned by its evaluation)
+  --word-weight <w>  weight of the bundle's word LM, from 0 (off) up (default: the
+                     bundle's, tuned by its evaluation)
   --overwrite        replace caption files that already exist
   -h, --help         show this help
 `;
@@ -42,6 +44,7 @@ interface CaptionOptions {
   readonly video: 'auto' | 'on' | 'off';
   readonly beams: number;
   readonly ctcWeight: number | undefined;
+  readonly wordWeight: number | undefined;
   readonly overwrite: boolean;
 }
 
@@ -59,6 +62,7 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
       video: { type: 'string', default: 'auto' },
       beams: { type: 'string', default: '1' },
       'ctc-weight': { type: 'string' },
+      'word-weight': { type: 'string' },
       overwrite: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -75,6 +79,8 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
   if (!Number.isInteger(beams) || beams < 1 || beams > 16) throw new UsageError('--beams must be an integer from 1 to 16');
   const ctcWeight = values['ctc-weight'] === undefined ? undefined : Number(values['ctc-weight']);
   if (ctcWeight !== undefined && !(ctcWeight >= 0 && ctcWeight < 1)) throw new UsageError('--ctc-weight must be a number from 0 to below 1');
+  const wordWeight = values['word-weight'] === undefined ? undefined : Number(values['word-weight']);
+  if (wordWeight !== undefined && !(wordWeight >= 0 && Number.isFinite(wordWeight))) throw new UsageError('--word-weight must be a number of at least 0');
   const video = values.video;
   if (video !== 'auto' && video !== 'on' && video !== 'off') throw new UsageError(`--video must be auto, on or off, got "${video}"`);
   return {
@@ -88,6 +94,7 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
     video,
     beams,
     ctcWeight,
+    wordWeight,
     overwrite: values.overwrite,
   };
 }
@@ -157,6 +164,7 @@ async function runCaption(args: string[]): Promise<ExitCode> {
       video: options.video,
       beams: options.beams,
       ctcWeight: options.ctcWeight,
+      wordWeight: options.wordWeight,
       overwrite: options.overwrite,
     },
     { stdout: process.stdout, stderr: process.stderr },

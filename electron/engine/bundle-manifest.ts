@@ -4,6 +4,8 @@
  * tokens and prompts comes from here; nothing about the model is hard-coded in TypeScript.
  */
 
+import { wordLmFormat } from './word-lm.js';
+
 export type Task = 'asr' | 'vsr' | 'avsr';
 export const tasks: readonly Task[] = ['asr', 'vsr', 'avsr'];
 
@@ -44,6 +46,15 @@ export interface CtcDecodingSpec {
   readonly candidates: number;
 }
 
+/** Look-ahead word LM fusion: the file with its tables, and how to weigh its score. */
+export interface WordLmSpec {
+  readonly file: string;
+  /** At least 0: each candidate also scores weight × its change in log P(words); 0 = off. */
+  readonly weight: number;
+  /** How many of the LM's best next tokens it scores at each step where there is no CTC. */
+  readonly candidates: number;
+}
+
 export interface BundleManifest {
   readonly id: string;
   readonly formatVersion: number;
@@ -64,7 +75,7 @@ export interface BundleManifest {
   readonly specialTokens: { readonly bos: number; readonly eos: number; readonly audioStart: number; readonly audioEnd: number; readonly videoStart: number; readonly videoEnd: number };
   readonly prompts: Readonly<Record<Task, readonly number[]>>;
   /** Decoding rules the model was evaluated with, so the app decodes the same way. */
-  readonly decoding: { readonly noRepeatNgram: number; readonly ctc: CtcDecodingSpec | undefined };
+  readonly decoding: { readonly noRepeatNgram: number; readonly ctc: CtcDecodingSpec | undefined; readonly wordLm: WordLmSpec | undefined };
   /** Finest first, as the manifest lists them. */
   readonly scales: readonly ScaleSpec[];
   readonly evaluationReport: string | undefined;
@@ -166,20 +177,33 @@ function scale(value: unknown, field: string): ScaleSpec {
   };
 }
 
-/** Bundles from before joint decoding have no `decoding.ctc`; they decode with the LM alone. */
+/** Bundles from before joint decoding have no `decoding.ctc` (nor `decoding.word_lm`); they decode with the LM alone. */
 function decodingRules(value: unknown, audioEncoder: GraphSpec, vocabSize: number): BundleManifest['decoding'] {
-  if (value === undefined) return { noRepeatNgram: 0, ctc: undefined };
+  if (value === undefined) return { noRepeatNgram: 0, ctc: undefined, wordLm: undefined };
   const rules = object(value, 'decoding');
   const noRepeatNgram = nonNegativeInteger(rules.no_repeat_ngram, 'decoding.no_repeat_ngram');
-  if (rules.ctc === undefined) return { noRepeatNgram, ctc: undefined };
-  const ctc = object(rules.ctc, 'decoding.ctc');
+  return { noRepeatNgram, ctc: ctcRules(rules.ctc, audioEncoder, vocabSize), wordLm: wordLmRules(rules.word_lm) };
+}
+
+function wordLmRules(value: unknown): WordLmSpec | undefined {
+  if (value === undefined) return undefined;
+  const rules = object(value, 'decoding.word_lm');
+  if (rules.format !== wordLmFormat) throw new ManifestError('decoding.word_lm.format', `must be "${wordLmFormat}"`);
+  const weight = rules.weight;
+  if (typeof weight !== 'number' || !(weight >= 0 && Number.isFinite(weight))) throw new ManifestError('decoding.word_lm.weight', 'must be a number of at least 0');
+  return { file: bundlePath(rules.file, 'decoding.word_lm.file'), weight, candidates: positiveInteger(rules.candidates, 'decoding.word_lm.candidates') };
+}
+
+function ctcRules(value: unknown, audioEncoder: GraphSpec, vocabSize: number): CtcDecodingSpec | undefined {
+  if (value === undefined) return undefined;
+  const ctc = object(value, 'decoding.ctc');
   const output = string(ctc.output, 'decoding.ctc.output');
   if (!audioEncoder.outputs.includes(output)) throw new ManifestError('decoding.ctc.output', `"${output}" is not an output of graphs.audio_encoder`);
   const blank = nonNegativeInteger(ctc.blank, 'decoding.ctc.blank');
   if (blank >= vocabSize) throw new ManifestError('decoding.ctc.blank', `is ${blank}, outside the vocabulary of ${vocabSize}`);
   const weight = ctc.weight;
   if (typeof weight !== 'number' || !(weight >= 0 && weight < 1)) throw new ManifestError('decoding.ctc.weight', 'must be a number in [0, 1)');
-  return { noRepeatNgram, ctc: { output, blank, weight, candidates: positiveInteger(ctc.candidates, 'decoding.ctc.candidates') } };
+  return { output, blank, weight, candidates: positiveInteger(ctc.candidates, 'decoding.ctc.candidates') };
 }
 
 export const supportedFormatVersion = 1;

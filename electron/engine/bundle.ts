@@ -6,6 +6,7 @@ import { BundleUnavailableError, readBundleManifest } from './bundle-location.js
 import { ManifestError, parseManifest, type BundleManifest, type GraphSpec } from './bundle-manifest.js';
 import { missingProviderLibrary } from './execution-providers.js';
 import { CharTokenizer } from './tokenizer.js';
+import { WordLm, WordLmError } from './word-lm.js';
 
 /**
  * A loaded model bundle: its manifest, one ONNX session per graph and every scale's adapter
@@ -45,6 +46,8 @@ export interface LoadedBundle {
   readonly directory: string;
   readonly manifest: BundleManifest;
   readonly tokenizer: CharTokenizer;
+  /** The look-ahead word LM, where the manifest has one. */
+  readonly wordLm: WordLm | undefined;
   readonly sessions: {
     readonly audioEncoder: Ort.InferenceSession;
     readonly videoEncoder: Ort.InferenceSession;
@@ -70,6 +73,9 @@ function checkFiles(directory: string, manifest: BundleManifest): void {
     if (fileSize(directory, spec.file) === 0) throw new BundleError('truncated-file', `${spec.file} in ${directory} is empty.`);
   }
   fileSize(directory, manifest.tokenizerFile);
+  if (manifest.decoding.wordLm && fileSize(directory, manifest.decoding.wordLm.file) === 0) {
+    throw new BundleError('truncated-file', `${manifest.decoding.wordLm.file} in ${directory} is empty.`);
+  }
   for (const scale of manifest.scales) {
     const expected = Math.max(...scale.adapterTensors.map((tensor) => tensor.byteOffset + tensor.byteLength));
     const actual = fileSize(directory, scale.adapterFile);
@@ -137,6 +143,23 @@ async function createSession(ort: typeof Ort, directory: string, spec: GraphSpec
   return session;
 }
 
+function readWordLm(directory: string, manifest: BundleManifest): WordLm | undefined {
+  const spec = manifest.decoding.wordLm;
+  if (!spec) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(join(directory, spec.file), 'utf8'));
+  } catch (error) {
+    throw new BundleError('truncated-file', `${spec.file} in ${directory} is not complete JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return WordLm.parse(raw);
+  } catch (error) {
+    if (error instanceof WordLmError) throw new BundleError('mismatch', `${spec.file} in ${directory}: ${error.message}`);
+    throw error;
+  }
+}
+
 export async function loadBundle(ort: typeof Ort, directory: string, options: LoadOptions): Promise<LoadedBundle> {
   let manifest: BundleManifest;
   try {
@@ -154,6 +177,7 @@ export async function loadBundle(ort: typeof Ort, directory: string, options: Lo
   } catch (error) {
     throw new BundleError('mismatch', error instanceof Error ? error.message : String(error));
   }
+  const wordLm = readWordLm(directory, manifest);
   const adapters = readAdapters(ort, directory, manifest);
 
   const candidates = options.device === 'auto' ? options.autoCandidates : [options.device];
@@ -186,6 +210,7 @@ export async function loadBundle(ort: typeof Ort, directory: string, options: Lo
       directory,
       manifest,
       tokenizer,
+      wordLm,
       sessions,
       adapters,
       provider: { used: provider, fallbacks },

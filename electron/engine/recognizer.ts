@@ -2,13 +2,15 @@ import type * as Ort from 'onnxruntime-node';
 import type { Task } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
+import type { NextSymbol, WordLm, WordState } from './word-lm.js';
 
 /**
  * One chunk of media in, text out: encoders → the chosen scale's tokens → prefix
  * (BOS, <audio> A </audio>, <video> V </video>, prompt) → autoregressive decoding with a KV
  * cache, greedy or beam search. The layout and every id come from the bundle's manifest.
  * Wherever the chunk has audio and the bundle exports its CTC head, each step scores the LM's best
- * next tokens jointly with the CTC prefix probability (see ctc-prefix-scorer.ts).
+ * next tokens jointly with the CTC prefix probability (see ctc-prefix-scorer.ts); where the bundle has
+ * a word LM, they also get its look-ahead score (see word-lm.ts).
  */
 
 export interface ChunkInput {
@@ -28,6 +30,8 @@ export type Decoding = (
 ) & {
   /** Weight of the CTC prefix score; undefined = the bundle's, 0 = the LM alone. */
   readonly ctcWeight?: number;
+  /** Weight of the word LM's score; undefined = the bundle's, 0 = off. */
+  readonly wordWeight?: number;
 };
 
 export interface RecognizeOptions {
@@ -45,8 +49,8 @@ export interface Recognition {
   /** Tokens the LM consumed as media prefix (the cost the scale controls). */
   readonly prefixTokens: number;
   readonly generatedTokens: number;
-  /** `decodeMs` includes `ctcMs`, the CTC prefix scoring of joint decoding (0 without it). */
-  readonly timings: { readonly encodeMs: number; readonly prefillMs: number; readonly decodeMs: number; readonly ctcMs: number };
+  /** `decodeMs` includes `ctcMs`, the CTC prefix scoring of joint decoding, and `wordLmMs`, the word LM's scoring (0 without them). */
+  readonly timings: { readonly encodeMs: number; readonly prefillMs: number; readonly decodeMs: number; readonly ctcMs: number; readonly wordLmMs: number };
 }
 
 interface Hypothesis {
@@ -56,6 +60,7 @@ interface Hypothesis {
   /** What search ranks by: the LM's log-probability, or with CTC the joint score. */
   readonly score: number;
   readonly ctc: CtcPrefixState | undefined;
+  readonly words: WordState | undefined;
 }
 
 /** Tokens drafted from the CTC best path per decoder call in joint greedy decoding. */
@@ -69,12 +74,26 @@ interface JointScoring {
   elapsedMs: number;
 }
 
+interface WordFusion {
+  readonly lm: WordLm;
+  readonly weight: number;
+  readonly candidates: number;
+  elapsedMs: number;
+}
+
+/** What ranks the LM's candidates besides the LM itself; either part may be absent. */
+interface Scoring {
+  readonly ctc: JointScoring | undefined;
+  readonly words: WordFusion | undefined;
+}
+
 interface Candidate {
   readonly id: number;
   readonly lmLogProbability: number;
   /** This step's term of the ranking score. */
   readonly gain: number;
   readonly ctc: CtcPrefixState | undefined;
+  readonly words: WordState | undefined;
 }
 
 export class Recognizer {
@@ -145,6 +164,12 @@ export class Recognizer {
       parts.push(this.#embeddingOf(table, manifest.specialTokens.videoStart), output[scale.videoOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.videoEnd));
     }
     for (const id of manifest.prompts[task]) parts.push(this.#embeddingOf(table, id));
+    const wordWeight = options.decoding.wordWeight ?? manifest.decoding.wordLm?.weight ?? 0;
+    if (!(wordWeight >= 0 && Number.isFinite(wordWeight))) throw new RangeError(`word-LM weight ${wordWeight} is not a number of at least 0`);
+    const wordLm = this.#bundle.wordLm;
+    const words: WordFusion | undefined =
+      wordLm && wordWeight > 0 ? { lm: wordLm, weight: wordWeight, candidates: manifest.decoding.wordLm!.candidates, elapsedMs: 0 } : undefined;
+    const scoring: Scoring = { ctc: joint, words };
     const prefix = concat(parts);
     const prefixTokens = prefix.length / dim;
     const encodeMs = performance.now() - encodeStart;
@@ -152,10 +177,10 @@ export class Recognizer {
     const maxTokens = this.#maxTokens(input);
     const decoded =
       options.decoding.kind === 'beam' && options.decoding.beams > 1
-        ? await this.#beamSearch(prefix, options.scaleIndex, table, options.decoding.beams, maxTokens, joint)
+        ? await this.#beamSearch(prefix, options.scaleIndex, table, options.decoding.beams, maxTokens, scoring)
         : joint && !(options.decoding.kind === 'greedy' && options.decoding.stepByStep === true)
-          ? await this.#draftedGreedy(prefix, options.scaleIndex, table, maxTokens, joint)
-          : await this.#greedy(prefix, options.scaleIndex, table, maxTokens, joint);
+          ? await this.#draftedGreedy(prefix, options.scaleIndex, table, maxTokens, { ctc: joint, words })
+          : await this.#greedy(prefix, options.scaleIndex, table, maxTokens, scoring);
     const generated = decoded.best.tokens.filter((id) => id !== manifest.specialTokens.eos).length;
     const steps = Math.max(1, decoded.best.tokens.length);
     return {
@@ -165,7 +190,7 @@ export class Recognizer {
       confidence: Math.exp(decoded.best.logProbability / steps),
       prefixTokens,
       generatedTokens: generated,
-      timings: { encodeMs, prefillMs: decoded.prefillMs, decodeMs: decoded.decodeMs, ctcMs: joint?.elapsedMs ?? 0 },
+      timings: { encodeMs, prefillMs: decoded.prefillMs, decodeMs: decoded.decodeMs, ctcMs: joint?.elapsedMs ?? 0, wordLmMs: words?.elapsedMs ?? 0 },
     };
   }
 
@@ -199,16 +224,16 @@ export class Recognizer {
     return { first, prefillMs: performance.now() - started };
   }
 
-  async #greedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, joint: JointScoring | undefined) {
+  async #greedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, scoring: Scoring) {
     const { vocabSize } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
     const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
     let { logits, sequence, present } = first;
     const decodeStart = performance.now();
-    let best: Hypothesis = { tokens: [], logProbability: 0, score: 0, ctc: joint?.scorer.initial() };
+    let best = initialHypothesis(scoring);
     for (let step = 0; step < maxTokens; step += 1) {
       const row = logits.subarray((sequence - 1) * vocabSize, sequence * vocabSize);
-      const [choice] = this.#candidates(row, best, 1, joint);
+      const [choice] = this.#candidates(row, best, 1, scoring);
       if (!choice) break;
       best = extended(best, choice);
       if (choice.id === eos) break;
@@ -224,18 +249,19 @@ export class Recognizer {
    * is the one step-by-step joint greedy decoding gives (a test compares them); the decoder calls are
    * fewer, and a call's cost is mostly per call, not per token, on this small LM.
    */
-  async #draftedGreedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, joint: JointScoring) {
+  async #draftedGreedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, scoring: Scoring & { readonly ctc: JointScoring }) {
+    const joint = scoring.ctc;
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
     const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
     const decodeStart = performance.now();
     let next = first.logits.subarray((first.sequence - 1) * vocabSize, first.sequence * vocabSize);
     let cache = first.present;
-    let best: Hypothesis = { tokens: [], logProbability: 0, score: 0, ctc: joint.scorer.initial() };
+    let best = initialHypothesis(scoring);
     // The choice after `next` when checking the draft already scored it (the token that disagreed).
     let decided: Candidate[] | undefined;
     while (best.tokens.length < maxTokens) {
-      const [choice] = decided ?? this.#candidates(next, best, 1, joint);
+      const [choice] = decided ?? this.#candidates(next, best, 1, scoring);
       decided = undefined;
       if (!choice) break;
       best = extended(best, choice);
@@ -252,7 +278,7 @@ export class Recognizer {
       const checked = await this.#step(embeds, 1, cache, scaleIndex);
       let agreed = 0;
       while (agreed < draft.length && best.tokens.length < maxTokens) {
-        const verdict = this.#candidates(checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize), best, 1, joint);
+        const verdict = this.#candidates(checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize), best, 1, scoring);
         if (verdict[0]?.id !== draft[agreed]) {
           decided = verdict;
           break;
@@ -268,45 +294,58 @@ export class Recognizer {
 
   /**
    * The best `count` next tokens after `hypothesis`, by this step's gain: the LM's log-probability, or
-   * with joint scoring (1 - w) log p_LM + w (its change in log p_CTC) over the LM's top candidates.
+   * with joint scoring (1 - w) log p_LM + w (its change in log p_CTC) over the LM's top candidates; with
+   * the word LM, plus its weight times the candidate's word score.
    */
-  #candidates(logits: Float32Array, hypothesis: Hypothesis, count: number, joint: JointScoring | undefined): Candidate[] {
+  #candidates(logits: Float32Array, hypothesis: Hypothesis, count: number, scoring: Scoring): Candidate[] {
     const { eos } = this.#bundle.manifest.specialTokens;
     const row = logSoftmax(logits);
     for (const banned of bannedNext(hypothesis.tokens, this.#bundle.manifest.decoding.noRepeatNgram)) row[banned] = -Infinity;
-    const prefixState = hypothesis.ctc;
-    if (!joint || !prefixState) {
-      return topK(row, count)
-        .filter(({ value }) => value > -Infinity)
-        .map(({ id, value }) => ({ id, lmLogProbability: value, gain: value, ctc: undefined }));
-    }
-    const { scorer, weight } = joint;
-    const started = performance.now();
-    const scored = topK(row, Math.max(count, joint.candidates))
+    const joint = hypothesis.ctc ? scoring.ctc : undefined;
+    const words = hypothesis.words ? scoring.words : undefined;
+    const pool = Math.max(count, joint?.candidates ?? 0, words?.candidates ?? 0);
+    const scored = topK(row, pool)
       .filter(({ value }) => value > -Infinity)
-      .map(({ id, value }) => {
-        const ctc = id === eos ? undefined : scorer.extend(prefixState, id);
-        const ctcScore = ctc ? ctc.score : scorer.final(prefixState);
-        return { id, lmLogProbability: value, gain: (1 - weight) * value + weight * (ctcScore - prefixState.score), ctc };
-      })
-      .sort((a, b) => b.gain - a.gain)
-      .slice(0, count);
-    joint.elapsedMs += performance.now() - started;
-    return scored;
+      .map(({ id, value }): Candidate => ({ id, lmLogProbability: value, gain: value, ctc: undefined, words: undefined }));
+    if (joint) {
+      const started = performance.now();
+      const prefixState = hypothesis.ctc!;
+      for (const [index, candidate] of scored.entries()) {
+        const ctc = candidate.id === eos ? undefined : joint.scorer.extend(prefixState, candidate.id);
+        const ctcScore = ctc ? ctc.score : joint.scorer.final(prefixState);
+        scored[index] = { ...candidate, gain: (1 - joint.weight) * candidate.lmLogProbability + joint.weight * (ctcScore - prefixState.score), ctc };
+      }
+      joint.elapsedMs += performance.now() - started;
+    }
+    if (words) {
+      const started = performance.now();
+      for (const [index, candidate] of scored.entries()) {
+        const next = words.lm.score(hypothesis.words!, this.#symbolOf(candidate.id));
+        scored[index] = { ...candidate, gain: candidate.gain + words.weight * next.score, words: next.state };
+      }
+      words.elapsedMs += performance.now() - started;
+    }
+    return scored.sort((a, b) => b.gain - a.gain).slice(0, count);
+  }
+
+  #symbolOf(id: number): NextSymbol {
+    if (id === this.#bundle.manifest.specialTokens.eos) return { kind: 'end' };
+    const character = this.#bundle.tokenizer.characterOf(id);
+    return character === undefined ? { kind: 'other' } : { kind: 'character', character };
   }
 
   /**
    * Beam search with the beams as the decoder's batch: one run per step for all beams, and the
    * KV cache re-gathered along the batch axis when beams are reordered.
    */
-  async #beamSearch(prefix: Float32Array, scaleIndex: number, table: Float32Array, beamCount: number, maxTokens: number, joint: JointScoring | undefined) {
+  async #beamSearch(prefix: Float32Array, scaleIndex: number, table: Float32Array, beamCount: number, maxTokens: number, scoring: Scoring) {
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
     const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
     const decodeStart = performance.now();
 
     // The prefix was run once; every beam starts from a copy of its cache.
-    let beams: Hypothesis[] = [{ tokens: [], logProbability: 0, score: 0, ctc: joint?.scorer.initial() }];
+    let beams: Hypothesis[] = [initialHypothesis(scoring)];
     let present = first.present;
     let logits = first.logits;
     let sequence = first.sequence;
@@ -316,7 +355,7 @@ export class Recognizer {
       const candidates: { parent: number; hypothesis: Hypothesis }[] = [];
       beams.forEach((beam, parent) => {
         const rowStart = (parent * sequence + sequence - 1) * vocabSize;
-        for (const candidate of this.#candidates(logits.subarray(rowStart, rowStart + vocabSize), beam, beamCount, joint)) {
+        for (const candidate of this.#candidates(logits.subarray(rowStart, rowStart + vocabSize), beam, beamCount, scoring)) {
           candidates.push({ parent, hypothesis: extended(beam, candidate) });
         }
       });
@@ -349,12 +388,17 @@ function normalisedScore(hypothesis: Hypothesis): number {
   return hypothesis.score / hypothesis.tokens.length;
 }
 
+function initialHypothesis(scoring: Scoring): Hypothesis {
+  return { tokens: [], logProbability: 0, score: 0, ctc: scoring.ctc?.scorer.initial(), words: scoring.words?.lm.start() };
+}
+
 function extended(hypothesis: Hypothesis, candidate: Candidate): Hypothesis {
   return {
     tokens: [...hypothesis.tokens, candidate.id],
     logProbability: hypothesis.logProbability + candidate.lmLogProbability,
     score: hypothesis.score + candidate.gain,
     ctc: candidate.ctc,
+    words: candidate.words,
   };
 }
 

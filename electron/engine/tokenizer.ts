@@ -30,6 +30,11 @@ export class CharTokenizer {
     return this.#vocab.length;
   }
 
+  /** The text of a character id; undefined for special tokens. */
+  characterOf(id: number): string | undefined {
+    return id >= this.#firstCharId && id < this.#vocab.length ? this.#vocab[id] : undefined;
+  }
+
   decode(ids: readonly number[]): string {
     let text = '';
     for (const id of ids) {

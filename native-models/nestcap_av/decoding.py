@@ -11,12 +11,15 @@ reference the evaluation uses.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from .config import NO_REPEAT_NGRAM
-from .data import CharTokenizer
+from .data import SPECIALS, CharTokenizer
 from .model import ctc_log_probs
+from .wordlm import EMPTY_WORD_PENALTY
 
 NEG = -1e30
 DEFAULT_CTC_WEIGHT = 0.5  # the evaluation tunes it on development utterances (--ctc-weight auto) and writes it to the manifest
@@ -89,37 +92,130 @@ def banned_next(tokens: list[int], n: int) -> set[int]:
     return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == tail}
 
 
-@torch.no_grad()
-def greedy(model, tok: CharTokenizer, prefix: torch.Tensor, lora, max_len: int = 120, ctc: np.ndarray | None = None,
-           weight: float = 0.0, candidates: int = JOINT_CANDIDATES, no_repeat_ngram: int = NO_REPEAT_NGRAM) -> str:
-    """Greedy decoding.  With ``ctc`` and ``weight`` > 0, on the joint score: each step takes the LM's top
-    ``candidates`` next tokens and keeps the one whose prefix has the best weighted LM + CTC log-probability
-    (eos is scored by CTC as the transcript ending there)."""
-    cfg = model.cfg
-    L, H, dh = cfg.lm_layers, cfg.lm_heads, cfg.lm_dim // cfg.lm_heads
-    past = torch.zeros(L, 2, 1, H, 0, dh)
-    logits, past, _, _ = model.lm(prefix, past, lora)
-    scorer = CTCPrefixScorer(ctc, tok.pad) if ctc is not None and weight > 0 else None
-    state = scorer.initial() if scorer else None
-    out: list[int] = []
-    while len(out) < max_len:
-        lp = torch.log_softmax(logits[0, -1].double(), -1)
-        banned = banned_next(out, no_repeat_ngram)
+@dataclass
+class Hypothesis:
+    tokens: list[int]
+    log_probability: float  # the LM's, summed over the tokens
+    score: float  # what search ranks by: the sum of the steps' gains
+    ctc: CTCPrefixState | None
+    words: object | None  # the word LM's WordState
+
+
+def _symbol_score(word_lm, tok: CharTokenizer, state, i: int):
+    """The word LM's log-score and next state for token ``i``.  Special tokens other than eos are no
+    transcript the word LM can score, and get its penalty for a space without a word."""
+    if i == tok.eos:
+        return word_lm.sentence_end(state), state
+    if i >= len(SPECIALS):
+        c = tok.vocab[i]
+        return word_lm.word_end(state) if c == " " else word_lm.char(state, c)
+    return EMPTY_WORD_PENALTY, state
+
+
+class Scoring:
+    """What ranks the LM's candidates besides the LM: the CTC prefix score and the word LM, either absent."""
+
+    def __init__(self, tok: CharTokenizer, ctc: np.ndarray | None, weight: float, word_lm, word_weight: float,
+                 candidates: int, no_repeat_ngram: int):
+        self.tok = tok
+        self.scorer = CTCPrefixScorer(ctc, tok.pad) if ctc is not None and weight > 0 else None
+        self.weight = weight
+        self.word_lm = word_lm if word_lm is not None and word_weight > 0 else None
+        self.word_weight = word_weight
+        self.candidates = candidates
+        self.no_repeat_ngram = no_repeat_ngram
+
+    def initial(self) -> Hypothesis:
+        return Hypothesis([], 0.0, 0.0, self.scorer.initial() if self.scorer else None,
+                          self.word_lm.start() if self.word_lm else None)
+
+    def best(self, logits: torch.Tensor, hyp: Hypothesis, count: int) -> list[Hypothesis]:
+        """The best ``count`` extensions of ``hyp`` by this step's gain (the engine's #candidates): the LM's
+        log-probability, or (1 - w) log p_LM + w (the change in log p_CTC) over the LM's top candidates,
+        plus the word LM's weight times its score."""
+        tok = self.tok
+        lp = torch.log_softmax(logits.double(), -1)
+        banned = banned_next(hyp.tokens, self.no_repeat_ngram)
         if banned:
             lp[list(banned)] = float("-inf")
-        if scorer is None:
-            nxt = int(lp.argmax())
-        else:
-            top = [int(i) for i in torch.topk(lp, candidates).indices if lp[i] > float("-inf")]
+        pool = max(count, self.candidates if self.scorer or self.word_lm else 0)
+        top = [int(i) for i in torch.topk(lp, min(pool, len(lp))).indices if lp[i] > float("-inf")]
+        gain = {i: float(lp[i]) for i in top}
+        ctc_next: dict = {i: None for i in top}
+        if self.scorer is not None and hyp.ctc is not None:
             chars = [i for i in top if i != tok.eos]
-            ext = dict(zip(chars, scorer.extend(state, chars))) if chars else {}
-            ctc_score = {i: (scorer.final(state) if i == tok.eos else ext[i].score) for i in top}
-            # the LM part is the same for every candidate's history, so only this step's term differs
-            nxt = max(top, key=lambda i: (1 - weight) * float(lp[i]) + weight * (ctc_score[i] - state.score))
-            if nxt != tok.eos:
-                state = ext[nxt]
-        if nxt == tok.eos:
+            ctc_next.update(zip(chars, self.scorer.extend(hyp.ctc, chars)) if chars else [])
+            for i in top:
+                step = self.scorer.final(hyp.ctc) if i == tok.eos else ctc_next[i].score
+                gain[i] = (1 - self.weight) * gain[i] + self.weight * (step - hyp.ctc.score)
+        words_next: dict = {i: None for i in top}
+        if self.word_lm is not None and hyp.words is not None:
+            for i in top:
+                d, words_next[i] = _symbol_score(self.word_lm, tok, hyp.words, i)
+                gain[i] += self.word_weight * d
+        ranked = sorted(top, key=lambda i: -gain[i])[:count]
+        return [Hypothesis(hyp.tokens + [i], hyp.log_probability + float(lp[i]), hyp.score + gain[i], ctc_next[i],
+                           words_next[i]) for i in ranked]
+
+
+def _empty_past(cfg, batch: int) -> torch.Tensor:
+    return torch.zeros(cfg.lm_layers, 2, batch, cfg.lm_heads, 0, cfg.lm_dim // cfg.lm_heads)
+
+
+@torch.no_grad()
+def greedy(model, tok: CharTokenizer, prefix: torch.Tensor, lora, max_len: int = 120, ctc: np.ndarray | None = None,
+           weight: float = 0.0, candidates: int = JOINT_CANDIDATES, no_repeat_ngram: int = NO_REPEAT_NGRAM,
+           word_lm=None, word_weight: float = 0.0) -> str:
+    """Greedy decoding.  With ``ctc`` and ``weight`` > 0, on the joint score: each step takes the LM's top
+    ``candidates`` next tokens and keeps the one whose prefix has the best weighted LM + CTC log-probability
+    (eos is scored by CTC as the transcript ending there).  With ``word_lm`` and ``word_weight`` > 0, its
+    look-ahead score is added at ``word_weight`` (shallow fusion)."""
+    scoring = Scoring(tok, ctc, weight, word_lm, word_weight, candidates, no_repeat_ngram)
+    logits, past, _, _ = model.lm(prefix, _empty_past(model.cfg, 1), lora)
+    hyp = scoring.initial()
+    while len(hyp.tokens) < max_len:
+        choice = scoring.best(logits[0, -1], hyp, 1)
+        if not choice:
             break
-        out.append(nxt)
-        logits, past, _, _ = model.lm(model.lm.emb(torch.tensor([[nxt]])), past, lora)
-    return tok.decode(out)
+        hyp = choice[0]
+        if hyp.tokens[-1] == tok.eos:
+            break
+        logits, past, _, _ = model.lm(model.lm.emb(torch.tensor([[hyp.tokens[-1]]])), past, lora)
+    return tok.decode(hyp.tokens)
+
+
+@torch.no_grad()
+def beam_search(model, tok: CharTokenizer, prefix: torch.Tensor, lora, beams: int, max_len: int = 120,
+                ctc: np.ndarray | None = None, weight: float = 0.0, candidates: int = JOINT_CANDIDATES,
+                no_repeat_ngram: int = NO_REPEAT_NGRAM, word_lm=None, word_weight: float = 0.0) -> str:
+    """Beam search as the engine runs it (recognizer.ts #beamSearch): the beams as the LM's batch, each
+    proposing its best ``beams`` extensions; finished transcripts are set aside until there are ``beams``
+    of them, and the best by score per token wins."""
+    scoring = Scoring(tok, ctc, weight, word_lm, word_weight, candidates, no_repeat_ngram)
+    logits, past, _, _ = model.lm(prefix, _empty_past(model.cfg, 1), lora)
+    live, finished = [scoring.initial()], []
+    rows = logits[:, -1]
+    for _ in range(max_len):
+        proposals = [(parent, h) for parent, hyp in enumerate(live) for h in scoring.best(rows[parent], hyp, beams)]
+        proposals.sort(key=lambda ph: -ph[1].score)
+        nxt, parents = [], []
+        for parent, h in proposals:
+            if len(nxt) == beams:
+                break
+            if h.tokens[-1] == tok.eos:
+                finished.append(h)
+            else:
+                nxt.append(h)
+                parents.append(parent)
+        live = nxt
+        if not live or len(finished) >= beams:
+            break
+        embeds = model.lm.emb(torch.tensor([[h.tokens[-1]] for h in live]))
+        logits, past, _, _ = model.lm(embeds, past[:, :, parents], lora)
+        rows = logits[:, -1]
+    pool = finished or live
+    best = pool[0]
+    for h in pool[1:]:
+        if h.score / len(h.tokens) > best.score / len(best.tokens):
+            best = h
+    return tok.decode(best.tokens)

@@ -24,9 +24,10 @@ from torch import nn
 
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, dump_json
 from .data import CharTokenizer, Split, make_example
-from .decoding import DEFAULT_CTC_WEIGHT, audio_ctc, ctc_greedy, greedy
+from .decoding import DEFAULT_CTC_WEIGHT, audio_ctc, beam_search, ctc_greedy, greedy
 from .export import load_run, prefix_embeds
 from .model import AVModel, compress
+from .wordlm import WordLM
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
 TASKS = ["asr", "vsr", "avsr"]
@@ -72,9 +73,11 @@ def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
 @torch.no_grad()
 def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], tasks: list[str], noises, seed: int = 99,
                    pool_from: int | None = None, log=print, label: str = "",
-                   ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0) -> dict:
+                   ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0, word_lm: WordLM | None = None,
+                   word_weight: float = 0.0, beams: int = 1) -> dict:
     """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``; tasks with audio decode jointly
-    with the audio CTC at ``ctc_weight`` (0 = the LM alone), as the engine does.  ``ctc/<noise>`` is the CTC
+    with the audio CTC at ``ctc_weight`` (0 = the LM alone), and every task with the look-ahead word LM at
+    ``word_weight`` (0 = none), as the engine does; greedy, or beam search with ``beams`` > 1.  ``ctc/<noise>`` is the CTC
     head's own greedy output (scale-independent), the encoder's accuracy without the LM."""
     tok = CharTokenizer()
     res: dict = {}
@@ -100,8 +103,14 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                         continue
                     t1 = time.time()
                     max_len = int(25 * len(ex["pcm"]) / SAMPLE_RATE) + 10  # <= 25 characters per second
-                    hyp = greedy(model, tok, prefix_embeds(model, tok, at, vt, task), lora, max_len,
-                                 None if task == "vsr" else ctc, ctc_weight)
+                    prefix = prefix_embeds(model, tok, at, vt, task)
+                    audio_ctc_or_none = None if task == "vsr" else ctc
+                    if beams > 1:
+                        hyp = beam_search(model, tok, prefix, lora, beams, max_len, audio_ctc_or_none, ctc_weight,
+                                          word_lm=word_lm, word_weight=word_weight)
+                    else:
+                        hyp = greedy(model, tok, prefix, lora, max_len, audio_ctc_or_none, ctc_weight, word_lm=word_lm,
+                                     word_weight=word_weight)
                     key = f"s{k}/{task}/{noise_name}"
                     res.setdefault(key, WER()).add(ex["text"], hyp)
                     if noise_name == noises[0][0]:
@@ -109,7 +118,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                         timing[tk] = timing.get(tk, 0.0) + (time.time() - t1) + t_enc
         if (i + 1 - first) % 25 == 0:
             log(f"[eval{label}] {i + 1 - first}/{n} utterances ({time.time() - t_start:.0f} s)")
-    out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
+    out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "word_weight": word_weight, "beams": beams,
+           "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in res.items():
         out["wer"][key] = round(w.value, 2)
         out["words"][key] = w.words
@@ -182,16 +192,24 @@ def flops_per_second(model: AVModel) -> dict:
 SWEEP_NOISES = [NOISES[0], NOISES[2]]
 
 
-def chosen_weight(arg: str, sweep: dict | None) -> float:
-    """``arg`` as a number, or for 'auto' the swept weight with the lowest mean development WER over the
-    sweep's scales, tasks and noises."""
-    if arg != "auto":
-        return float(arg)
-    if not sweep:
-        return DEFAULT_CTC_WEIGHT
-    mean = {sw: sum(wer[k] for k in wer if not k.startswith("ctc/")) / sum(1 for k in wer if not k.startswith("ctc/"))
-            for sw, wer in sweep["wer"].items()}
-    return float(min(mean, key=mean.get))
+def sweep_key(ctc_weight: str, word_weight: str) -> str:
+    return f"{ctc_weight}/{word_weight}"
+
+
+def chosen_weights(ctc_arg: str, word_arg: str, sweep: dict | None) -> tuple[float, float]:
+    """(CTC weight, word-LM weight): each as given, or for 'auto' the swept pair with the lowest mean
+    development WER over the sweep's scales, tasks and noises (among pairs that agree with a fixed one)."""
+    fixed_ctc = None if ctc_arg == "auto" else float(ctc_arg)
+    fixed_word = None if word_arg == "auto" else float(word_arg)
+    pairs = {}
+    for key, wer in (sweep or {}).get("wer", {}).items():
+        cw, ww = (float(x) for x in key.split("/"))
+        if (fixed_ctc is None or cw == fixed_ctc) and (fixed_word is None or ww == fixed_word):
+            rows = [wer[k] for k in wer if not k.startswith("ctc/")]
+            pairs[(cw, ww)] = sum(rows) / len(rows)
+    if not pairs:
+        return (DEFAULT_CTC_WEIGHT if fixed_ctc is None else fixed_ctc), (0.0 if fixed_word is None else fixed_word)
+    return min(pairs, key=pairs.get)
 
 
 def budget(run: str, info: dict) -> dict:
@@ -214,8 +232,10 @@ def render_md(ev: dict) -> str:
              f"Produced by `{ev['command']}` on {ev['date']} (commit {ev['git_commit']}), machine: {ev['machine']}.",
              f"Decoding: greedy with KV cache, at most 25 characters per second of media + 10 (PyTorch; ONNX parity is checked "
              f"separately); wherever there is audio, jointly with the audio encoder's CTC head at weight {ev['main']['ctc_weight']} "
-             "(each step keeps the best of the LM's top candidates by (1 - w) log p_LM + w log p_CTC), as the engine decodes. "
-             "Every row of every table decodes the same way; section 1b compares the decoders.",
+             "(each step keeps the best of the LM's top candidates by (1 - w) log p_LM + w log p_CTC)"
+             + (f", plus the look-ahead word LM at weight {ev['main']['word_weight']} (a word bigram over the training text's "
+                "words and Debian's wamerican word list, scored one character at a time)" if ev['main'].get('word_weight') else "")
+             + ", as the engine decodes. Every row of every table decodes the same way; section 1b compares the decoders.",
              "WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.", "",
              f"Test sentences: never used in training or LM pre-training (hash split of the fortunes sentences). "
              f"Seen voices: {ev['main']['n_utterances']} utterances ({ev['main']['media_seconds']} s) from the training "
@@ -228,24 +248,37 @@ def render_md(ev: dict) -> str:
             lines.append(f"| {TASK_NAME[task]}, {noise} | " + " | ".join(fmt(ev["main"]["wer"].get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
     if ev.get("lm_only"):
         m, lo = ev["main"]["wer"], ev["lm_only"]["wer"]
-        lines += ["", "## 1b. Decoding: joint CTC + LM vs the LM alone vs the CTC head alone (seen voices) — WER %", "",
-                  head.rstrip("\n")]
+        nw = (ev.get("no_word_lm") or {}).get("wer")
+        lines += ["", "## 1b. Decoding: joint CTC + LM (+ word LM) vs without the word LM vs the LM alone vs the CTC head alone "
+                  "(seen voices) — WER %", "", head.rstrip("\n")]
         for task in ("asr", "avsr"):
             for noise in ("clean", "0dB"):
-                lines.append(f"| {TASK_NAME[task]}, {noise}, joint | " + " | ".join(fmt(m.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+                lines.append(f"| {TASK_NAME[task]}, {noise}, joint{' + word LM' if nw else ''} | " + " | ".join(fmt(m.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+                if nw:
+                    lines.append(f"| {TASK_NAME[task]}, {noise}, joint, no word LM | " + " | ".join(fmt(nw.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
                 lines.append(f"| {TASK_NAME[task]}, {noise}, LM alone | " + " | ".join(fmt(lo.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
         for noise, _ in NOISES:
             lines.append(f"| CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
         sweep = ev.get("ctc_weight_sweep")
         if sweep:
             cols = [(k, t, noise) for noise, _ in SWEEP_NOISES for k in ("s0", f"s{len(sc) - 1}") for t in ("asr", "avsr")]
-            lines += ["", f"The weight ({ev['main']['ctc_weight']}) is the one with the lowest mean WER on development utterances "
+            lines += ["", f"The weights (CTC {ev['main']['ctc_weight']}, word LM {ev['main'].get('word_weight', 0)}) are the pair "
+                      "with the lowest mean WER on development utterances "
                       f"{sweep['first_utterance']}–{sweep['first_utterance'] + sweep['n_utterances'] - 1} of the seen-voice split, "
                       "disjoint from the reported ones (WER %):", "",
-                      "| weight | " + " | ".join(f"{k} {TASK_NAME[t]} {noise}" for k, t, noise in cols) + " |",
+                      "| CTC / word-LM weight | " + " | ".join(f"{k} {TASK_NAME[t]} {noise}" for k, t, noise in cols) + " |",
                       "|---|" + "---|" * len(cols)]
             for sw, wer in sweep["wer"].items():
                 lines.append(f"| {sw} | " + " | ".join(fmt(wer.get(f"{k}/{t}/{noise}")) for k, t, noise in cols) + " |")
+    if ev.get("beam"):
+        bm, m = ev["beam"], ev["main"]["wer"]
+        lines += ["", f"## 1c. Beam search ({bm['beams']} beams, the same weights), seen voices, clean — WER %", "",
+                  "Greedy decoding (every other table) commits to each character; beam search keeps alternatives, "
+                  "which lets the word LM correct a spelling a few characters later. The engine offers both "
+                  "(CLI `--beams N`); greedy is its default, for speed.", "", head.rstrip("\n")]
+        for task in ("asr", "avsr"):
+            lines.append(f"| {TASK_NAME[task]}, greedy | " + " | ".join(fmt(m.get(f"s{k}/{task}/clean")) if f"s{k}/{task}/clean" in bm["wer"] else "–" for k in range(len(sc))) + " |")
+            lines.append(f"| {TASK_NAME[task]}, beam {bm['beams']} | " + " | ".join(fmt(bm["wer"].get(f"s{k}/{task}/clean")) for k in range(len(sc))) + " |")
     if ev.get("heldout"):
         lines += ["", f"## 2. Held-out TTS family ({ev['heldout_family']}, never in training) — WER %", "", head.rstrip("\n")]
         for task in TASKS:
@@ -347,8 +380,15 @@ def main() -> None:
     ap.add_argument("--ctc-weight", default="auto",
                     help="weight of the CTC prefix score in joint decoding (0 = the LM alone), or 'auto': the best of "
                          "--sweep on the development utterances; written into the bundle's manifest")
-    ap.add_argument("--sweep", default="0.3,0.5,0.7",
+    ap.add_argument("--sweep", default="0.5,0.7",
                     help="CTC weights compared on development utterances (disjoint from the reported ones); '' = skip")
+    ap.add_argument("--word-weight", default="auto",
+                    help="weight of the look-ahead word LM (0 = none), or 'auto': the best of --word-sweep; written "
+                         "into the manifest")
+    ap.add_argument("--word-sweep", default="0.2,0.35", help="word-LM weights compared on the development utterances")
+    ap.add_argument("--beams", type=int, default=8,
+                    help="beam width of the beam-search rows (section 1c: finest and coarsest scale, clean); 1 = none")
+    ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)
     a = ap.parse_args()
@@ -356,6 +396,7 @@ def main() -> None:
     t0 = time.time()
     model, info = load_run(a.run)
     corpus = a.corpus or info["train"]["corpus"]
+    word_lm = WordLM.from_corpus(corpus, *([a.dictionary] if a.dictionary else []))
     roi = model.cfg.roi
     seen = Split(corpus, "eval_seen", roi)
     held = Split(corpus, "eval_heldout", roi)
@@ -377,30 +418,43 @@ def main() -> None:
     elif a.sweep:
         if a.sweep_first < n:
             raise SystemExit(f"--sweep-first {a.sweep_first} overlaps the {n} reported utterances")
+        ctc_grid = a.sweep.split(",") if a.ctc_weight == "auto" else [a.ctc_weight]
+        word_grid = a.word_sweep.split(",") if a.word_weight == "auto" else [a.word_weight]
         ev["ctc_weight_sweep"] = {
             "first_utterance": a.sweep_first, "n_utterances": a.sweep_n, "wer": {
-                sw: evaluate_model(model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
-                                   ctc_weight=float(sw), first=a.sweep_first, label=f" sweep {sw}")["wer"]
-                for sw in a.sweep.split(",")}}
-    w = chosen_weight(a.ctc_weight, ev.get("ctc_weight_sweep"))
-    print(f"[eval] CTC weight {w}")
-    ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", ctc_weight=w)
-    ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], [NOISES[0], NOISES[2]], label=" LM alone",
+                sweep_key(cw, ww): evaluate_model(
+                    model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
+                    ctc_weight=float(cw), first=a.sweep_first, label=f" sweep {cw}/{ww}", word_lm=word_lm,
+                    word_weight=float(ww))["wer"]
+                for cw in ctc_grid for ww in word_grid}}
+    w, ww = chosen_weights(a.ctc_weight, a.word_weight, ev.get("ctc_weight_sweep"))
+    print(f"[eval] CTC weight {w}, word-LM weight {ww}")
+    # every row decodes as the engine will: the chosen weights, the word LM included
+    dec = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
+    ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
+    two_noises = [NOISES[0], NOISES[2]]
+    ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" LM alone",
                                    ctc_weight=0.0)
-    ev["heldout"] = evaluate_model(model, held, nh, scales, TASKS, NOISES, label=" heldout", ctc_weight=w)
+    if ww > 0:
+        ev["no_word_lm"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" no word LM",
+                                          ctc_weight=w)
+    if a.beams > 1:
+        ev["beam"] = evaluate_model(model, seen, n, sorted({0, len(scales) - 1}), ["asr", "avsr"], NOISES[:1],
+                                    label=f" beam {a.beams}", beams=a.beams, **dec)
+    ev["heldout"] = evaluate_model(model, held, nh, scales, TASKS, NOISES, label=" heldout", **dec)
     ev["baselines"], ev["not_run"] = {}, []
     clean = NOISES[:1]
     for spec in a.fixed:
         k_name, run = spec.split("=", 1)
         k = int(k_name.lstrip("s"))
         m, m_info = load_run(run)
-        r = evaluate_model(m, seen, nb, [k], ["avsr"], clean, ctc_weight=w, label=f" fixed {k_name}")
+        r = evaluate_model(m, seen, nb, [k], ["avsr"], clean, label=f" fixed {k_name}", **dec)
         ev["baselines"][f"fixed-scale model ({k_name} only)"] = {**r, "scale": k, "budget": budget(run, m_info)}
     if not a.fixed:
         ev["not_run"].append("fixed-scale models (Llama-AVSR style, one per scale)")
     if a.pool_baseline:
         m, m_info = load_run(a.pool_baseline)
-        r = evaluate_model(m, seen, nb, scales, ["avsr"], clean, pool_from=0, ctc_weight=w, label=" pooling")
+        r = evaluate_model(m, seen, nb, scales, ["avsr"], clean, pool_from=0, label=" pooling", **dec)
         ev["baselines"]["training-free pooling (fixed (2,2) model pooled harder)"] = {**r, "budget": budget(a.pool_baseline, m_info)}
     else:
         ev["not_run"].append("training-free pooling (fixed (2,2) model pooled harder)")
@@ -408,7 +462,7 @@ def main() -> None:
     for spec in compare:
         label, run = spec.split("=", 1)
         m, m_info = load_run(run)
-        ev["baselines"][label] = {**evaluate_model(m, seen, nb, scales, ["avsr"], clean, ctc_weight=w, label=f" {label}"),
+        ev["baselines"][label] = {**evaluate_model(m, seen, nb, scales, ["avsr"], clean, label=f" {label}", **dec),
                                   "budget": budget(run, m_info)}
     if not a.compare:
         ev["not_run"] += ["MS", "SS", "MSS + MoME", "MSS + sink loss"]
@@ -435,8 +489,11 @@ def main() -> None:
         for s in man["scales"]:
             s["accuracy"] = ev["manifest_accuracy"].get(s["id"])
             s["cost"].update(ev["manifest_cost"].get(s["id"], {}))
-        if "ctc" in man.get("decoding", {}):  # the engine decodes with the weight the accuracy was measured at
+        # the engine decodes with the weights the accuracy was measured at
+        if "ctc" in man.get("decoding", {}):
             man["decoding"]["ctc"]["weight"] = w
+        if "word_lm" in man.get("decoding", {}):
+            man["decoding"]["word_lm"]["weight"] = ww
         man["evaluation"]["available"] = True
         dump_json(man, man_path)
     print(f"[eval] wrote {a.bundle}/EVAL.md and eval.json in {ev['seconds']:.0f} s")

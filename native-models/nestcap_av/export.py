@@ -25,6 +25,7 @@ from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, f
 from .data import TASKS, CharTokenizer
 from .decoding import DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer
 from .model import AVModel, count_params, ctc_log_probs
+from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, character_scores
 
 OPSET = 17
 CTC_OUTPUT = "audio_ctc_log_probs"
@@ -111,9 +112,15 @@ def lm_flops_per_token(mc: ModelConfig, ctx: int) -> float:
     return 2.0 * (L * per_layer + d * mc.vocab_size)
 
 
-def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float | None = None) -> dict:
-    """``ctc_weight``: the joint-decoding weight for the manifest; by default the one the evaluation in
-    ``eval_json`` chose and measured at, else DEFAULT_CTC_WEIGHT."""
+# in the lexicon, after a frequent word, misspelt, unknown, and with an apostrophe
+WORD_LM_PARITY_TEXTS = ["the cat", "i wonder if it is", "the gaden", "zqx blorf the", "it's mine"]
+
+
+def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float | None = None,
+           word_weight: float | None = None, dictionary: str = DICTIONARY) -> dict:
+    """``ctc_weight`` and ``word_weight``: the joint-decoding weights for the manifest; by default the ones the
+    evaluation in ``eval_json`` chose and measured at, else DEFAULT_CTC_WEIGHT and no word LM.  The word LM
+    is built from the run's corpus text (training sentences only) and ``dictionary``."""
     torch.set_num_threads(2)
     model, info = load_run(run)
     mc = model.cfg
@@ -162,6 +169,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                 off += t.nbytes
         adapters.append({"file": f"adapters/s{k}.bin", "tensors": entries})
     dump_json(tok.to_json(), os.path.join(out, "tokenizer.json"))
+    word_lm = WordLM.from_corpus(info["train"]["corpus"], dictionary)
+    word_lm.save(os.path.join(out, WORD_LM_FILE))
 
     # ---- parity fixture (PyTorch reference outputs per scale)
     rng = np.random.default_rng(5)
@@ -182,6 +191,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             state = scorer.extend(state, [t])[0]
             prefix_scores.append(state.score)
         fixture["ctc_prefix_scores"], fixture["ctc_final_score"] = prefix_scores, scorer.final(state)
+        # and score words as the evaluation does: per-character scores of texts in and out of the lexicon
+        fixture["word_lm"] = [{"text": text, "character_scores": character_scores(word_lm, text),
+                               "total": word_lm.score_text(text)} for text in WORD_LM_PARITY_TEXTS]
         fv = model.video(torch.from_numpy(f_frames)[None])
         for k in range(n_sc):
             at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)
@@ -210,6 +222,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             ev = json.load(f)
     if ctc_weight is None:
         ctc_weight = (ev or {}).get("main", {}).get("ctc_weight", DEFAULT_CTC_WEIGHT)
+    if word_weight is None:
+        word_weight = (ev or {}).get("main", {}).get("word_weight", 0.0)
     scales = []
     for k, (ra, rv) in enumerate(mc.scales):
         a_tps, v_tps = FPS / ra, FPS / rv
@@ -279,7 +293,12 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                      "ctc": {"output": CTC_OUTPUT, "blank": tok.pad, "weight": ctc_weight, "candidates": JOINT_CANDIDATES,
                              "note": "joint decoding: each prefix scores (1 - weight) * log p_lm + weight * log p_ctc, the CTC "
                                      "prefix probability over the audio encoder's full-rate frames (two symbols per frame); "
-                                     "the LM's top `candidates` next tokens are scored; used whenever the chunk has audio"}},
+                                     "the LM's top `candidates` next tokens are scored; used whenever the chunk has audio"},
+                     "word_lm": {"file": WORD_LM_FILE, "format": WORD_LM_FORMAT, "weight": word_weight,
+                                 "candidates": JOINT_CANDIDATES, "words": len(word_lm.words),
+                                 "note": "look-ahead word bigram (nestcap_av/wordlm.py): each candidate also scores weight * "
+                                         "its change in log P(words), by the probability of the lexicon words the "
+                                         "spelling can still become; 0 = off"}},
         "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},
         "sequence_layout": {
             "asr": ["bos", "audio_start", "AUDIO_TOKENS", "audio_end", "PROMPT(asr)"],
@@ -306,6 +325,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                          "seconds": round(info["state"]["seconds"], 1), "epochs_started": info["state"]["epoch"] + 1,
                          "config": info["train"], "machine": "2 CPU cores (shared), no GPU"},
             "normalisation_measured": info.get("norms"),
+            "word_lm": {"text": os.path.join(info["train"]["corpus"], "lm_text.txt") + " (training sentences only)",
+                        "word_list": dictionary + " (Debian wamerican)", "words": len(word_lm.words),
+                        "discount": DISCOUNT},
         },
     }
     dump_json(manifest, os.path.join(out, "manifest.json"))
@@ -322,8 +344,12 @@ def main() -> None:
     ap.add_argument("--ctc-weight", type=float, default=None,
                     help="weight of the CTC prefix score in the engine's joint decoding (0 = LM only; "
                          "default: the one the evaluation in --eval-json chose)")
+    ap.add_argument("--word-weight", type=float, default=None,
+                    help="weight of the look-ahead word LM (0 = off; default: the one the evaluation chose)")
+    ap.add_argument("--dictionary", default=DICTIONARY, help="word list of the word LM's lexicon")
     a = ap.parse_args()
-    export(a.run, a.out, a.eval_json or os.path.join(a.out, "eval.json"), ctc_weight=a.ctc_weight)
+    export(a.run, a.out, a.eval_json or os.path.join(a.out, "eval.json"), ctc_weight=a.ctc_weight,
+           word_weight=a.word_weight, dictionary=a.dictionary)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from nestcap_av.data import CharTokenizer  # noqa: E402
-from nestcap_av.decoding import DEFAULT_CTC_WEIGHT, CTCPrefixScorer, audio_ctc, greedy  # noqa: E402
+from nestcap_av.decoding import DEFAULT_CTC_WEIGHT, CTCPrefixScorer, audio_ctc, beam_search, greedy  # noqa: E402
 from nestcap_av.model import AVModel  # noqa: E402
 from tests.test_model import tiny  # noqa: E402
 
@@ -80,15 +80,44 @@ class JointGreedyTests(unittest.TestCase):
             self.assertEqual(greedy(model, tok, prefix, lora, 20, forced, 0.9, candidates=len(tok)), "ab")
 
 
-class WeightChoiceTests(unittest.TestCase):
-    def test_auto_takes_the_lowest_mean_development_wer_and_ignores_the_ctc_rows(self):
-        from nestcap_av.evaluate import chosen_weight
+class BeamSearchTests(unittest.TestCase):
+    def test_one_beam_is_greedy_and_a_certain_ctc_output_wins_with_several(self):
+        torch.manual_seed(1)
+        tok = CharTokenizer()
+        model = AVModel(tiny()).eval()
+        with torch.no_grad():
+            feats = model.audio(torch.randn(1, 16000) * 0.1)
+            ctc = audio_ctc(model, feats)
+            prefix = model.lm.emb(torch.tensor([[tok.bos, tok.tok("<asr>")]]))
+            lora = model.lora.for_scale(0)
+            for weight in (0.0, 0.5):
+                self.assertEqual(beam_search(model, tok, prefix, lora, 1, 20, ctc, weight),
+                                 greedy(model, tok, prefix, lora, 20, ctc, weight))
+            target = tok.encode("ab")
+            forced = np.full((6, len(tok)), np.log(1e-6))
+            for t, s in enumerate([target[0], BLANK, target[1], BLANK, BLANK, BLANK]):
+                forced[t, s] = 0.0
+            self.assertEqual(beam_search(model, tok, prefix, lora, 4, 20, forced, 0.9, candidates=len(tok)), "ab")
 
-        sweep = {"wer": {"0.3": {"s0/asr/clean": 50.0, "s3/asr/clean": 70.0, "ctc/clean": 1.0},
-                         "0.5": {"s0/asr/clean": 52.0, "s3/asr/clean": 60.0, "ctc/clean": 99.0}}}
-        self.assertEqual(chosen_weight("auto", sweep), 0.5)
-        self.assertEqual(chosen_weight("0.2", sweep), 0.2)
-        self.assertEqual(chosen_weight("auto", None), DEFAULT_CTC_WEIGHT)
+
+class WeightChoiceTests(unittest.TestCase):
+    SWEEP = {"wer": {"0.3/0": {"s0/asr/clean": 50.0, "s3/asr/clean": 70.0, "ctc/clean": 1.0},
+                     "0.5/0": {"s0/asr/clean": 52.0, "s3/asr/clean": 60.0, "ctc/clean": 99.0},
+                     "0.5/0.2": {"s0/asr/clean": 40.0, "s3/asr/clean": 58.0, "ctc/clean": 99.0},
+                     "0.3/0.2": {"s0/asr/clean": 45.0, "s3/asr/clean": 56.0, "ctc/clean": 99.0}}}
+
+    def test_auto_takes_the_pair_with_the_lowest_mean_development_wer_and_ignores_the_ctc_rows(self):
+        from nestcap_av.evaluate import chosen_weights
+
+        self.assertEqual(chosen_weights("auto", "auto", self.SWEEP), (0.5, 0.2))
+        self.assertEqual(chosen_weights("auto", "0", self.SWEEP), (0.5, 0.0))
+        self.assertEqual(chosen_weights("0.3", "auto", self.SWEEP), (0.3, 0.2))
+
+    def test_given_weights_are_kept_and_no_sweep_falls_back_to_the_defaults(self):
+        from nestcap_av.evaluate import chosen_weights
+
+        self.assertEqual(chosen_weights("0.2", "0.1", self.SWEEP), (0.2, 0.1))
+        self.assertEqual(chosen_weights("auto", "auto", None), (DEFAULT_CTC_WEIGHT, 0.0))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtInBundleId } from '../../electron/engine/bundle-location.js';
 import { loadBundle, type LoadedBundle } from '../../electron/engine/bundle.js';
-import { Recognizer, type ChunkInput } from '../../electron/engine/recognizer.js';
+import { Recognizer, type ChunkInput, type Decoding } from '../../electron/engine/recognizer.js';
 import { vadFrameSamples, VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, type Utterance } from '../support/av-corpus.js';
@@ -59,7 +59,18 @@ function lmFlops(bundle: LoadedBundle, prefixTokens: number, generatedTokens: nu
   return flops;
 }
 
-type DecodingLabel = 'joint CTC + LM' | 'joint, step by step' | 'LM alone';
+type DecodingLabel = 'joint CTC + LM' | 'joint CTC + LM + word LM' | 'LM + word LM' | 'joint, step by step' | 'joint, no word LM' | 'LM alone' | 'beam 8';
+
+/** What each row asks of the recognizer on top of the bundle's own decoding rules. */
+const decodingOptions: Record<DecodingLabel, Decoding> = {
+  'joint CTC + LM': { kind: 'greedy' },
+  'joint CTC + LM + word LM': { kind: 'greedy' },
+  'LM + word LM': { kind: 'greedy' },
+  'joint, step by step': { kind: 'greedy', stepByStep: true },
+  'joint, no word LM': { kind: 'greedy', wordWeight: 0 },
+  'LM alone': { kind: 'greedy', ctcWeight: 0, wordWeight: 0 },
+  'beam 8': { kind: 'beam', beams: 8 },
+};
 
 interface ScaleRow {
   scale: string;
@@ -71,7 +82,7 @@ interface ScaleRow {
   latencyP50: number;
   latencyP95: number;
   lmShareOfTime: number;
-  /** CTC prefix scoring of joint decoding, not part of the LM's time. */
+  /** CTC prefix scoring and word-LM scoring, not part of the LM's time. */
   ctcShareOfTime: number;
   lmGflopsPerSecond: number;
 }
@@ -87,19 +98,24 @@ async function measureVadSeconds(pcm: Float32Array): Promise<number> {
 
 /**
  * Every scale × modality with the bundle's decoding (joint with CTC wherever there is audio, when
- * the bundle has a CTC head); with `lmAloneToo`, audio-only again with the LM alone and jointly
- * without drafting ahead, to show what joint decoding buys and costs and what drafting saves.
+ * the bundle has a CTC head; with its word LM, when it has one); with `lmAloneToo`, audio-only again
+ * with the LM alone, without the word LM, jointly without drafting ahead, and by beam search, to show
+ * what each part buys and costs.
  */
 async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[], vadSecondsPerMediaSecond: number, lmAloneToo: boolean): Promise<ScaleRow[]> {
   const recognizer = new Recognizer(ort, bundle);
   await recognizer.recognize(chunkFor(utterances[0]!, 'audio'), { scaleIndex: 0, decoding: { kind: 'greedy' } }); // warm-up
   const mediaSeconds = utterances.reduce((sum, utterance) => sum + utterance.pcm.length / 16000, 0);
   const joint = (bundle.manifest.decoding.ctc?.weight ?? 0) > 0;
-  const runs: { modality: Modality; decoding: DecodingLabel }[] = modalities.map((modality) => ({
-    modality,
-    decoding: joint && modality !== 'video' ? 'joint CTC + LM' : 'LM alone',
-  }));
-  if (joint && lmAloneToo) runs.push({ modality: 'audio', decoding: 'joint, step by step' }, { modality: 'audio', decoding: 'LM alone' });
+  const words = bundle.wordLm !== undefined && (bundle.manifest.decoding.wordLm?.weight ?? 0) > 0;
+  const bundleDecoding = (modality: Modality): DecodingLabel =>
+    joint && modality !== 'video' ? (words ? 'joint CTC + LM + word LM' : 'joint CTC + LM') : words ? 'LM + word LM' : 'LM alone';
+  const runs: { modality: Modality; decoding: DecodingLabel }[] = modalities.map((modality) => ({ modality, decoding: bundleDecoding(modality) }));
+  if (joint && lmAloneToo) {
+    runs.push({ modality: 'audio', decoding: 'joint, step by step' });
+    if (words) runs.push({ modality: 'audio', decoding: 'joint, no word LM' });
+    runs.push({ modality: 'audio', decoding: 'LM alone' }, { modality: 'audio', decoding: 'beam 8' });
+  }
   const rows: ScaleRow[] = [];
   for (const [scaleIndex, scale] of bundle.manifest.scales.entries()) {
     for (const { modality, decoding } of runs) {
@@ -111,15 +127,13 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
       let flops = 0;
       for (const utterance of utterances) {
         const started = performance.now();
-        const result = await recognizer.recognize(chunkFor(utterance, modality), {
-          scaleIndex,
-          decoding: { kind: 'greedy', ...(decoding === 'LM alone' ? { ctcWeight: 0 } : {}), ...(decoding === 'joint, step by step' ? { stepByStep: true } : {}) },
-        });
+        const result = await recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: decodingOptions[decoding] });
         latencies.push(performance.now() - started);
         pairs.push({ reference: utterance.transcript, hypothesis: result.text });
         prefixTokens += result.prefixTokens;
-        lmSeconds += (result.timings.prefillMs + result.timings.decodeMs - result.timings.ctcMs) / 1000;
-        ctcSeconds += result.timings.ctcMs / 1000;
+        const scoringMs = result.timings.ctcMs + result.timings.wordLmMs;
+        lmSeconds += (result.timings.prefillMs + result.timings.decodeMs - scoringMs) / 1000;
+        ctcSeconds += scoringMs / 1000;
         flops += lmFlops(bundle, result.prefixTokens, result.generatedTokens);
       }
       const busy = latencies.reduce((sum, value) => sum + value, 0) / 1000 + (modality === 'video' ? 0 : vadSecondsPerMediaSecond * mediaSeconds);
@@ -258,7 +272,7 @@ function targetReport(
     ['lower WER than PocketSphinx on held-out speech', `${pct(pipelineWer)} vs ${pct(sphinx.wer)} (held-out family, per utterance at ${finest}: ${pct(heldoutFinest?.wer ?? NaN)})`, pipelineWer < sphinx.wer],
   ];
   return [
-    `#### Targets (2-core CPU, audio only, greedy decoding${finestRow?.decoding === 'joint CTC + LM' ? ' jointly with CTC' : ''})`,
+    `#### Targets (2-core CPU, audio only, greedy decoding: ${finestRow?.decoding ?? 'n/a'})`,
     '',
     '| target | measured | verdict |',
     '| --- | --- | --- |',
@@ -369,7 +383,7 @@ async function main(): Promise<void> {
   ] as const) {
     lines.push(`#### ${title}`);
     lines.push('');
-    lines.push('| scale | modality | decoding | WER | real-time factor | LM tokens / s of media | chunk latency p50 / p95 (ms) | LM share of time | CTC scoring share | LM GFLOP/s (share of peak) |');
+    lines.push('| scale | modality | decoding | WER | real-time factor | LM tokens / s of media | chunk latency p50 / p95 (ms) | LM share of time | CTC + word-LM scoring share | LM GFLOP/s (share of peak) |');
     lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const row of table) {
       lines.push(

@@ -31,6 +31,9 @@ test('usage mistakes exit with the usage code and say what is wrong', () => {
   const badWeight = nestcap('caption', media, '--ctc-weight', '1');
   assert.equal(badWeight.code, ExitCode.usage);
   assert.match(badWeight.stderr, /--ctc-weight must be a number from 0 to below 1/);
+  const badWordWeight = nestcap('caption', media, '--word-weight=-0.5');
+  assert.equal(badWordWeight.code, ExitCode.usage);
+  assert.match(badWordWeight.stderr, /--word-weight must be a number of at least 0/);
   assert.equal(nestcap('transcribe').code, ExitCode.usage);
   assert.equal(nestcap('caption', '--help').code, ExitCode.success);
 });

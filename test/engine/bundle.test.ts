@@ -107,3 +107,52 @@ test('a manifest that disagrees with its graphs or tokenizer is a mismatch', asy
   });
   await expectProblem(vocab, 'mismatch', /tokenizer\.json has \d+ tokens but the decoder expects/);
 });
+
+test('a word LM that is malformed, truncated or inconsistent is named', async (t) => {
+  const manifestPath = join(testBundleDirectory(), 'manifest.json');
+  const decoding = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { decoding: { word_lm?: { file: string } } }).decoding;
+  if (!decoding.word_lm) {
+    t.skip('this bundle has no word LM');
+    return;
+  }
+  const file = decoding.word_lm.file;
+  const wordLmRules = (manifest: Record<string, unknown>) => (manifest.decoding as { word_lm: Record<string, unknown> }).word_lm;
+
+  const negative = copyOfTestBundle();
+  editManifest(negative, (manifest) => (wordLmRules(manifest).weight = -0.2));
+  await expectProblem(negative, 'malformed-manifest', /decoding\.word_lm\.weight must be a number of at least 0/);
+
+  const format = copyOfTestBundle();
+  editManifest(format, (manifest) => (wordLmRules(manifest).format = 'arpa'));
+  await expectProblem(format, 'malformed-manifest', /decoding\.word_lm\.format must be "nestcap-word-bigram-1"/);
+
+  const truncated = copyOfTestBundle();
+  const text = readFileSync(join(truncated, file), 'utf8');
+  writeFileSync(join(truncated, file), text.slice(0, text.length / 2));
+  await expectProblem(truncated, 'truncated-file', new RegExp(`${file} in .* is not complete JSON`));
+
+  const empty = copyOfTestBundle();
+  writeFileSync(join(empty, file), '');
+  await expectProblem(empty, 'truncated-file', new RegExp(`${file} in .* is empty`));
+
+  const editWordLm = (directory: string, edit: (json: Record<string, unknown>) => void) => {
+    const json = JSON.parse(readFileSync(join(directory, file), 'utf8')) as Record<string, unknown>;
+    edit(json);
+    writeFileSync(join(directory, file), JSON.stringify(json));
+  };
+  const unsorted = copyOfTestBundle();
+  editWordLm(unsorted, (json) => (json.words = [...(json.words as string[])].reverse()));
+  await expectProblem(unsorted, 'mismatch', /words are not sorted at 1/);
+
+  const fewerCounts = copyOfTestBundle();
+  editWordLm(fewerCounts, (json) => (json.words = [...(json.words as string[]), 'zzzzzz']));
+  await expectProblem(fewerCounts, 'mismatch', /counts has \d+ entries; \d+ words and the sentence end need/);
+
+  const otherDiscount = copyOfTestBundle();
+  editWordLm(otherDiscount, (json) => (json.discount = 0.5));
+  await expectProblem(otherDiscount, 'mismatch', /discount and unk_share must be 0\.75 and 0\.1/);
+
+  const missingFile = copyOfTestBundle();
+  rmSync(join(missingFile, file));
+  await expectProblem(missingFile, 'missing-file', new RegExp(`missing ${file}`));
+});

@@ -44,6 +44,29 @@ test('joint CTC + LM decoding', async (t) => {
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 1 } }), /CTC weight 1 is outside/);
   });
 
+  await t.test('the word LM joins the scoring where the bundle has one, and weight 0 turns it off', async (sub) => {
+    const spec = bundle.manifest.decoding.wordLm;
+    if (!bundle.wordLm || !spec) {
+      sub.skip(`bundle ${bundle.manifest.id} has no word LM`);
+      return;
+    }
+    const [first] = utterances;
+    const weight = spec.weight > 0 ? spec.weight : 0.3;
+    const fused = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', wordWeight: weight } });
+    assert.ok(fused.timings.wordLmMs > 0, 'the word LM scored the candidates');
+    const video = await recognizer.recognize({ frames: { pixels: first!.frames, count: first!.frameCount } }, { scaleIndex: 0, decoding: { kind: 'greedy', wordWeight: weight } });
+    assert.ok(video.timings.wordLmMs > 0, 'video-only chunks get the word LM too');
+    const off = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', wordWeight: 0 } });
+    assert.equal(off.timings.wordLmMs, 0);
+    await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', wordWeight: -1 } }), /word-LM weight -1 is not/);
+    // drafting still gives the step-by-step transcript with the word LM in the scoring
+    const drafted = await transcribe({ kind: 'greedy', wordWeight: weight }, 0);
+    const stepByStep = await transcribe({ kind: 'greedy', stepByStep: true, wordWeight: weight }, 0);
+    assert.deepEqual(drafted.results.map((result) => result.text), stepByStep.results.map((result) => result.text));
+    const without = await transcribe({ kind: 'greedy', wordWeight: 0 }, 0);
+    t.diagnostic(`finest scale WER: ${(100 * drafted.wer).toFixed(1)}% with the word LM at ${weight}, ${(100 * without.wer).toFixed(1)}% without`);
+  });
+
   await t.test('drafting from the CTC best path gives the step-by-step transcript at every scale', async () => {
     for (const scaleIndex of bundle.manifest.scales.keys()) {
       const drafted = await transcribe({ kind: 'greedy' }, scaleIndex);

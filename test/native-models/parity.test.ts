@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { CtcPrefixScorer } from '../../electron/engine/ctc-prefix-scorer.js';
+import { WordLm, type NextSymbol } from '../../electron/engine/word-lm.js';
 import { testBundleDirectory } from '../support/bundle.js';
 
 const TOLERANCE = 1e-3;
@@ -15,7 +16,7 @@ interface TensorSpec { name: string; shape: number[]; dtype: string; byte_offset
 interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encoder_outputs: { audio: string; video: string }; adapter: { file: string; tensors: TensorSpec[] } }
 interface Manifest {
   graphs: Record<string, { file: string }>;
-  decoding: { ctc: { output: string; blank: number } };
+  decoding: { ctc: { output: string; blank: number }; word_lm?: { file: string } };
   scales: ScaleEntry[];
   special_tokens: Record<string, number>;
   prompts: Record<string, number[]>;
@@ -26,6 +27,7 @@ interface FixtureScale { prefix_len: number; logits: string; logits_shape: numbe
 interface Fixture {
   pcm: string; pcm_shape: number[]; frames: string; frames_shape: number[]; task: string; text_ids: number[]; scales: FixtureScale[];
   ctc_log_probs: string; ctc_log_probs_shape: number[]; ctc_prefix_scores: number[]; ctc_final_score: number;
+  word_lm?: { text: string; character_scores: number[]; total: number }[];
 }
 
 function present<T>(value: T | undefined, what: string): T {
@@ -98,6 +100,26 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
     }
     const final = scorer.final(state);
     assert.ok(Math.abs(final - fixture.ctc_final_score) < 1e-3 * Math.max(1, Math.abs(fixture.ctc_final_score)), `final: ${final} vs ${fixture.ctc_final_score}`);
+  });
+
+  await t.test('the engine\'s word LM scores every character as the evaluation does', (sub) => {
+    const spec = manifest.decoding.word_lm;
+    if (!spec || !fixture.word_lm) {
+      sub.skip('this bundle has no word LM');
+      return;
+    }
+    const lm = WordLm.parse(JSON.parse(readFileSync(join(bundleDir, spec.file), 'utf8')));
+    for (const { text, character_scores: want } of fixture.word_lm) {
+      let state = lm.start();
+      const symbols: NextSymbol[] = [...text].map((character) => ({ kind: 'character', character }));
+      const got = [...symbols, { kind: 'end' } as const].map((symbol) => {
+        const next = lm.score(state, symbol);
+        state = next.state;
+        return next.score;
+      });
+      assert.equal(got.length, want.length, text);
+      for (const [i, score] of got.entries()) assert.ok(Math.abs(score - want[i]!) < 1e-9, `"${text}" symbol ${i}: ${score} vs ${want[i]}`);
+    }
   });
 
   for (const [k, scale] of manifest.scales.entries()) {
