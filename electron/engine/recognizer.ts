@@ -57,7 +57,7 @@ interface Hypothesis {
   readonly tokens: number[];
   /** Sum of the LM's log-probabilities of the tokens (the confidence). */
   readonly logProbability: number;
-  /** What search ranks by: the LM's log-probability, or with CTC the joint score. */
+  /** What search ranks by: the sum of the steps' gains (the LM's log-probability, or the joint score). */
   readonly score: number;
   readonly ctc: CtcPrefixState | undefined;
   readonly words: WordState | undefined;
@@ -141,6 +141,11 @@ export class Recognizer {
     const ctcSpec = manifest.decoding.ctc;
     const ctcWeight = options.decoding.ctcWeight ?? ctcSpec?.weight ?? 0;
     if (!(ctcWeight >= 0 && ctcWeight < 1)) throw new RangeError(`CTC weight ${ctcWeight} is outside [0, 1)`);
+    const wordWeight = options.decoding.wordWeight ?? manifest.decoding.wordLm?.weight ?? 0;
+    if (!(wordWeight >= 0 && Number.isFinite(wordWeight))) throw new RangeError(`word-LM weight ${wordWeight} is not a number of at least 0`);
+    const wordLm = this.#bundle.wordLm;
+    const words: WordFusion | undefined =
+      wordLm && wordWeight > 0 ? { lm: wordLm, weight: wordWeight, candidates: manifest.decoding.wordLm!.candidates, elapsedMs: 0 } : undefined;
     let joint: JointScoring | undefined;
     if (hasAudio) {
       const pcm = input.pcm;
@@ -164,11 +169,6 @@ export class Recognizer {
       parts.push(this.#embeddingOf(table, manifest.specialTokens.videoStart), output[scale.videoOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.videoEnd));
     }
     for (const id of manifest.prompts[task]) parts.push(this.#embeddingOf(table, id));
-    const wordWeight = options.decoding.wordWeight ?? manifest.decoding.wordLm?.weight ?? 0;
-    if (!(wordWeight >= 0 && Number.isFinite(wordWeight))) throw new RangeError(`word-LM weight ${wordWeight} is not a number of at least 0`);
-    const wordLm = this.#bundle.wordLm;
-    const words: WordFusion | undefined =
-      wordLm && wordWeight > 0 ? { lm: wordLm, weight: wordWeight, candidates: manifest.decoding.wordLm!.candidates, elapsedMs: 0 } : undefined;
     const scoring: Scoring = { ctc: joint, words };
     const prefix = concat(parts);
     const prefixTokens = prefix.length / dim;

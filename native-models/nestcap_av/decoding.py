@@ -1,12 +1,13 @@
-"""Greedy decoding with the KV cache, on the LM alone or jointly with CTC (the hybrid CTC-attention
-decoding of Watanabe et al., 2017).
+"""Greedy and beam-search decoding with the KV cache, on the LM alone or jointly with CTC (the hybrid
+CTC-attention decoding of Watanabe et al., 2017), and with the look-ahead word LM (wordlm.py).
 
 The audio encoder's auxiliary CTC head sees every 25 Hz frame at full rate, before any Matryoshka
 compression; the LM sees the compressed tokens and carries the language prior.  Scoring each
 candidate prefix by ``(1 - w) * log p_lm(prefix) + w * log p_ctc(prefix)`` lets the CTC alignment veto
 the LM's fluent but unfaithful continuations, which is what a small LM on few tokens produces most.
-The engine (electron/engine/ctc-prefix-scorer.ts and recognizer.ts) implements the same recurrences; this module is the
-reference the evaluation uses.
+The word LM adds ``lambda * log p_words``, which pulls plausible misspellings onto lexicon words.
+The engine (electron/engine/ctc-prefix-scorer.ts, word-lm.ts and recognizer.ts) implements the same
+scores and search; this module is the reference the evaluation uses.
 """
 
 from __future__ import annotations

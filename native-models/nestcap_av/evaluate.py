@@ -4,7 +4,9 @@
         [--fixed s0=work/runs/fixed_s0 --fixed s3=work/runs/fixed_s3] [--pool-baseline work/runs/fixed_s0] \
         [--compare "MS=work/runs/ms" --compare "SS=work/runs/ss" --compare "MSS+MoME=work/runs/mss_mome" ...]
 
-Greedy decoding with the KV cache in PyTorch (the graphs are checked against PyTorch by the parity test).
+Greedy decoding with the KV cache in PyTorch (the graphs are checked against PyTorch by the parity test),
+jointly with the CTC head and the look-ahead word LM at weights chosen on development utterances, as the
+engine decodes; section 1c adds beam search.
 WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.  Noise: babble made of
 other evaluation utterances at 10, 0 and -5 dB SNR (seeded).  VSR does not depend on audio noise, so it is
 decoded once per utterance and reported for every noise column.  The report's tables follow Table 1 of
