@@ -18,7 +18,7 @@ const unknownShare = 0.1;
 /** Spelling a word the lexicon lacks: uniform over 26 letters, the apostrophe and the word's end. */
 const unknownLetter = Math.log(1 / 28);
 /** A space with no word before it, or a token that is not text: never a transcript the LM means. */
-export const notAWordPenalty = -30;
+const notAWordPenalty = -30;
 /** Sorts after every lexicon character, so [q, q + "~") is the range of words that start with q. */
 const afterAll = '~';
 
@@ -56,7 +56,7 @@ export class WordLm {
 
   /**
    * Every probability derives from the counts by the reference's arithmetic, in the same order, so
-   * the two implementations agree to the last bit.
+   * the two implementations agree up to the rounding of log (the parity test allows 1e-9).
    */
   private constructor(words: readonly string[], counts: Int32Array, histories: Int32Array, offsets: Int32Array, successors: Int32Array, pairCounts: Int32Array) {
     this.#words = words;
@@ -120,10 +120,6 @@ export class WordLm {
     for (const id of successors) if (id < 0 || id > words.length) throw new WordLmError(`word_lm.json: successor id ${id} is outside the lexicon`);
     for (const count of pairCounts) if (count < 1) throw new WordLmError(`word_lm.json: a bigram count of ${count}`);
     return new WordLm(words as string[], counts, histories, offsets, successors, pairCounts);
-  }
-
-  get size(): number {
-    return this.#words.length;
   }
 
   get #end(): number {

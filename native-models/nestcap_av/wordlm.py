@@ -61,7 +61,7 @@ class WordState:
 
 class WordLM:
     """Built from counts alone (what ``word_lm.json`` holds); every probability is derived here, and in the
-    engine by the same arithmetic, so the two agree to the last bit."""
+    engine by the same arithmetic, so the two agree up to the rounding of log (the parity test allows 1e-9)."""
 
     def __init__(self, words: list[str], counts: np.ndarray, histories: np.ndarray, offsets: np.ndarray,
                  successors: np.ndarray, pair_counts: np.ndarray):
