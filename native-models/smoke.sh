@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI smoke test: tiny generated corpus -> a few training steps -> export -> ONNX parity in Node.
 # Usage: native-models/smoke.sh [OUT_DIR]   (default: a temporary directory, removed afterwards)
-# Needs: Debian python3 with torch + onnx, espeak-ng, flite, festival (+ voices), fortunes; Node deps installed.
+# Needs: Debian python3 with torch + onnx, espeak-ng, flite, festival (+ voices), fortunes, wamerican; Node deps installed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"

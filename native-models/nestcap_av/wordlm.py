@@ -6,7 +6,8 @@ words; the look-ahead turns it into per-character scores.  For a partial word ``
 ``mass(q | h)`` is the probability of all lexicon words that start with ``q``; appending ``c`` scores
 ``log mass(q + c | h) - log mass(q | h)``, and ending the word scores ``log P(q | h) - log mass(q | h)``.
 Over a word these telescope to ``log P(word | h)``.  A spelling that leaves the lexicon pays
-``log P(<unk> | h)`` once and is then free, so names the lexicon lacks can still be written.
+``log P(<unk> | h)`` and ``log(1/28)`` per letter (a uniform spelling model), so names the lexicon lacks
+can still be written, at a price that grows with their length.
 
 Lexicon and probabilities:
 * words and bigrams counted in the LM's training text (never the evaluation sentences);
