@@ -60,43 +60,44 @@ class CTCPrefixScorerTests(unittest.TestCase):
         self.assertAlmostEqual(scorer.final(b), np.log(0.2))
 
 
+def tiny_decoder(seed: int):
+    """A tiny untrained model, its CTC output for random audio, an audio-only prefix and scale 0's LoRA."""
+    torch.manual_seed(seed)
+    tok = CharTokenizer()
+    model = AVModel(tiny()).eval()
+    with torch.no_grad():
+        ctc = audio_ctc(model, model.audio(torch.randn(1, 16000) * 0.1))
+        prefix = model.lm.emb(torch.tensor([[tok.bos, tok.tok("<asr>")]]))
+    return model, tok, ctc, prefix, model.lora.for_scale(0)
+
+
+def certain_ctc(tok: CharTokenizer, text: str) -> np.ndarray:
+    """CTC log-probabilities certain of ``text``: each character's frame, then a blank, then blanks."""
+    path = [s for c in text for s in (tok.encode(c)[0], BLANK)] + [BLANK] * 2
+    forced = np.full((len(path), len(tok)), np.log(1e-6))
+    forced[np.arange(len(path)), path] = 0.0
+    return forced
+
+
 class JointGreedyTests(unittest.TestCase):
     def test_weight_zero_is_the_lm_alone_and_ctc_can_change_the_result(self):
-        torch.manual_seed(0)
-        tok = CharTokenizer()
-        model = AVModel(tiny()).eval()
+        model, tok, ctc, prefix, lora = tiny_decoder(0)
         with torch.no_grad():
-            feats = model.audio(torch.randn(1, 16000) * 0.1)
-            ctc = audio_ctc(model, feats)
-            prefix = model.lm.emb(torch.tensor([[tok.bos, tok.tok("<asr>")]]))
-            lora = model.lora.for_scale(0)
             lm_only = greedy(model, tok, prefix, lora, 20)
             self.assertEqual(greedy(model, tok, prefix, lora, 20, ctc, 0.0), lm_only)
             # a CTC output that is certain of one transcript pulls joint decoding onto it
-            target = tok.encode("ab")
-            forced = np.full((6, len(tok)), np.log(1e-6))
-            for t, s in enumerate([target[0], BLANK, target[1], BLANK, BLANK, BLANK]):
-                forced[t, s] = 0.0
+            forced = certain_ctc(tok, "ab")
             self.assertEqual(greedy(model, tok, prefix, lora, 20, forced, 0.9, candidates=len(tok)), "ab")
 
 
 class BeamSearchTests(unittest.TestCase):
     def test_one_beam_is_greedy_and_a_certain_ctc_output_wins_with_several(self):
-        torch.manual_seed(1)
-        tok = CharTokenizer()
-        model = AVModel(tiny()).eval()
+        model, tok, ctc, prefix, lora = tiny_decoder(1)
         with torch.no_grad():
-            feats = model.audio(torch.randn(1, 16000) * 0.1)
-            ctc = audio_ctc(model, feats)
-            prefix = model.lm.emb(torch.tensor([[tok.bos, tok.tok("<asr>")]]))
-            lora = model.lora.for_scale(0)
             for weight in (0.0, 0.5):
                 self.assertEqual(beam_search(model, tok, prefix, lora, 1, 20, ctc, weight),
                                  greedy(model, tok, prefix, lora, 20, ctc, weight))
-            target = tok.encode("ab")
-            forced = np.full((6, len(tok)), np.log(1e-6))
-            for t, s in enumerate([target[0], BLANK, target[1], BLANK, BLANK, BLANK]):
-                forced[t, s] = 0.0
+            forced = certain_ctc(tok, "ab")
             self.assertEqual(beam_search(model, tok, prefix, lora, 4, 20, forced, 0.9, candidates=len(tok)), "ab")
 
 
