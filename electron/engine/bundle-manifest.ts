@@ -51,7 +51,7 @@ export interface WordLmSpec {
   readonly file: string;
   /** At least 0: each candidate also scores weight × its change in log P(words); 0 = off. */
   readonly weight: number;
-  /** How many of the LM's best next tokens it scores at each step where there is no CTC. */
+  /** How many of the LM's best next tokens it scores at each step (with CTC too, the larger of the two counts). */
   readonly candidates: number;
 }
 
