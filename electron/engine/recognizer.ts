@@ -2,7 +2,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { Task } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
-import type { NextSymbol, WordLm, WordState } from './word-lm.js';
+import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
 
 /**
  * One chunk of media in, text out: encoders → the chosen scale's tokens → prefix
@@ -304,27 +304,30 @@ export class Recognizer {
     const joint = hypothesis.ctc ? scoring.ctc : undefined;
     const words = hypothesis.words ? scoring.words : undefined;
     const pool = Math.max(count, joint?.candidates ?? 0, words?.candidates ?? 0);
-    const scored = topK(row, pool)
-      .filter(({ value }) => value > -Infinity)
-      .map(({ id, value }): Candidate => ({ id, lmLogProbability: value, gain: value, ctc: undefined, words: undefined }));
+    const top = topK(row, pool).filter(({ value }) => value > -Infinity);
+    // Each part is scored in a pass of its own, so that its time is measured apart.
+    let ctcNext: { state: CtcPrefixState | undefined; gain: number }[] | undefined;
     if (joint) {
       const started = performance.now();
       const prefixState = hypothesis.ctc!;
-      for (const [index, candidate] of scored.entries()) {
-        const ctc = candidate.id === eos ? undefined : joint.scorer.extend(prefixState, candidate.id);
-        const ctcScore = ctc ? ctc.score : joint.scorer.final(prefixState);
-        scored[index] = { ...candidate, gain: (1 - joint.weight) * candidate.lmLogProbability + joint.weight * (ctcScore - prefixState.score), ctc };
-      }
+      ctcNext = top.map(({ id }) => {
+        const state = id === eos ? undefined : joint.scorer.extend(prefixState, id);
+        return { state, gain: (state ? state.score : joint.scorer.final(prefixState)) - prefixState.score };
+      });
       joint.elapsedMs += performance.now() - started;
     }
+    let wordNext: Scored[] | undefined;
     if (words) {
       const started = performance.now();
-      for (const [index, candidate] of scored.entries()) {
-        const next = words.lm.score(hypothesis.words!, this.#symbolOf(candidate.id));
-        scored[index] = { ...candidate, gain: candidate.gain + words.weight * next.score, words: next.state };
-      }
+      wordNext = top.map(({ id }) => words.lm.score(hypothesis.words!, this.#symbolOf(id)));
       words.elapsedMs += performance.now() - started;
     }
+    const scored = top.map(({ id, value }, index): Candidate => {
+      const ctc = ctcNext?.[index];
+      const word = wordNext?.[index];
+      const lmAndCtc = ctc ? (1 - joint!.weight) * value + joint!.weight * ctc.gain : value;
+      return { id, lmLogProbability: value, gain: lmAndCtc + (word ? words!.weight * word.score : 0), ctc: ctc?.state, words: word?.state };
+    });
     return scored.sort((a, b) => b.gain - a.gain).slice(0, count);
   }
 

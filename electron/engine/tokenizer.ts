@@ -39,7 +39,7 @@ export class CharTokenizer {
     let text = '';
     for (const id of ids) {
       if (id === this.#eos) break;
-      if (id >= this.#firstCharId && id < this.#vocab.length) text += this.#vocab[id];
+      text += this.characterOf(id) ?? '';
     }
     return text.replace(/\s+/g, ' ').trim();
   }

@@ -27,6 +27,8 @@ export interface WordState {
   readonly history: number;
   readonly partial: string;
   readonly outOfLexicon: boolean;
+  /** While in the lexicon, the probability of the words `partial` can become (every candidate extension divides by it). */
+  readonly mass: number;
 }
 
 /** What the decoder proposes next, as the word LM sees it. */
@@ -127,7 +129,7 @@ export class WordLm {
   }
 
   start(): WordState {
-    return { history: this.#words.length + 1, partial: '', outOfLexicon: false };
+    return { history: this.#words.length + 1, partial: '', outOfLexicon: false, mass: 1 };
   }
 
   /** The score of `next` after `state`, and the state after it. */
@@ -139,34 +141,31 @@ export class WordLm {
 
   #character(state: WordState, character: string): Scored {
     const partial = state.partial + character;
-    if (state.outOfLexicon) return { score: unknownLetter, state: { history: state.history, partial, outOfLexicon: true } };
+    const outOfLexicon: WordState = { history: state.history, partial, outOfLexicon: true, mass: 1 };
+    if (state.outOfLexicon) return { score: unknownLetter, state: outOfLexicon };
     const [low, high] = this.#wordRange(partial);
     const mass = this.#mass(state.history, low, high);
-    if (mass > 0) return { score: Math.log(mass) - Math.log(this.#prefixMass(state)), state: { history: state.history, partial, outOfLexicon: false } };
+    if (mass > 0) return { score: Math.log(mass) - Math.log(state.mass), state: { history: state.history, partial, outOfLexicon: false, mass } };
     const unknown = Math.log(this.#unknown(state.history)) + partial.length * unknownLetter;
-    return { score: unknown - Math.log(this.#prefixMass(state)), state: { history: state.history, partial, outOfLexicon: true } };
+    return { score: unknown - Math.log(state.mass), state: outOfLexicon };
   }
 
   #wordEnd(state: WordState): Scored {
     if (state.partial === '') return { score: notAWordPenalty, state };
-    const next = (history: number): WordState => ({ history, partial: '', outOfLexicon: false });
+    const next = (history: number): WordState => ({ history, partial: '', outOfLexicon: false, mass: 1 });
     if (state.outOfLexicon) return { score: unknownLetter, state: next(unknownHistory) };
-    const [low] = this.#wordRange(state.partial);
+    const low = lowerBoundWord(this.#words, state.partial);
     if (this.#words[low] === state.partial) {
-      return { score: Math.log(this.#mass(state.history, low, low + 1)) - Math.log(this.#prefixMass(state)), state: next(low) };
+      return { score: Math.log(this.#mass(state.history, low, low + 1)) - Math.log(state.mass), state: next(low) };
     }
     const unknown = Math.log(this.#unknown(state.history)) + (state.partial.length + 1) * unknownLetter;
-    return { score: unknown - Math.log(this.#prefixMass(state)), state: next(unknownHistory) };
+    return { score: unknown - Math.log(state.mass), state: next(unknownHistory) };
   }
 
   #sentenceEnd(state: WordState): number {
     const { score, state: after } = state.partial === '' ? { score: 0, state } : this.#wordEnd(state);
     const [bigram, backoff] = this.#bigram(after.history, this.#end, this.#end + 1);
     return score + Math.log(bigram + backoff * this.#unigram[this.#end]!);
-  }
-
-  #prefixMass(state: WordState): number {
-    return state.partial === '' ? 1 : this.#mass(state.history, ...this.#wordRange(state.partial));
   }
 
   #unknown(history: number): number {

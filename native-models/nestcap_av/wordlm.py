@@ -53,11 +53,14 @@ def read_dictionary(path: str = DICTIONARY) -> list[str]:
 
 @dataclass
 class WordState:
-    """Where a transcript stands for the word LM: the previous word's id and the word being spelled."""
+    """Where a transcript stands for the word LM: the previous word's id, the word being spelled and, while
+    it is still in the lexicon, the probability of the words it can become (kept, as every candidate
+    extension divides by it)."""
 
     history: int
     partial: str = ""
     oov: bool = False
+    mass: float = 1.0
 
 
 class WordLM:
@@ -180,9 +183,6 @@ class WordLM:
     def start(self) -> WordState:
         return WordState(self.bos)
 
-    def _prefix_mass(self, s: WordState) -> float:
-        return 1.0 if not s.partial else self.mass(s.history, *self.word_range(s.partial))
-
     def char(self, s: WordState, c: str) -> tuple[float, WordState]:
         """Log-score of spelling ``c`` next, and the state after it."""
         if s.oov:
@@ -190,9 +190,9 @@ class WordLM:
         q = s.partial + c
         m = self.mass(s.history, *self.word_range(q))
         if m > 0.0:
-            return math.log(m) - math.log(self._prefix_mass(s)), WordState(s.history, q)
+            return math.log(m) - math.log(s.mass), WordState(s.history, q, mass=m)
         unknown = math.log(self.p_unknown(s.history)) + len(q) * OOV_LETTER
-        return unknown - math.log(self._prefix_mass(s)), WordState(s.history, q, True)
+        return unknown - math.log(s.mass), WordState(s.history, q, True)
 
     def word_end(self, s: WordState) -> tuple[float, WordState]:
         """Log-score of the word being complete here (a space), and the state for the next word."""
@@ -200,12 +200,12 @@ class WordLM:
             return EMPTY_WORD_PENALTY, s
         if s.oov:
             return OOV_LETTER, WordState(self.unk_history)
-        lo, hi = self.word_range(s.partial)
+        lo = bisect.bisect_left(self.words, s.partial)
         exact = lo < len(self.words) and self.words[lo] == s.partial
         if exact:
-            return math.log(self.mass(s.history, lo, lo + 1)) - math.log(self._prefix_mass(s)), WordState(lo)
+            return math.log(self.mass(s.history, lo, lo + 1)) - math.log(s.mass), WordState(lo)
         unknown = math.log(self.p_unknown(s.history)) + (len(s.partial) + 1) * OOV_LETTER
-        return unknown - math.log(self._prefix_mass(s)), WordState(self.unk_history)
+        return unknown - math.log(s.mass), WordState(self.unk_history)
 
     def sentence_end(self, s: WordState) -> float:
         """Log-score of the transcript ending here (completing the word being spelled, if any)."""
