@@ -12,6 +12,7 @@ scores and search; this module is the reference the evaluation uses.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ from .wordlm import EMPTY_WORD_PENALTY
 NEG = -1e30
 DEFAULT_CTC_WEIGHT = 0.5  # the evaluation tunes it on development utterances (--ctc-weight auto) and writes it to the manifest
 JOINT_CANDIDATES = 6
+DECODING_METHODS = ("rescore", "greedy", "beam")  # the first is the default, as in the engine
 
 
 def audio_ctc(model, feats: torch.Tensor) -> np.ndarray:
@@ -220,3 +222,128 @@ def beam_search(model, tok: CharTokenizer, prefix: torch.Tensor, lora, beams: in
         if h.score / len(h.tokens) > best.score / len(best.tokens):
             best = h
     return tok.decode(best.tokens)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# CTC prefix beam search with the word LM, its N-best rescored by the LM (attention rescoring, as in WeNet).
+#
+# The decoder-driven searches above call the LM once per character (or per draft) and only score the LM's
+# own top candidates, so a weak LM can keep the right character out of reach; and 8 beams cost about five
+# times greedy decoding.  Here the CTC head and the word LM search alone, frame by frame, and the LM runs
+# once over the prefix and once, batched, over the N best transcripts.  Each transcript's final score is the
+# same combination the joint searches rank by: (1 - w) log p_LM + w log p_CTC + lambda log p_words.
+
+CTC_BEAM_PRUNE = -8.0  # a character less likely than e^-8 at a frame is not proposed there
+NEG_INF = float("-inf")
+
+
+def log_add(a: float, b: float) -> float:
+    """log(e^a + e^b), written out so that the engine (ctc-beam-search.ts) computes the same."""
+    if a < b:
+        a, b = b, a
+    if b == NEG_INF:
+        return a
+    return a + math.log1p(math.exp(b - a))
+
+
+@dataclass
+class CTCBeam:
+    """One prefix of CTC prefix beam search: log P(prefix) over the frames so far, split by whether the
+    last frame was a blank; the word LM's state and summed score for the prefix."""
+
+    tokens: tuple
+    blank: float
+    label: float
+    words: object | None
+    word_score: float
+
+    @property
+    def ctc(self) -> float:
+        return log_add(self.blank, self.label)
+
+
+@dataclass
+class NBestEntry:
+    tokens: list[int]
+    ctc: float  # log P_CTC(transcript)
+    words: float  # the word LM's log-score of the transcript, its end included (0 without a word LM)
+
+
+def ctc_prefix_beam(log_probs: np.ndarray, tok: CharTokenizer, beams: int, weight: float, word_lm=None,
+                    word_weight: float = 0.0) -> list[NBestEntry]:
+    """Frame-synchronous CTC prefix beam search (Hannun et al., 2014) ranked by ``weight * log p_CTC +
+    word_weight * log p_words``; the ``beams`` best transcripts, best first.  At each frame every prefix
+    may stay (a blank, or its last character repeated) or grow by a character whose log-probability there
+    is above CTC_BEAM_PRUNE; prefixes reached several ways merge.  The engine's ctcPrefixBeamSearch is the
+    same algorithm, in the same order (a parity test compares them)."""
+    use_words = word_lm is not None and word_weight > 0
+    first_char = len(SPECIALS)
+    blank = tok.pad
+    live = [CTCBeam((), 0.0, NEG_INF, word_lm.start() if use_words else None, 0.0)]
+    word_steps: dict = {}  # (prefix, character) -> the word LM's (score, state): prefixes last many frames
+
+    def word_step(beam: CTCBeam, c: int):
+        key = (beam.tokens, c)
+        if key not in word_steps:
+            word_steps[key] = _symbol_score(word_lm, tok, beam.words, c)
+        return word_steps[key]
+
+    def rank(beam: CTCBeam) -> float:
+        return weight * beam.ctc + word_weight * beam.word_score
+
+    for row in log_probs:
+        row = [float(v) for v in row]
+        grown = [c for c in range(first_char, len(row)) if row[c] > CTC_BEAM_PRUNE]
+        merged: dict = {}
+
+        def add(tokens: tuple, blank_p: float, label_p: float, words, word_score: float) -> None:
+            seen = merged.get(tokens)
+            if seen is None:
+                merged[tokens] = CTCBeam(tokens, blank_p, label_p, words, word_score)
+            else:
+                seen.blank, seen.label = log_add(seen.blank, blank_p), log_add(seen.label, label_p)
+
+        for beam in live:
+            total = beam.ctc
+            last = beam.tokens[-1] if beam.tokens else -1
+            add(beam.tokens, total + row[blank], beam.label + row[last] if last >= 0 else NEG_INF, beam.words,
+                beam.word_score)
+            for c in grown:
+                # a repeated character is a new one only after a blank
+                via = beam.blank if c == last else total
+                if via > NEG_INF:
+                    score, state = word_step(beam, c) if use_words else (0.0, None)
+                    add(beam.tokens + (c,), NEG_INF, via + row[c], state, beam.word_score + score)
+        live = sorted(merged.values(), key=rank, reverse=True)[:beams]
+    out = []
+    for beam in live:
+        words = beam.word_score + word_lm.sentence_end(beam.words) if use_words else 0.0
+        out.append(NBestEntry(list(beam.tokens), beam.ctc, words))
+    out.sort(key=lambda e: -(weight * e.ctc + word_weight * e.words))
+    return out
+
+
+@torch.no_grad()
+def lm_scores(model, prefix: torch.Tensor, lora, transcripts: list[list[int]], eos: int) -> list[float]:
+    """log p_LM(transcript, then eos | prefix) of each transcript, in one batched call after the prefix
+    (right-padded: a causal LM's scores of a position never see the positions after it)."""
+    logits, past, _, _ = model.lm(prefix, _empty_past(model.cfg, 1), lora)
+    first = torch.log_softmax(logits[0, -1].double(), -1)
+    targets = [t + [eos] for t in transcripts]
+    longest = max(len(t) for t in transcripts)
+    if longest == 0:
+        return [float(first[eos])] * len(transcripts)
+    fed = torch.tensor([t + [eos] * (longest - len(t)) for t in transcripts])
+    lg, _, _, _ = model.lm(model.lm.emb(fed), past.repeat(1, 1, len(transcripts), 1, 1, 1), lora)
+    rows = torch.log_softmax(lg.double(), -1)
+    return [float(first[t[0]]) + sum(float(rows[b, i, t[i + 1]]) for i in range(len(t) - 1))
+            for b, t in enumerate(targets)]
+
+
+def rescore(model, tok: CharTokenizer, prefix: torch.Tensor, lora, nbest: list[NBestEntry], weight: float,
+            word_weight: float) -> list[int]:
+    """The N-best entry with the best (1 - weight) log p_LM + weight log p_CTC + word_weight log p_words
+    (the first of equals)."""
+    lm = lm_scores(model, prefix, lora, [e.tokens for e in nbest], tok.eos)
+    totals = [(1 - weight) * s + weight * e.ctc + word_weight * e.words for s, e in zip(lm, nbest)]
+    return nbest[int(np.argmax(totals))].tokens

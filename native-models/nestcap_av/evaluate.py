@@ -4,9 +4,10 @@
         [--fixed s0=work/runs/fixed_s0 --fixed s3=work/runs/fixed_s3] [--pool-baseline work/runs/fixed_s0] \
         [--compare "MS=work/runs/ms" --compare "SS=work/runs/ss" --compare "MSS+MoME=work/runs/mss_mome" ...]
 
-Greedy decoding with the KV cache in PyTorch (the graphs are checked against PyTorch by the parity test),
-jointly with the CTC head and the look-ahead word LM at weights chosen on development utterances, as the
-engine decodes; section 1c adds beam search.
+Decoding in PyTorch (the graphs are checked against PyTorch by the parity test), as the engine decodes by
+default: CTC prefix beam search with the look-ahead word LM, its N best rescored by the LM (video-only:
+greedy), at weights chosen on development utterances; section 1c compares the LM-driven searches (greedy
+and beam search with the KV cache).
 WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.  Noise: babble made of
 other evaluation utterances at 10, 0 and -5 dB SNR (seeded).  VSR does not depend on audio noise, so it is
 decoded once per utterance and reported for every noise column.  The report's tables follow Table 1 of
@@ -26,8 +27,17 @@ from torch import nn
 
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, dump_json
 from .data import CharTokenizer, Split, make_example
-from .decoding import DEFAULT_CTC_WEIGHT, audio_ctc, beam_search, ctc_greedy, greedy
-from .export import load_run, prefix_embeds
+from .decoding import (
+    DECODING_METHODS,
+    DEFAULT_CTC_WEIGHT,
+    audio_ctc,
+    beam_search,
+    ctc_greedy,
+    ctc_prefix_beam,
+    greedy,
+    rescore,
+)
+from .export import default_decoding, load_run, prefix_embeds
 from .model import AVModel, compress
 from .wordlm import WordLM
 
@@ -76,11 +86,15 @@ def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
 def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], tasks: list[str], noises, seed: int = 99,
                    pool_from: int | None = None, log=print, label: str = "",
                    ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0, word_lm: WordLM | None = None,
-                   word_weight: float = 0.0, beams: int = 1) -> dict:
-    """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``; tasks with audio decode jointly
-    with the audio CTC at ``ctc_weight`` (0 = the LM alone), and every task with the look-ahead word LM at
-    ``word_weight`` (0 = none), as the engine does; greedy, or beam search with ``beams`` > 1.  ``ctc/<noise>`` is the CTC
-    head's own greedy output (scale-independent), the encoder's accuracy without the LM."""
+                   word_weight: float = 0.0, method: str = "rescore", beams: int = 8) -> dict:
+    """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``, decoded as the engine does.
+    ``method``: "rescore" (CTC prefix beam search with the word LM, its ``beams`` best rescored by the LM),
+    "greedy" or "beam" (the LM's search, with ``beams``).  Tasks with audio use the audio CTC at
+    ``ctc_weight`` (0 = the LM alone, greedy or beam), every task the look-ahead word LM at ``word_weight``
+    (0 = none); video-only, with no CTC, decodes greedily under "rescore".  ``ctc/<noise>`` is the CTC head's
+    own greedy output (scale-independent), the encoder's accuracy without the LM."""
+    if method not in DECODING_METHODS:
+        raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
     res: dict = {}
     timing: dict = {}
@@ -96,6 +110,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             fa = model.audio(torch.from_numpy(ex["pcm"])[None])
             fv = model.video(torch.from_numpy(ex["frames"].astype(np.float32))[None])
             ctc = audio_ctc(model, fa)
+            # the N best depend on the audio alone: searched once, rescored at every scale and task
+            nbest = (ctc_prefix_beam(ctc, tok, beams, ctc_weight, word_lm, word_weight)
+                     if method == "rescore" and ctc_weight > 0 else None)
             t_enc = time.time() - t0
             res.setdefault(f"ctc/{noise_name}", WER()).add(ex["text"], ctc_greedy(ctc, tok))
             for k in scales:
@@ -107,7 +124,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     max_len = int(25 * len(ex["pcm"]) / SAMPLE_RATE) + 10  # <= 25 characters per second
                     prefix = prefix_embeds(model, tok, at, vt, task)
                     audio_ctc_or_none = None if task == "vsr" else ctc
-                    if beams > 1:
+                    if nbest is not None and task != "vsr":
+                        hyp = tok.decode(rescore(model, tok, prefix, lora, nbest, ctc_weight, word_weight))
+                    elif method == "beam" and beams > 1:
                         hyp = beam_search(model, tok, prefix, lora, beams, max_len, audio_ctc_or_none, ctc_weight,
                                           word_lm=word_lm, word_weight=word_weight)
                     else:
@@ -120,7 +139,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                         timing[tk] = timing.get(tk, 0.0) + (time.time() - t1) + t_enc
         if (i + 1 - first) % 25 == 0:
             log(f"[eval{label}] {i + 1 - first}/{n} utterances ({time.time() - t_start:.0f} s)")
-    out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "word_weight": word_weight, "beams": beams,
+    out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "word_weight": word_weight,
+           "method": method, "beams": beams,
            "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in res.items():
         out["wer"][key] = round(w.value, 2)
@@ -227,17 +247,33 @@ def fmt(v) -> str:
     return "–" if v is None else f"{v:.1f}"
 
 
+def method_name(block: dict) -> str:
+    method, beams = block.get("method", "greedy"), block.get("beams", 1)
+    return {"rescore": f"CTC + word-LM beam {beams}, LM rescoring", "greedy": "joint greedy",
+            "beam": f"joint beam {beams}"}[method]
+
+
+def decoding_description(block: dict) -> str:
+    w, ww = block["ctc_weight"], block.get("word_weight", 0)
+    words = (f" The look-ahead word LM (a word bigram over the training text's words and Debian's wamerican word list, "
+             f"scored one character at a time) at weight {ww}." if ww else "")
+    if block.get("method") == "rescore":
+        return (f"Decoding: CTC prefix beam search over the audio encoder's CTC head with {block['beams']} beams, ranked by "
+                f"{w} log p_CTC + {ww} log p_words; the {block['beams']} transcripts it ends with are rescored by the LM "
+                f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins. "
+                f"Video-only decodes greedily with the KV cache, at most 25 characters per second of media + 10.{words}")
+    return (f"Decoding: {method_name(block)} with the KV cache, at most 25 characters per second of media + 10; wherever "
+            f"there is audio, jointly with the audio encoder's CTC head at weight {w} (each step ranks the LM's top "
+            f"candidates by (1 - w) log p_LM + w log p_CTC).{words}")
+
+
 def render_md(ev: dict) -> str:
     sc = ev["scales"]
     head = "| | " + " | ".join(f"({a},{v})" for a, v in sc) + " |\n|---|" + "---|" * len(sc) + "\n"
     lines = [f"# Evaluation: {ev['bundle']}", "",
              f"Produced by `{ev['command']}` on {ev['date']} (commit {ev['git_commit']}), machine: {ev['machine']}.",
-             f"Decoding: greedy with KV cache, at most 25 characters per second of media + 10 (PyTorch; ONNX parity is checked "
-             f"separately); wherever there is audio, jointly with the audio encoder's CTC head at weight {ev['main']['ctc_weight']} "
-             "(each step keeps the best of the LM's top candidates by (1 - w) log p_LM + w log p_CTC)"
-             + (f", plus the look-ahead word LM at weight {ev['main']['word_weight']} (a word bigram over the training text's "
-                "words and Debian's wamerican word list, scored one character at a time)" if ev['main'].get('word_weight') else "")
-             + ", as the engine decodes. Every row of every table decodes the same way; section 1b compares the decoders.",
+             decoding_description(ev["main"]) + " Every row of every table decodes the same way; sections 1b and 1c "
+             "compare the decoders.",
              "WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.", "",
              f"Test sentences: never used in training or LM pre-training (hash split of the fortunes sentences). "
              f"Seen voices: {ev['main']['n_utterances']} utterances ({ev['main']['media_seconds']} s) from the training "
@@ -251,13 +287,13 @@ def render_md(ev: dict) -> str:
     if ev.get("lm_only"):
         m, lo = ev["main"]["wer"], ev["lm_only"]["wer"]
         nw = (ev.get("no_word_lm") or {}).get("wer")
-        lines += ["", "## 1b. Decoding: joint CTC + LM (+ word LM) vs without the word LM vs the LM alone vs the CTC head alone "
-                  "(seen voices) — WER %", "", head.rstrip("\n")]
+        lines += ["", "## 1b. Decoding: the default vs without the word LM vs the LM alone (greedy) vs the CTC head alone "
+                  "(greedy, no LM) (seen voices) — WER %", "", head.rstrip("\n")]
         for task in ("asr", "avsr"):
             for noise in ("clean", "0dB"):
-                lines.append(f"| {TASK_NAME[task]}, {noise}, joint{' + word LM' if nw else ''} | " + " | ".join(fmt(m.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+                lines.append(f"| {TASK_NAME[task]}, {noise}, {method_name(ev['main'])} | " + " | ".join(fmt(m.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
                 if nw:
-                    lines.append(f"| {TASK_NAME[task]}, {noise}, joint, no word LM | " + " | ".join(fmt(nw.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+                    lines.append(f"| {TASK_NAME[task]}, {noise}, no word LM | " + " | ".join(fmt(nw.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
                 lines.append(f"| {TASK_NAME[task]}, {noise}, LM alone | " + " | ".join(fmt(lo.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
         for noise, _ in NOISES:
             lines.append(f"| CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
@@ -272,15 +308,19 @@ def render_md(ev: dict) -> str:
                       "|---|" + "---|" * len(cols)]
             for sw, wer in sweep["wer"].items():
                 lines.append(f"| {sw} | " + " | ".join(fmt(wer.get(f"{k}/{t}/{noise}")) for k, t, noise in cols) + " |")
-    if ev.get("beam"):
-        bm, m = ev["beam"], ev["main"]["wer"]
-        lines += ["", f"## 1c. Beam search ({bm['beams']} beams, the same weights), seen voices, clean — WER %", "",
-                  "Greedy decoding (every other table) commits to each character; beam search keeps alternatives, "
-                  "which lets the word LM correct a spelling a few characters later. The engine offers both "
-                  "(CLI `--beams N`); greedy is its default, for speed.", "", head.rstrip("\n")]
+    searches = [ev[m] for m in DECODING_METHODS if ev.get(m)]
+    if searches:
+        m = ev["main"]
+        lines += ["", "## 1c. Searches: the default vs the LM-driven ones (the same weights), seen voices, clean — WER %", "",
+                  "The LM-driven searches call the LM once per character, or per CTC draft, and score only the LM's top "
+                  "candidates; beam search keeps alternatives, at about five times greedy decoding's cost. The default "
+                  "searches with the CTC head and the word LM, and calls the LM once for the prefix and once for the N best. "
+                  "The engine offers all three (CLI `--decoding`).", "", head.rstrip("\n")]
         for task in ("asr", "avsr"):
-            lines.append(f"| {TASK_NAME[task]}, greedy | " + " | ".join(fmt(m.get(f"s{k}/{task}/clean")) if f"s{k}/{task}/clean" in bm["wer"] else "–" for k in range(len(sc))) + " |")
-            lines.append(f"| {TASK_NAME[task]}, beam {bm['beams']} | " + " | ".join(fmt(bm["wer"].get(f"s{k}/{task}/clean")) for k in range(len(sc))) + " |")
+            for block in [m, *searches]:
+                lines.append(f"| {TASK_NAME[task]}, {method_name(block)} | " + " | ".join(
+                    fmt(block["wer"].get(f"s{k}/{task}/clean")) if f"s{k}/{task}/clean" in searches[0]["wer"] else "–"
+                    for k in range(len(sc))) + " |")
     if ev.get("heldout"):
         lines += ["", f"## 2. Held-out TTS family ({ev['heldout_family']}, never in training) — WER %", "", head.rstrip("\n")]
         for task in TASKS:
@@ -316,7 +356,7 @@ def render_md(ev: dict) -> str:
                      f"| {c['asr']['total_gflops_per_second']} / {c['vsr']['total_gflops_per_second']} / {c['avsr']['total_gflops_per_second']} | {rtf} |")
     lines += ["", "FLOPs are analytical (2 x multiply-adds of every convolution, linear layer, STFT and attention product, "
               "for a 10 s clip with ~15 transcript characters per second). RTF here is PyTorch eager on the shared 2-core "
-              "CPU (greedy decoding included); the engine's ONNX Runtime figures belong in BENCHMARKS.md.", "",
+              "CPU (decoding included); the engine's ONNX Runtime figures belong in BENCHMARKS.md.", "",
               "## 5. Targets", "", "| target | measured | status |", "|---|---|---|"]
     for t in ev["targets"]:
         lines.append(f"| {t['target']} | {t['measured']} | {t['status']} |")
@@ -388,8 +428,10 @@ def main() -> None:
                     help="weight of the look-ahead word LM (0 = none), or 'auto': the best of --word-sweep; written "
                          "into the manifest")
     ap.add_argument("--word-sweep", default="0.2,0.35", help="word-LM weights compared on the development utterances")
+    ap.add_argument("--decoding", default="rescore", choices=DECODING_METHODS,
+                    help="how every table decodes (section 1c compares the others at the finest and coarsest scale)")
     ap.add_argument("--beams", type=int, default=8,
-                    help="beam width of the beam-search rows (section 1c: finest and coarsest scale, clean); 1 = none")
+                    help="beam width of the CTC search (rescore) and of beam search; 1 = no beam-search rows")
     ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)
@@ -427,22 +469,24 @@ def main() -> None:
                 sweep_key(cw, ww): evaluate_model(
                     model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
                     ctc_weight=float(cw), first=a.sweep_first, label=f" sweep {cw}/{ww}", word_lm=word_lm,
-                    word_weight=float(ww))["wer"]
+                    word_weight=float(ww), method=a.decoding, beams=a.beams)["wer"]
                 for cw in ctc_grid for ww in word_grid}}
     w, ww = chosen_weights(a.ctc_weight, a.word_weight, ev.get("ctc_weight_sweep"))
     print(f"[eval] CTC weight {w}, word-LM weight {ww}")
     # every row decodes as the engine will: the chosen weights, the word LM included
-    dec = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
+    weights = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
+    dec = {**weights, "method": a.decoding, "beams": a.beams}
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
     two_noises = [NOISES[0], NOISES[2]]
     ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" LM alone",
-                                   ctc_weight=0.0)
+                                   ctc_weight=0.0, method="greedy")
     if ww > 0:
         ev["no_word_lm"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" no word LM",
-                                          ctc_weight=w)
-    if a.beams > 1:
-        ev["beam"] = evaluate_model(model, seen, n, sorted({0, len(scales) - 1}), ["asr", "avsr"], NOISES[:1],
-                                    label=f" beam {a.beams}", beams=a.beams, **dec)
+                                          ctc_weight=w, method=a.decoding, beams=a.beams)
+    ends = sorted({0, len(scales) - 1})
+    for other in (m for m in DECODING_METHODS if m != a.decoding and not (m == "beam" and a.beams < 2)):
+        ev[other] = evaluate_model(model, seen, n, ends, ["asr", "avsr"], NOISES[:1], label=f" {other}",
+                                   **{**dec, "method": other})
     ev["heldout"] = evaluate_model(model, held, nh, scales, TASKS, NOISES, label=" heldout", **dec)
     ev["baselines"], ev["not_run"] = {}, []
     clean = NOISES[:1]
@@ -496,6 +540,7 @@ def main() -> None:
             man["decoding"]["ctc"]["weight"] = w
         if "word_lm" in man.get("decoding", {}):
             man["decoding"]["word_lm"]["weight"] = ww
+        man.setdefault("decoding", {})["default"] = default_decoding(ev["main"])
         man["evaluation"]["available"] = True
         dump_json(man, man_path)
     print(f"[eval] wrote {a.bundle}/EVAL.md and eval.json in {ev['seconds']:.0f} s")

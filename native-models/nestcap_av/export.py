@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, from_dict
 from .data import TASKS, CharTokenizer
-from .decoding import DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer
+from .decoding import DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam
 from .model import AVModel, count_params, ctc_log_probs
 from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, character_scores
 
@@ -114,6 +114,28 @@ def lm_flops_per_token(mc: ModelConfig, ctx: int) -> float:
 
 # in the lexicon, after a frequent word, misspelt, unknown, and with an apostrophe
 WORD_LM_PARITY_TEXTS = ["the cat", "i wonder if it is", "the gaden", "zqx blorf the", "it's mine"]
+PARITY_CTC_TEXT = "the gaden is ful of brds"
+
+
+def default_decoding(evaluated: dict | None) -> dict:
+    """The manifest's default decoding: the one the evaluation measured, else rescoring with 8 beams."""
+    if not evaluated or "method" not in evaluated:
+        return {"method": DECODING_METHODS[0], "beams": 8}
+    return {"method": evaluated["method"], "beams": int(evaluated["beams"])}
+
+
+def ctc_beam_fixture(tok: CharTokenizer, word_lm: WordLM, rng: np.random.Generator) -> dict:
+    """CTC log-probabilities leaning towards a misspelt sentence, with random doubt on every frame, and the N
+    best that CTC prefix beam search with the word LM finds in them."""
+    path = [s for c in PARITY_CTC_TEXT for s in (tok.encode(c)[0], tok.pad)] + [tok.pad] * 3
+    x = rng.dirichlet(np.ones(len(tok)) * 0.3, len(path)) * 0.5
+    x[np.arange(len(path)), path] += 0.5
+    log_probs = np.log(x).astype("<f4")
+    search = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
+    nbest = ctc_prefix_beam(log_probs.astype(np.float64), tok, search["beams"], search["weight"], word_lm,
+                            search["word_weight"])
+    return {**search, "log_probs": b64(log_probs), "shape": list(log_probs.shape),
+            "nbest": [{"tokens": e.tokens, "ctc": e.ctc, "words": e.words} for e in nbest]}
 
 
 def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float | None = None,
@@ -194,6 +216,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         # and score words as the evaluation does: per-character scores of texts in and out of the lexicon
         fixture["word_lm"] = [{"text": text, "character_scores": character_scores(word_lm, text),
                                "total": word_lm.score_text(text)} for text in WORD_LM_PARITY_TEXTS]
+        # and search the CTC output as the evaluation does (a made-up output: the fixture's own audio is noise)
+        fixture["ctc_beam"] = ctc_beam_fixture(tok, word_lm, rng)
         fv = model.video(torch.from_numpy(f_frames)[None])
         for k in range(n_sc):
             at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)
@@ -224,6 +248,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         ctc_weight = (ev or {}).get("main", {}).get("ctc_weight", DEFAULT_CTC_WEIGHT)
     if word_weight is None:
         word_weight = (ev or {}).get("main", {}).get("word_weight", 0.0)
+    default = default_decoding((ev or {}).get("main"))
     scales = []
     for k, (ra, rv) in enumerate(mc.scales):
         a_tps, v_tps = FPS / ra, FPS / rv
@@ -288,7 +313,11 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         "tokenizer": {"file": "tokenizer.json", "type": "char"},
         "special_tokens": tok.to_json()["special"],
         "prompts": {t: tok.prompt(t) for t in TASKS},
-        "decoding": {"no_repeat_ngram": NO_REPEAT_NGRAM,
+        "decoding": {"default": default,
+                     "default_note": "how the evaluation decoded, and the engine decodes unless told otherwise: 'rescore' = "
+                                     "CTC prefix beam search with the word LM over `beams` prefixes, its `beams` best "
+                                     "rescored by the LM (video-only: greedy); 'greedy' / 'beam' = the LM's own search",
+                     "no_repeat_ngram": NO_REPEAT_NGRAM,
                      "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way",
                      "ctc": {"output": CTC_OUTPUT, "blank": tok.pad, "weight": ctc_weight, "candidates": JOINT_CANDIDATES,
                              "note": "joint decoding: each prefix scores (1 - weight) * log p_lm + weight * log p_ctc, the CTC "

@@ -12,7 +12,17 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from nestcap_av.data import CharTokenizer  # noqa: E402
-from nestcap_av.decoding import DEFAULT_CTC_WEIGHT, CTCPrefixScorer, audio_ctc, beam_search, greedy  # noqa: E402
+from nestcap_av.decoding import (  # noqa: E402
+    DEFAULT_CTC_WEIGHT,
+    CTCPrefixScorer,
+    _empty_past,
+    audio_ctc,
+    beam_search,
+    ctc_prefix_beam,
+    greedy,
+    lm_scores,
+    rescore,
+)
 from nestcap_av.model import AVModel  # noqa: E402
 from tests.test_model import tiny  # noqa: E402
 
@@ -99,6 +109,67 @@ class BeamSearchTests(unittest.TestCase):
                                  greedy(model, tok, prefix, lora, 20, ctc, weight))
             forced = certain_ctc(tok, "ab")
             self.assertEqual(beam_search(model, tok, prefix, lora, 4, 20, forced, 0.9, candidates=len(tok)), "ab")
+
+
+class CTCPrefixBeamTests(unittest.TestCase):
+    def test_transcript_probabilities_match_enumeration_when_the_beam_keeps_everything(self):
+        tok = CharTokenizer()
+        a, b = tok.encode("a")[0], tok.encode("b")[0]
+        rng = np.random.default_rng(4)
+        small = np.log(rng.dirichlet(np.ones(3) * 3, 5))  # blank, a, b over 5 frames
+        x = np.full((5, len(tok)), -30.0)  # every other symbol far below the pruning threshold
+        x[:, [BLANK, a, b]] = small
+        labels = label_probabilities(small)
+        nbest = ctc_prefix_beam(x, tok, 500, 1.0)
+        self.assertEqual(len(nbest), len(labels))
+        for entry in nbest:
+            key = tuple({a: 1, b: 2}[t] for t in entry.tokens)
+            self.assertAlmostEqual(entry.ctc, labels[key], places=9, msg=f"transcript {key}")
+        self.assertEqual([e.ctc for e in nbest], sorted((e.ctc for e in nbest), reverse=True))
+
+    def test_a_certain_output_is_found_with_its_repeated_letters(self):
+        tok = CharTokenizer()
+        nbest = ctc_prefix_beam(certain_ctc(tok, "the apple"), tok, 4, 0.5)
+        self.assertEqual(tok.decode(nbest[0].tokens), "the apple")
+        self.assertAlmostEqual(nbest[0].ctc, 0.0, places=4)
+
+    def test_the_word_lm_corrects_a_misspelling_the_ctc_head_prefers(self):
+        from tests.test_wordlm import lm
+
+        tok = CharTokenizer()
+        path = [s for c in "the gaden" for s in (tok.encode(c)[0], tok.pad)] + [tok.pad] * 4
+        x = np.full((len(path), len(tok)), 0.4 / (len(tok) - 1))
+        x[np.arange(len(path)), path] = 0.6
+        ctc = np.log(x)
+        self.assertEqual(tok.decode(ctc_prefix_beam(ctc, tok, 8, 0.5)[0].tokens), "the gaden")
+        fused = ctc_prefix_beam(ctc, tok, 8, 0.5, lm(), 0.5)
+        self.assertEqual(tok.decode(fused[0].tokens), "the garden")
+
+
+class RescoringTests(unittest.TestCase):
+    def test_batched_scores_equal_one_transcript_at_a_time(self):
+        model, tok, _, prefix, lora = tiny_decoder(2)
+        transcripts = [tok.encode("ab c"), [], tok.encode("a")]
+        with torch.no_grad():
+            batched = lm_scores(model, prefix, lora, transcripts, tok.eos)
+            for t, got in zip(transcripts, batched):
+                logits, past, _, _ = model.lm(prefix, _empty_past(model.cfg, 1), lora)
+                want = 0.0
+                for target in t + [tok.eos]:
+                    want += float(torch.log_softmax(logits[0, -1].double(), -1)[target])
+                    logits, past, _, _ = model.lm(model.lm.emb(torch.tensor([[target]])), past, lora)
+                self.assertAlmostEqual(got, want, places=4)
+
+    def test_the_lm_decides_between_transcripts_the_ctc_head_scores_alike(self):
+        model, tok, _, prefix, lora = tiny_decoder(3)
+        from nestcap_av.decoding import NBestEntry
+
+        nbest = [NBestEntry(tok.encode("ab"), -1.0, 0.0), NBestEntry(tok.encode("ba"), -1.0, 0.0)]
+        with torch.no_grad():
+            lm = lm_scores(model, prefix, lora, [e.tokens for e in nbest], tok.eos)
+            self.assertEqual(rescore(model, tok, prefix, lora, nbest, 0.5, 0.0), nbest[int(np.argmax(lm))].tokens)
+            # with the LM's weight at 0 the first of equals wins
+            self.assertEqual(rescore(model, tok, prefix, lora, nbest, 0.9999999, 0.0), nbest[0].tokens)
 
 
 class WeightChoiceTests(unittest.TestCase):
