@@ -16,7 +16,7 @@ import { createDispatcher, type Dispatch } from '../ipc/dispatcher.js';
 import { loadBundle, type ProviderChoice } from '../engine/bundle.js';
 import { readBundleManifest } from '../engine/bundle-location.js';
 import { candidateProviders } from '../engine/execution-providers.js';
-import { Recognizer } from '../engine/recognizer.js';
+import { defaultDecoding, Recognizer } from '../engine/recognizer.js';
 import { VoiceActivityDetector } from '../engine/voice-activity.js';
 import { LiveService, recoverInterruptedLiveSessions, type LiveEngine } from '../live/live-service.js';
 import { parseManifest } from '../engine/bundle-manifest.js';
@@ -102,7 +102,7 @@ function lazyBatchCaptioner(loadEngine: () => Promise<LiveEngine>, ffmpeg: Ffmpe
         ffprobePath: locateFfprobe(ffmpeg, env, process.platform) ?? null,
         roiSize: engine.recognizer.bundle.manifest.roi.width,
         chooseScale,
-        decoding: { kind: 'greedy' },
+        decoding: defaultDecoding(engine.recognizer.bundle.manifest),
         useVideo: landmarker !== undefined,
         ...(landmarker ? { landmarker } : {}),
       });

@@ -4,7 +4,8 @@ import { BundleError, loadBundle, type DevicePreference, type LoadedBundle } fro
 import { CaptionEngine, fixedScale, type CaptionSegment, type ScaleChooser } from '../engine/caption-engine.js';
 import { captionFile } from '../engine/caption-file.js';
 import { candidateProviders } from '../engine/execution-providers.js';
-import { Recognizer } from '../engine/recognizer.js';
+import type { BundleManifest, SearchMethod } from '../engine/bundle-manifest.js';
+import { Recognizer, type Decoding } from '../engine/recognizer.js';
 import { VoiceActivityDetector } from '../engine/voice-activity.js';
 import { renderCaptions, type CaptionFormat } from '../export/formats.js';
 import { captionPathFor, OutputExistsError, OutputWriteError, writeFileAtomically } from '../export/write-file.js';
@@ -28,7 +29,10 @@ export interface CaptionCommand {
   readonly device: DevicePreference;
   readonly jobs: number;
   readonly video: 'auto' | 'on' | 'off';
-  readonly beams: number;
+  /** 'auto': the bundle's default decoding. */
+  readonly decoding: SearchMethod | 'auto';
+  /** Undefined: the bundle's count (or 8 where the bundle decodes greedily). */
+  readonly beams: number | undefined;
   /** Undefined: the bundle's weight. */
   readonly ctcWeight: number | undefined;
   /** Undefined: the bundle's weight. */
@@ -116,7 +120,7 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
           {
             chooseScale,
             decoding: {
-              ...(command.beams > 1 ? { kind: 'beam', beams: command.beams } : { kind: 'greedy' }),
+              ...chosenDecoding(bundle.manifest, command),
               ...(command.ctcWeight === undefined ? {} : { ctcWeight: command.ctcWeight }),
               ...(command.wordWeight === undefined ? {} : { wordWeight: command.wordWeight }),
             },
@@ -168,4 +172,12 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
   } finally {
     await bundle.release();
   }
+}
+
+/** The search the command asked for: the bundle's default unless it named one, with its beams unless it gave a count. */
+export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCommand, 'decoding' | 'beams'>): Decoding {
+  const fallback = manifest.decoding.defaultSearch;
+  const method = command.decoding === 'auto' ? fallback.method : command.decoding;
+  if (method === 'greedy') return { kind: 'greedy' };
+  return { kind: method, beams: command.beams ?? (fallback.method === 'greedy' ? 8 : fallback.beams) };
 }

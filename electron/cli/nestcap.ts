@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { findProjectRoot } from '../app/project-root.js';
 import { builtInBundleId } from '../engine/bundle-location.js';
 import type { DevicePreference } from '../engine/bundle.js';
+import { searchMethods, type SearchMethod } from '../engine/bundle-manifest.js';
 import type { CaptionFormat } from '../export/formats.js';
 import { runCaptionCommand } from './caption-command.js';
 import { ExitCode } from './exit-codes.js';
@@ -19,7 +20,9 @@ Options:
   --device <name>    auto, cpu, cuda, dml or coreml (default: auto)
   --jobs <n>         files captioned in parallel (default: 1)
   --video <mode>     lip reading from the video track: auto, on or off (default: auto)
-  --beams <n>        beam search width; 1 is greedy decoding (default: 1)
+  --decoding <m>     auto (the bundle's: CTC beam search + word LM, rescored by the LM), rescore,
+                     greedy or beam (the LM's own searches, slower) (default: auto)
+  --beams <n>        beams of rescore or beam, 1 to 16 (default: the bundle's, 8)
   --ctc-weight <w>   weight of the audio CTC head in joint decoding, from 0 (the LM alone)
                      to below 1 (default: the bundle's, tuned by its evaluation)
   --word-weight <w>  weight of the bundle's word LM, from 0 (off) up (default: the
@@ -30,6 +33,7 @@ Options:
 
 const knownFormats = new Set(['srt', 'vtt', 'txt', 'json']);
 const knownDevices = new Set(['auto', 'cpu', 'cuda', 'dml', 'coreml']);
+const knownDecodings = new Set<string>(['auto', ...searchMethods]);
 
 class UsageError extends Error {}
 
@@ -42,7 +46,8 @@ interface CaptionOptions {
   readonly device: DevicePreference;
   readonly jobs: number;
   readonly video: 'auto' | 'on' | 'off';
-  readonly beams: number;
+  readonly decoding: SearchMethod | 'auto';
+  readonly beams: number | undefined;
   readonly ctcWeight: number | undefined;
   readonly wordWeight: number | undefined;
   readonly overwrite: boolean;
@@ -60,7 +65,8 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
       device: { type: 'string', default: 'auto' },
       jobs: { type: 'string', default: '1' },
       video: { type: 'string', default: 'auto' },
-      beams: { type: 'string', default: '1' },
+      decoding: { type: 'string', default: 'auto' },
+      beams: { type: 'string' },
       'ctc-weight': { type: 'string' },
       'word-weight': { type: 'string' },
       overwrite: { type: 'boolean', default: false },
@@ -75,8 +81,10 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
   if (!knownDevices.has(values.device)) throw new UsageError(`unknown device "${values.device}"`);
   const jobs = Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError('--jobs must be an integer from 1 to 64');
-  const beams = Number(values.beams);
-  if (!Number.isInteger(beams) || beams < 1 || beams > 16) throw new UsageError('--beams must be an integer from 1 to 16');
+  if (!knownDecodings.has(values.decoding)) throw new UsageError(`--decoding must be auto, ${searchMethods.join(', ')}, got "${values.decoding}"`);
+  const beams = values.beams === undefined ? undefined : Number(values.beams);
+  if (beams !== undefined && !(Number.isInteger(beams) && beams >= 1 && beams <= 16)) throw new UsageError('--beams must be an integer from 1 to 16');
+  if (beams !== undefined && values.decoding === 'greedy') throw new UsageError('--beams does not apply to --decoding greedy');
   const ctcWeight = values['ctc-weight'] === undefined ? undefined : Number(values['ctc-weight']);
   if (ctcWeight !== undefined && !(ctcWeight >= 0 && ctcWeight < 1)) throw new UsageError('--ctc-weight must be a number from 0 to below 1');
   const wordWeight = values['word-weight'] === undefined ? undefined : Number(values['word-weight']);
@@ -92,6 +100,7 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
     device: values.device as DevicePreference,
     jobs,
     video,
+    decoding: values.decoding as SearchMethod | 'auto',
     beams,
     ctcWeight,
     wordWeight,
@@ -162,6 +171,7 @@ async function runCaption(args: string[]): Promise<ExitCode> {
       device: options.device,
       jobs: options.jobs,
       video: options.video,
+      decoding: options.decoding,
       beams: options.beams,
       ctcWeight: options.ctcWeight,
       wordWeight: options.wordWeight,

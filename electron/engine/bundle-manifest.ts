@@ -55,6 +55,18 @@ export interface WordLmSpec {
   readonly candidates: number;
 }
 
+export const searchMethods = ['rescore', 'greedy', 'beam'] as const;
+export type SearchMethod = (typeof searchMethods)[number];
+
+/**
+ * How the bundle was evaluated and decodes unless the caller chooses: 'rescore' = CTC prefix beam search
+ * with the word LM, its `beams` best rescored by the LM; 'greedy' / 'beam' = the LM's own search.
+ */
+export interface DefaultSearch {
+  readonly method: SearchMethod;
+  readonly beams: number;
+}
+
 export interface BundleManifest {
   readonly id: string;
   readonly formatVersion: number;
@@ -75,7 +87,12 @@ export interface BundleManifest {
   readonly specialTokens: { readonly bos: number; readonly eos: number; readonly audioStart: number; readonly audioEnd: number; readonly videoStart: number; readonly videoEnd: number };
   readonly prompts: Readonly<Record<Task, readonly number[]>>;
   /** Decoding rules the model was evaluated with, so the app decodes the same way. */
-  readonly decoding: { readonly noRepeatNgram: number; readonly ctc: CtcDecodingSpec | undefined; readonly wordLm: WordLmSpec | undefined };
+  readonly decoding: {
+    readonly noRepeatNgram: number;
+    readonly ctc: CtcDecodingSpec | undefined;
+    readonly wordLm: WordLmSpec | undefined;
+    readonly defaultSearch: DefaultSearch;
+  };
   /** Finest first, as the manifest lists them. */
   readonly scales: readonly ScaleSpec[];
   readonly evaluationReport: string | undefined;
@@ -177,12 +194,27 @@ function scale(value: unknown, field: string): ScaleSpec {
   };
 }
 
-/** Bundles from before joint decoding have no `decoding.ctc` (nor `decoding.word_lm`); they decode with the LM alone. */
+const greedySearch: DefaultSearch = { method: 'greedy', beams: 1 };
+
+/**
+ * Bundles from before joint decoding have no `decoding.ctc` (nor `decoding.word_lm`); they decode with the LM
+ * alone. Bundles from before CTC rescoring have no `decoding.default`; they decode greedily.
+ */
 function decodingRules(value: unknown, audioEncoder: GraphSpec, vocabSize: number): BundleManifest['decoding'] {
-  if (value === undefined) return { noRepeatNgram: 0, ctc: undefined, wordLm: undefined };
+  if (value === undefined) return { noRepeatNgram: 0, ctc: undefined, wordLm: undefined, defaultSearch: greedySearch };
   const rules = object(value, 'decoding');
   const noRepeatNgram = nonNegativeInteger(rules.no_repeat_ngram, 'decoding.no_repeat_ngram');
-  return { noRepeatNgram, ctc: ctcRules(rules.ctc, audioEncoder, vocabSize), wordLm: wordLmRules(rules.word_lm) };
+  const ctc = ctcRules(rules.ctc, audioEncoder, vocabSize);
+  return { noRepeatNgram, ctc, wordLm: wordLmRules(rules.word_lm), defaultSearch: defaultSearchRules(rules.default, ctc) };
+}
+
+function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined): DefaultSearch {
+  if (value === undefined) return greedySearch;
+  const rules = object(value, 'decoding.default');
+  const method = rules.method;
+  if (!searchMethods.includes(method as SearchMethod)) throw new ManifestError('decoding.default.method', `must be one of ${searchMethods.join(', ')}`);
+  if (method === 'rescore' && !ctc) throw new ManifestError('decoding.default.method', '"rescore" needs the CTC head of decoding.ctc');
+  return { method: method as SearchMethod, beams: positiveInteger(rules.beams, 'decoding.default.beams') };
 }
 
 function wordLmRules(value: unknown): WordLmSpec | undefined {

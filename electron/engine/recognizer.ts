@@ -1,6 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
-import type { Task } from './bundle-manifest.js';
+import type { BundleManifest, Task } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
+import { ctcPrefixBeamSearch, searchAlphabet, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
 import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
 
@@ -27,12 +28,24 @@ export type Decoding = (
       readonly stepByStep?: boolean;
     }
   | { readonly kind: 'beam'; readonly beams: number }
+  /**
+   * CTC prefix beam search with the word LM over `beams` prefixes, its `beams` best rescored by the LM in
+   * one batched call (see ctc-beam-search.ts). Needs the CTC head and audio; a chunk without them decodes
+   * greedily.
+   */
+  | { readonly kind: 'rescore'; readonly beams: number }
 ) & {
   /** Weight of the CTC prefix score; undefined = the bundle's, 0 = the LM alone. */
   readonly ctcWeight?: number;
   /** Weight of the word LM's score; undefined = the bundle's, 0 = off. */
   readonly wordWeight?: number;
 };
+
+/** The decoding the bundle was evaluated with (its manifest's `decoding.default`). */
+export function defaultDecoding(manifest: BundleManifest): Decoding {
+  const { method, beams } = manifest.decoding.defaultSearch;
+  return method === 'greedy' ? { kind: 'greedy' } : { kind: method, beams };
+}
 
 export interface RecognizeOptions {
   /** Index into the manifest's scale list (0 = finest). */
@@ -49,7 +62,15 @@ export interface Recognition {
   /** Tokens the LM consumed as media prefix (the cost the scale controls). */
   readonly prefixTokens: number;
   readonly generatedTokens: number;
-  /** `decodeMs` includes `ctcMs`, the CTC prefix scoring of joint decoding, and `wordLmMs`, the word LM's scoring (0 without them). */
+  /**
+   * Positions the decoder computed after the prefix, over every batch row: the generated tokens, drafts
+   * it checked and rejected, every beam's, every rescored transcript's (what the LM's time is spent on).
+   */
+  readonly decodedPositions: number;
+  /**
+   * `decodeMs` includes `ctcMs`, the CTC prefix scoring of joint decoding, and `wordLmMs`, the word LM's scoring
+   * (0 without them). Under rescoring, `ctcMs` is the CTC prefix beam search, its word-LM steps included.
+   */
   readonly timings: { readonly encodeMs: number; readonly prefillMs: number; readonly decodeMs: number; readonly ctcMs: number; readonly wordLmMs: number };
 }
 
@@ -65,6 +86,12 @@ interface Hypothesis {
 
 /** Tokens drafted from the CTC best path per decoder call in joint greedy decoding. */
 const draftTokens = 12;
+
+/** One chunk's decoder calls: the scale's adapters, and the positions computed (for `decodedPositions`). */
+interface DecoderRun {
+  readonly scaleIndex: number;
+  positions: number;
+}
 
 interface JointScoring {
   readonly scorer: CtcPrefixScorer;
@@ -101,6 +128,7 @@ export class Recognizer {
   readonly #bundle: LoadedBundle;
   /** Embedding of every vocabulary id, computed once, so decoding never calls token_embed. */
   #embeddingTable: Float32Array | undefined;
+  #alphabet: SearchAlphabet | undefined;
 
   constructor(ort: typeof Ort, bundle: LoadedBundle) {
     this.#ort = ort;
@@ -147,6 +175,8 @@ export class Recognizer {
     const words: WordFusion | undefined =
       wordLm && wordWeight > 0 ? { lm: wordLm, weight: wordWeight, candidates: manifest.decoding.wordLm!.candidates, elapsedMs: 0 } : undefined;
     let joint: JointScoring | undefined;
+    let nbest: NBestEntry[] | undefined;
+    let searchMs = 0;
     if (hasAudio) {
       const pcm = input.pcm;
       const wanted = ctcSpec && ctcWeight > 0 ? [scale.audioOutput, ctcSpec.output] : [scale.audioOutput];
@@ -154,8 +184,18 @@ export class Recognizer {
       if (ctcSpec && ctcWeight > 0) {
         const logProbs = output[ctcSpec.output]!;
         const [, frames, symbols] = logProbs.dims as [number, number, number];
-        const scorer = new CtcPrefixScorer(logProbs.data as Float32Array, frames, symbols, ctcSpec.blank);
-        joint = { scorer, weight: ctcWeight, candidates: ctcSpec.candidates, elapsedMs: 0 };
+        if (options.decoding.kind === 'rescore') {
+          const searchStart = performance.now();
+          nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, (this.#alphabet ??= searchAlphabet(this.#bundle.tokenizer, manifest.lm.vocabSize, ctcSpec.blank)), {
+            beams: options.decoding.beams,
+            ctcWeight,
+            words: words && { lm: words.lm, weight: words.weight },
+          });
+          searchMs = performance.now() - searchStart;
+        } else {
+          const scorer = new CtcPrefixScorer(logProbs.data as Float32Array, frames, symbols, ctcSpec.blank);
+          joint = { scorer, weight: ctcWeight, candidates: ctcSpec.candidates, elapsedMs: 0 };
+        }
       }
       parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), output[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
     }
@@ -172,15 +212,17 @@ export class Recognizer {
     const scoring: Scoring = { ctc: joint, words };
     const prefix = concat(parts);
     const prefixTokens = prefix.length / dim;
-    const encodeMs = performance.now() - encodeStart;
+    const encodeMs = performance.now() - encodeStart - searchMs;
 
     const maxTokens = this.#maxTokens(input);
-    const decoded =
-      options.decoding.kind === 'beam' && options.decoding.beams > 1
-        ? await this.#beamSearch(prefix, options.scaleIndex, table, options.decoding.beams, maxTokens, scoring)
+    const run: DecoderRun = { scaleIndex: options.scaleIndex, positions: 0 };
+    const decoded = nbest
+      ? await this.#rescore(prefix, run, table, nbest, ctcWeight, words?.weight ?? 0)
+      : options.decoding.kind === 'beam' && options.decoding.beams > 1
+        ? await this.#beamSearch(prefix, run, table, options.decoding.beams, maxTokens, scoring)
         : joint && !(options.decoding.kind === 'greedy' && options.decoding.stepByStep === true)
-          ? await this.#draftedGreedy(prefix, options.scaleIndex, table, maxTokens, { ctc: joint, words })
-          : await this.#greedy(prefix, options.scaleIndex, table, maxTokens, scoring);
+          ? await this.#draftedGreedy(prefix, run, table, maxTokens, { ctc: joint, words })
+          : await this.#greedy(prefix, run, table, maxTokens, scoring);
     const generated = decoded.best.tokens.filter((id) => id !== manifest.specialTokens.eos).length;
     const steps = Math.max(1, decoded.best.tokens.length);
     return {
@@ -190,7 +232,14 @@ export class Recognizer {
       confidence: Math.exp(decoded.best.logProbability / steps),
       prefixTokens,
       generatedTokens: generated,
-      timings: { encodeMs, prefillMs: decoded.prefillMs, decodeMs: decoded.decodeMs, ctcMs: joint?.elapsedMs ?? 0, wordLmMs: words?.elapsedMs ?? 0 },
+      decodedPositions: run.positions - prefixTokens,
+      timings: {
+        encodeMs,
+        prefillMs: decoded.prefillMs,
+        decodeMs: decoded.decodeMs + searchMs,
+        ctcMs: (joint?.elapsedMs ?? 0) + searchMs,
+        wordLmMs: words?.elapsedMs ?? 0,
+      },
     };
   }
 
@@ -206,28 +255,29 @@ export class Recognizer {
     return new this.#ort.Tensor('float32', new Float32Array(0), [layers, 2, batch, heads, 0, headDim]);
   }
 
-  async #step(embeds: Float32Array, batch: number, past: Ort.Tensor, scaleIndex: number) {
+  async #step(embeds: Float32Array, batch: number, past: Ort.Tensor, run: DecoderRun) {
     const { dim } = this.#bundle.manifest.lm;
     const sequence = embeds.length / (dim * batch);
+    run.positions += batch * sequence;
     const output = await this.#bundle.sessions.decoder.run({
       inputs_embeds: new this.#ort.Tensor('float32', embeds, [batch, sequence, dim]),
       past_kv: past,
-      ...this.#bundle.adapters[scaleIndex],
+      ...this.#bundle.adapters[run.scaleIndex],
     });
     return { logits: output.logits!.data as Float32Array, sequence, present: output.present_kv! };
   }
 
   /** The media prefix through the decoder once, with an empty cache. */
-  async #prefill(prefix: Float32Array, scaleIndex: number) {
+  async #prefill(prefix: Float32Array, run: DecoderRun) {
     const started = performance.now();
-    const first = await this.#step(prefix, 1, this.#emptyPast(1), scaleIndex);
+    const first = await this.#step(prefix, 1, this.#emptyPast(1), run);
     return { first, prefillMs: performance.now() - started };
   }
 
-  async #greedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, scoring: Scoring) {
+  async #greedy(prefix: Float32Array, run: DecoderRun, table: Float32Array, maxTokens: number, scoring: Scoring) {
     const { vocabSize } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
-    const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
+    const { first, prefillMs } = await this.#prefill(prefix, run);
     let { logits, sequence, present } = first;
     const decodeStart = performance.now();
     let best = initialHypothesis(scoring);
@@ -237,7 +287,7 @@ export class Recognizer {
       if (!choice) break;
       best = extended(best, choice);
       if (choice.id === eos) break;
-      ({ logits, sequence, present } = await this.#step(this.#embeddingOf(table, choice.id), 1, present, scaleIndex));
+      ({ logits, sequence, present } = await this.#step(this.#embeddingOf(table, choice.id), 1, present, run));
     }
     return { best, prefillMs, decodeMs: performance.now() - decodeStart };
   }
@@ -249,11 +299,11 @@ export class Recognizer {
    * is the one step-by-step joint greedy decoding gives (a test compares them); the decoder calls are
    * fewer, and a call's cost is mostly per call, not per token, on this small LM.
    */
-  async #draftedGreedy(prefix: Float32Array, scaleIndex: number, table: Float32Array, maxTokens: number, scoring: Scoring & { readonly ctc: JointScoring }) {
+  async #draftedGreedy(prefix: Float32Array, run: DecoderRun, table: Float32Array, maxTokens: number, scoring: Scoring & { readonly ctc: JointScoring }) {
     const joint = scoring.ctc;
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
-    const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
+    const { first, prefillMs } = await this.#prefill(prefix, run);
     const decodeStart = performance.now();
     let next = first.logits.subarray((first.sequence - 1) * vocabSize, first.sequence * vocabSize);
     let cache = first.present;
@@ -275,7 +325,7 @@ export class Recognizer {
       const embeds = new Float32Array(fed.length * dim);
       fed.forEach((id, index) => embeds.set(this.#embeddingOf(table, id), index * dim));
       const pastLength = cache.dims[4] as number;
-      const checked = await this.#step(embeds, 1, cache, scaleIndex);
+      const checked = await this.#step(embeds, 1, cache, run);
       let agreed = 0;
       while (agreed < draft.length && best.tokens.length < maxTokens) {
         const verdict = this.#candidates(checked.logits.subarray(agreed * vocabSize, (agreed + 1) * vocabSize), best, 1, scoring);
@@ -338,13 +388,48 @@ export class Recognizer {
   }
 
   /**
+   * The N-best entry with the best (1 - w) log p_LM + w log p_CTC + λ log p_words (the first of equals), its
+   * LM score from one decoder call after the prefix with the N transcripts as the batch, right-padded: a
+   * causal LM's score of a position never sees the positions after it.
+   */
+  async #rescore(prefix: Float32Array, run: DecoderRun, table: Float32Array, nbest: readonly NBestEntry[], ctcWeight: number, wordWeight: number) {
+    const { vocabSize, dim } = this.#bundle.manifest.lm;
+    const { eos } = this.#bundle.manifest.specialTokens;
+    const { first, prefillMs } = await this.#prefill(prefix, run);
+    const decodeStart = performance.now();
+    const firstRow = logSoftmax(first.logits.subarray((first.sequence - 1) * vocabSize, first.sequence * vocabSize));
+    const longest = Math.max(...nbest.map((entry) => entry.tokens.length));
+    let lmScores = nbest.map(() => firstRow[eos]!);
+    if (longest > 0) {
+      const embeds = new Float32Array(nbest.length * longest * dim);
+      nbest.forEach((entry, row) => {
+        for (let position = 0; position < longest; position += 1) embeds.set(this.#embeddingOf(table, entry.tokens[position] ?? eos), (row * longest + position) * dim);
+      });
+      const scored = await this.#step(embeds, nbest.length, gatherBatch(this.#ort, first.present, nbest.map(() => 0)), run);
+      lmScores = nbest.map((entry, row) => {
+        const targets = [...entry.tokens, eos];
+        let sum = firstRow[targets[0]!]!;
+        for (let position = 0; position + 1 < targets.length; position += 1) {
+          const start = (row * longest + position) * vocabSize;
+          sum += logSoftmax(scored.logits.subarray(start, start + vocabSize))[targets[position + 1]!]!;
+        }
+        return sum;
+      });
+    }
+    const totals = nbest.map((entry, index) => (1 - ctcWeight) * lmScores[index]! + ctcWeight * entry.ctc + wordWeight * entry.words);
+    const chosen = totals.reduce((bestIndex, total, index) => (total > totals[bestIndex]! ? index : bestIndex), 0);
+    const best: Hypothesis = { tokens: [...nbest[chosen]!.tokens, eos], logProbability: lmScores[chosen]!, score: totals[chosen]!, ctc: undefined, words: undefined };
+    return { best, prefillMs, decodeMs: performance.now() - decodeStart };
+  }
+
+  /**
    * Beam search with the beams as the decoder's batch: one run per step for all beams, and the
    * KV cache re-gathered along the batch axis when beams are reordered.
    */
-  async #beamSearch(prefix: Float32Array, scaleIndex: number, table: Float32Array, beamCount: number, maxTokens: number, scoring: Scoring) {
+  async #beamSearch(prefix: Float32Array, run: DecoderRun, table: Float32Array, beamCount: number, maxTokens: number, scoring: Scoring) {
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
-    const { first, prefillMs } = await this.#prefill(prefix, scaleIndex);
+    const { first, prefillMs } = await this.#prefill(prefix, run);
     const decodeStart = performance.now();
 
     // The prefix was run once; every beam starts from a copy of its cache.
@@ -377,7 +462,7 @@ export class Recognizer {
       if (beams.length === 0 || finished.length >= beamCount) break;
       const embeds = new Float32Array(beams.length * dim);
       beams.forEach((beam, index) => embeds.set(this.#embeddingOf(table, beam.tokens.at(-1)!), index * dim));
-      const result = await this.#step(embeds, beams.length, gatherBatch(this.#ort, present, parents), scaleIndex);
+      const result = await this.#step(embeds, beams.length, gatherBatch(this.#ort, present, parents), run);
       ({ logits, sequence, present } = result);
     }
     const pool = finished.length > 0 ? finished : beams;

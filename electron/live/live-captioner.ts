@@ -1,7 +1,7 @@
 import type { Task } from '../engine/bundle-manifest.js';
 import type { CaptionSegment, Modality, MouthFrame, ScaleContext, ScaleDecision } from '../engine/caption-engine.js';
 import { AudioHistory, concatSamples, packFrames } from '../engine/chunk-media.js';
-import type { Decoding, Recognizer } from '../engine/recognizer.js';
+import { defaultDecoding, type Decoding, type Recognizer } from '../engine/recognizer.js';
 import { SpeechSegmenter, type SegmenterOptions, type SpeechSpan } from '../engine/speech-segmenter.js';
 import { vadFrameSamples, type VoiceActivityDetector } from '../engine/voice-activity.js';
 
@@ -27,6 +27,7 @@ export interface LiveCaptionerOptions {
   readonly recognizer: Recognizer;
   readonly vad: VoiceActivityDetector;
   readonly chooseScale: (context: ScaleContext) => ScaleDecision;
+  /** Undefined: the bundle's default decoding. */
   readonly decoding?: Decoding;
   /** Mouth frames are being streamed; phrases without enough face run audio-only and say so. */
   readonly useVideo: boolean;
@@ -283,7 +284,7 @@ export class LiveCaptioner {
     });
     const recognition = await recognizer.recognize(video ? { pcm, frames: video } : { pcm }, {
       scaleIndex: decision.scaleIndex,
-      decoding: this.#options.decoding ?? { kind: 'greedy' },
+      decoding: this.#options.decoding ?? defaultDecoding(manifest),
     });
     if (recognition.text.trim().length === 0) return undefined;
     const segment: CaptionSegment = {

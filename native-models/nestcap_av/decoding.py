@@ -238,7 +238,7 @@ NEG_INF = float("-inf")
 
 
 def log_add(a: float, b: float) -> float:
-    """log(e^a + e^b), written out so that the engine (ctc-beam-search.ts) computes the same."""
+    """log(e^a + e^b), written out as the engine computes it (logAddExp in ctc-prefix-scorer.ts)."""
     if a < b:
         a, b = b, a
     if b == NEG_INF:

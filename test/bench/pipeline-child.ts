@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadBundle } from '../../electron/engine/bundle.js';
 import { CaptionEngine, fixedScale } from '../../electron/engine/caption-engine.js';
 import { captionFile } from '../../electron/engine/caption-file.js';
-import { Recognizer } from '../../electron/engine/recognizer.js';
+import { defaultDecoding, Recognizer } from '../../electron/engine/recognizer.js';
 import { VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
 import { bundledFfmpegPath, locateFfmpeg, locateFfprobe } from '../../electron/media/ffmpeg-locator.js';
 
@@ -23,7 +23,7 @@ const started = performance.now();
 const result = await captionFile(
   { ffmpeg, ffprobePath: locateFfprobe(ffmpeg, process.env, process.platform) ?? null, engine, roiSize: bundle.manifest.roi.width },
   values.media!,
-  { chooseScale: fixedScale(scaleIndex), decoding: { kind: 'greedy' }, useVideo: false },
+  { chooseScale: fixedScale(scaleIndex), decoding: defaultDecoding(bundle.manifest), useVideo: false },
   (segment) => {
     texts.push(segment.text);
   },

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadBundle, type LoadedBundle } from '../../electron/engine/bundle.js';
 import { CaptionEngine } from '../../electron/engine/caption-engine.js';
-import { Recognizer } from '../../electron/engine/recognizer.js';
+import { defaultDecoding, Recognizer } from '../../electron/engine/recognizer.js';
 import { VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
 import { nodeMonitorSources, ResourceMonitor } from '../../electron/monitor/resource-monitor.js';
 import { defaultPolicyOptions, ScalePolicy, type PolicyMode } from '../../electron/monitor/scale-policy.js';
@@ -95,7 +95,7 @@ export async function runLivePolicy(
           if (decision.changed) decisions.push({ atSeconds: at, scaleIndex: decision.scaleIndex, reason: decision.reason });
           return { scaleIndex: decision.scaleIndex, reason: decision.reason };
         },
-        decoding: { kind: 'greedy' },
+        decoding: defaultDecoding(bundle.manifest),
         useVideo: false,
         segmenter: { maxPhraseSeconds: 8 },
         onSegment: (segment) => {

@@ -50,32 +50,28 @@ function chunkFor(utterance: Utterance, modality: Modality): ChunkInput {
   return { pcm: utterance.pcm, frames };
 }
 
-/** Forward FLOPs of the LM for a chunk: prefill of the prefix plus one step per generated token. */
-function lmFlops(bundle: LoadedBundle, prefixTokens: number, generatedTokens: number): number {
+/**
+ * Forward FLOPs of the LM for a chunk: the prefix, then every position decoded after it (drafts, beams and
+ * rescored transcripts included), each attending to the prefix and half the transcript on average.
+ */
+function lmFlops(bundle: LoadedBundle, prefixTokens: number, decodedPositions: number, generatedTokens: number): number {
   const { dim, vocabSize, layers, ff } = bundle.manifest.lm;
   const perToken = (context: number) => 2 * (layers * (4 * dim * dim + 2 * dim * ff + 2 * dim * context) + dim * vocabSize);
-  let flops = prefixTokens * perToken(prefixTokens / 2);
-  for (let step = 0; step < generatedTokens; step += 1) flops += perToken(prefixTokens + step);
-  return flops;
+  return prefixTokens * perToken(prefixTokens / 2) + decodedPositions * perToken(prefixTokens + generatedTokens / 2);
 }
 
-type DecodingLabel = 'joint CTC + LM' | 'joint CTC + LM + word LM' | 'LM + word LM' | 'joint, step by step' | 'joint, no word LM' | 'LM alone' | 'beam 8';
+/** A row's decoding: its label in the tables, and what it asks of the recognizer on top of the bundle's rules. */
+interface DecodingRun {
+  readonly label: string;
+  readonly decoding: Decoding;
+}
 
-/** What each row asks of the recognizer on top of the bundle's own decoding rules. */
-const decodingOptions: Record<DecodingLabel, Decoding> = {
-  'joint CTC + LM': { kind: 'greedy' },
-  'joint CTC + LM + word LM': { kind: 'greedy' },
-  'LM + word LM': { kind: 'greedy' },
-  'joint, step by step': { kind: 'greedy', stepByStep: true },
-  'joint, no word LM': { kind: 'greedy', wordWeight: 0 },
-  'LM alone': { kind: 'greedy', ctcWeight: 0, wordWeight: 0 },
-  'beam 8': { kind: 'beam', beams: 8 },
-};
+const greedyRun = (label: string, extra: Partial<Extract<Decoding, { kind: 'greedy' }>> = {}): DecodingRun => ({ label, decoding: { kind: 'greedy', ...extra } });
 
 interface ScaleRow {
   scale: string;
   modality: Modality;
-  decoding: DecodingLabel;
+  decoding: string;
   wer: number;
   rtf: number;
   lmTokensPerSecond: number;
@@ -97,10 +93,10 @@ async function measureVadSeconds(pcm: Float32Array): Promise<number> {
 }
 
 /**
- * Every scale × modality with the bundle's decoding (joint with CTC wherever there is audio, when
+ * Every scale × modality with the bundle's decoding (its default search wherever there is audio and
  * the bundle has a CTC head; with its word LM, when it has one); with `lmAloneToo`, audio-only again
- * with the LM alone, without the word LM, jointly without drafting ahead, and by beam search, to show
- * what each part buys and costs.
+ * with the other searches (rescoring without the word LM, joint greedy with and without drafting ahead
+ * and the word LM, the LM alone, beam search), to show what each part buys and costs.
  */
 async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[], vadSecondsPerMediaSecond: number, lmAloneToo: boolean): Promise<ScaleRow[]> {
   const recognizer = new Recognizer(ort, bundle);
@@ -108,17 +104,33 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   const mediaSeconds = utterances.reduce((sum, utterance) => sum + utterance.pcm.length / 16000, 0);
   const joint = (bundle.manifest.decoding.ctc?.weight ?? 0) > 0;
   const words = bundle.wordLm !== undefined && (bundle.manifest.decoding.wordLm?.weight ?? 0) > 0;
-  const bundleDecoding = (modality: Modality): DecodingLabel =>
-    joint && modality !== 'video' ? (words ? 'joint CTC + LM + word LM' : 'joint CTC + LM') : words ? 'LM + word LM' : 'LM alone';
-  const runs: { modality: Modality; decoding: DecodingLabel }[] = modalities.map((modality) => ({ modality, decoding: bundleDecoding(modality) }));
+  const search = bundle.manifest.decoding.defaultSearch;
+  const rescoring = (beams: number, withWords: boolean): DecodingRun => ({
+    label: `CTC beam ${beams}${withWords ? ' + word LM' : ''}, rescored`,
+    decoding: { kind: 'rescore', beams, ...(withWords ? {} : { wordWeight: 0 }) },
+  });
+  const jointGreedy = greedyRun(words ? 'joint CTC + LM + word LM' : 'joint CTC + LM');
+  const bundleDecoding = (modality: Modality): DecodingRun => {
+    if (!joint || modality === 'video') return greedyRun(words ? 'LM + word LM' : 'LM alone');
+    if (search.method === 'rescore') return rescoring(search.beams, words);
+    if (search.method === 'beam') return { label: `beam ${search.beams}`, decoding: { kind: 'beam', beams: search.beams } };
+    return jointGreedy;
+  };
+  const runs: { modality: Modality; run: DecodingRun }[] = modalities.map((modality) => ({ modality, run: bundleDecoding(modality) }));
   if (joint && lmAloneToo) {
-    runs.push({ modality: 'audio', decoding: 'joint, step by step' });
-    if (words) runs.push({ modality: 'audio', decoding: 'joint, no word LM' });
-    runs.push({ modality: 'audio', decoding: 'LM alone' }, { modality: 'audio', decoding: 'beam 8' });
+    const others = [
+      ...(search.method === 'rescore' && words ? [rescoring(search.beams, false)] : []),
+      ...(search.method === 'greedy' ? [] : [jointGreedy]),
+      greedyRun('joint, step by step', { stepByStep: true }),
+      ...(words ? [greedyRun('joint, no word LM', { wordWeight: 0 })] : []),
+      greedyRun('LM alone', { ctcWeight: 0, wordWeight: 0 }),
+      { label: 'beam 8', decoding: { kind: 'beam', beams: 8 } } satisfies DecodingRun,
+    ];
+    runs.push(...others.map((run) => ({ modality: 'audio' as const, run })));
   }
   const rows: ScaleRow[] = [];
   for (const [scaleIndex, scale] of bundle.manifest.scales.entries()) {
-    for (const { modality, decoding } of runs) {
+    for (const { modality, run } of runs) {
       const latencies: number[] = [];
       const pairs: { reference: string; hypothesis: string }[] = [];
       let prefixTokens = 0;
@@ -127,21 +139,21 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
       let flops = 0;
       for (const utterance of utterances) {
         const started = performance.now();
-        const result = await recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: decodingOptions[decoding] });
+        const result = await recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: run.decoding });
         latencies.push(performance.now() - started);
         pairs.push({ reference: utterance.transcript, hypothesis: result.text });
         prefixTokens += result.prefixTokens;
         const scoringMs = result.timings.ctcMs + result.timings.wordLmMs;
         lmSeconds += (result.timings.prefillMs + result.timings.decodeMs - scoringMs) / 1000;
         ctcSeconds += scoringMs / 1000;
-        flops += lmFlops(bundle, result.prefixTokens, result.generatedTokens);
+        flops += lmFlops(bundle, result.prefixTokens, result.decodedPositions, result.generatedTokens);
       }
       const busy = latencies.reduce((sum, value) => sum + value, 0) / 1000 + (modality === 'video' ? 0 : vadSecondsPerMediaSecond * mediaSeconds);
       const sorted = [...latencies].sort((a, b) => a - b);
       rows.push({
         scale: scale.id,
         modality,
-        decoding,
+        decoding: run.label,
         wer: wordErrorRate(pairs).rate,
         rtf: busy / mediaSeconds,
         lmTokensPerSecond: prefixTokens / mediaSeconds,
@@ -272,7 +284,7 @@ function targetReport(
     ['lower WER than PocketSphinx on held-out speech', `${pct(pipelineWer)} vs ${pct(sphinx.wer)} (held-out family, per utterance at ${finest}: ${pct(heldoutFinest?.wer ?? NaN)})`, pipelineWer < sphinx.wer],
   ];
   return [
-    `#### Targets (2-core CPU, audio only, greedy decoding: ${finestRow?.decoding ?? 'n/a'})`,
+    `#### Targets (2-core CPU, audio only, the bundle's decoding: ${finestRow?.decoding ?? 'n/a'})`,
     '',
     '| target | measured | verdict |',
     '| --- | --- | --- |',

@@ -4,7 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { chosenDecoding } from '../../electron/cli/caption-command.js';
 import { ExitCode } from '../../electron/cli/exit-codes.js';
+import type { BundleManifest, SearchMethod } from '../../electron/engine/bundle-manifest.js';
 import { projectRoot } from '../support/browser.js';
 import { testBundleDirectory } from '../support/bundle.js';
 
@@ -34,8 +36,26 @@ test('usage mistakes exit with the usage code and say what is wrong', () => {
   const badWordWeight = nestcap('caption', media, '--word-weight=-0.5');
   assert.equal(badWordWeight.code, ExitCode.usage);
   assert.match(badWordWeight.stderr, /--word-weight must be a number of at least 0/);
+  const badDecoding = nestcap('caption', media, '--decoding', 'fastest');
+  assert.equal(badDecoding.code, ExitCode.usage);
+  assert.match(badDecoding.stderr, /--decoding must be auto, rescore, greedy, beam, got "fastest"/);
+  const greedyBeams = nestcap('caption', media, '--decoding', 'greedy', '--beams', '4');
+  assert.equal(greedyBeams.code, ExitCode.usage);
+  assert.match(greedyBeams.stderr, /--beams does not apply to --decoding greedy/);
+  assert.match(nestcap('caption', media, '--beams', '17').stderr, /--beams must be an integer from 1 to 16/);
   assert.equal(nestcap('transcribe').code, ExitCode.usage);
   assert.equal(nestcap('caption', '--help').code, ExitCode.success);
+});
+
+test('the search is the bundle\'s unless the command names one, with the bundle\'s beams unless it gives a count', () => {
+  const manifest = (method: SearchMethod, beams: number) => ({ decoding: { defaultSearch: { method, beams } } }) as unknown as BundleManifest;
+  const rescoring = manifest('rescore', 6);
+  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'auto', beams: undefined }), { kind: 'rescore', beams: 6 });
+  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'auto', beams: 3 }), { kind: 'rescore', beams: 3 });
+  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'greedy', beams: undefined }), { kind: 'greedy' });
+  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'beam', beams: undefined }), { kind: 'beam', beams: 6 });
+  // a bundle that decodes greedily has no beam count of its own
+  assert.deepEqual(chosenDecoding(manifest('greedy', 1), { decoding: 'rescore', beams: undefined }), { kind: 'rescore', beams: 8 });
 });
 
 test('an input that does not exist is named', () => {

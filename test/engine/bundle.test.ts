@@ -87,6 +87,22 @@ test('a malformed manifest says which field is wrong', async () => {
   editManifest(ctcWeight, (manifest) => (ctcRules(manifest).weight = 1));
   await expectProblem(ctcWeight, 'malformed-manifest', /decoding\.ctc\.weight must be a number in \[0, 1\)/);
 
+  const decodingRules = (manifest: Record<string, unknown>) => manifest.decoding as Record<string, unknown>;
+  const method = copyOfTestBundle();
+  editManifest(method, (manifest) => (decodingRules(manifest).default = { method: 'fastest', beams: 8 }));
+  await expectProblem(method, 'malformed-manifest', /decoding\.default\.method must be one of rescore, greedy, beam/);
+
+  const beams = copyOfTestBundle();
+  editManifest(beams, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 0 }));
+  await expectProblem(beams, 'malformed-manifest', /decoding\.default\.beams must be a positive integer/);
+
+  const rescoreWithoutCtc = copyOfTestBundle();
+  editManifest(rescoreWithoutCtc, (manifest) => {
+    delete decodingRules(manifest).ctc;
+    decodingRules(manifest).default = { method: 'rescore', beams: 8 };
+  });
+  await expectProblem(rescoreWithoutCtc, 'malformed-manifest', /decoding\.default\.method "rescore" needs the CTC head/);
+
   const notJson = copyOfTestBundle();
   writeFileSync(join(notJson, 'manifest.json'), '{"format": "nestcap-av-bundle",');
   await expectProblem(notJson, 'missing-file', /not valid JSON/);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
+import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { engineTestUtterances } from '../support/av-corpus.js';
@@ -9,8 +10,8 @@ import { testBundleDirectory } from '../support/bundle.js';
 
 /**
  * Joint CTC + LM decoding on the real bundle and generated speech: it runs wherever there is
- * audio and only there, weight 0 turns it off, drafting ahead changes no transcript, and it does not
- * make the transcripts worse than the LM alone (the bundle's evaluation compares the two on more
+ * audio and only there, weight 0 turns it off, drafting ahead changes no transcript, rescoring picks
+ * from the CTC search's N best, and no search makes the transcripts worse than the LM alone (the bundle's evaluation compares the two on more
  * speech, EVAL.md section 1b).
  */
 test('joint CTC + LM decoding', async (t) => {
@@ -77,7 +78,36 @@ test('joint CTC + LM decoding', async (t) => {
     }
   });
 
-  for (const decoding of [{ kind: 'greedy' }, { kind: 'beam', beams: 3 }] as const) {
+  await t.test('rescoring picks one of the CTC search\'s N best; without audio or CTC weight it decodes as greedy does', async () => {
+    const beams = 6;
+    const wordWeight = bundle.manifest.decoding.wordLm?.weight ?? 0;
+    const alphabet = searchAlphabet(bundle.tokenizer, bundle.manifest.lm.vocabSize, ctc.blank);
+    for (const utterance of utterances.slice(0, 3)) {
+      const output = await bundle.sessions.audioEncoder.run({ pcm: new ort.Tensor('float32', utterance.pcm, [1, utterance.pcm.length]) }, [ctc.output]);
+      const logProbs = output[ctc.output]!;
+      const [, frames, symbols] = logProbs.dims as [number, number, number];
+      const nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, alphabet, {
+        beams,
+        ctcWeight: ctc.weight,
+        words: bundle.wordLm && { lm: bundle.wordLm, weight: wordWeight },
+      });
+      for (const scaleIndex of [0, coarsest]) {
+        const rescored = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex, decoding: { kind: 'rescore', beams } });
+        assert.ok(nbest.some((entry) => bundle.tokenizer.decode(entry.tokens) === rescored.text), `"${rescored.text}" is one of the N best`);
+        assert.ok(rescored.timings.ctcMs > 0 && rescored.timings.prefillMs > 0);
+        assert.ok(rescored.confidence > 0 && rescored.confidence <= 1);
+      }
+    }
+    const [first] = utterances;
+    const frames = { pixels: first!.frames, count: first!.frameCount };
+    const video = await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'rescore', beams } });
+    assert.equal(video.text, (await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'greedy' } })).text);
+    const lmAlone = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams, ctcWeight: 0 } });
+    assert.equal(lmAlone.text, (await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 0 } })).text);
+    await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0 } }), /beam count 0/);
+  });
+
+  for (const decoding of [{ kind: 'greedy' }, { kind: 'beam', beams: 3 }, { kind: 'rescore', beams: 8 }] as const) {
     await t.test(`${decoding.kind}: at the coarsest scale, no worse than the LM alone`, async () => {
       const alone = await transcribe({ ...decoding, ctcWeight: 0 }, coarsest);
       const joint = await transcribe(decoding, coarsest);

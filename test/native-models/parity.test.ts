@@ -6,7 +6,9 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { CtcPrefixScorer } from '../../electron/engine/ctc-prefix-scorer.js';
+import { CharTokenizer } from '../../electron/engine/tokenizer.js';
 import { WordLm, type NextSymbol } from '../../electron/engine/word-lm.js';
 import { testBundleDirectory } from '../support/bundle.js';
 
@@ -16,11 +18,12 @@ interface TensorSpec { name: string; shape: number[]; dtype: string; byte_offset
 interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encoder_outputs: { audio: string; video: string }; adapter: { file: string; tensors: TensorSpec[] } }
 interface Manifest {
   graphs: Record<string, { file: string }>;
+  tokenizer: { file: string };
   decoding: { ctc: { output: string; blank: number }; word_lm?: { file: string } };
+  lm: { dim: number; layers: number; heads: number; vocab_size: number };
   scales: ScaleEntry[];
   special_tokens: Record<string, number>;
   prompts: Record<string, number[]>;
-  lm: { dim: number; layers: number; heads: number };
   parity: { file: string; tolerance: number };
 }
 interface FixtureScale { prefix_len: number; logits: string; logits_shape: number[]; audio_tokens: string; audio_tokens_shape: number[]; video_tokens: string; video_tokens_shape: number[] }
@@ -28,6 +31,7 @@ interface Fixture {
   pcm: string; pcm_shape: number[]; frames: string; frames_shape: number[]; task: string; text_ids: number[]; scales: FixtureScale[];
   ctc_log_probs: string; ctc_log_probs_shape: number[]; ctc_prefix_scores: number[]; ctc_final_score: number;
   word_lm?: { text: string; character_scores: number[]; total: number }[];
+  ctc_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { tokens: number[]; ctc: number; words: number }[] };
 }
 
 function present<T>(value: T | undefined, what: string): T {
@@ -119,6 +123,31 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
       });
       assert.equal(got.length, want.length, text);
       for (const [i, score] of got.entries()) assert.ok(Math.abs(score - want[i]!) < 1e-9, `"${text}" symbol ${i}: ${score} vs ${want[i]}`);
+    }
+  });
+
+  await t.test('the engine\'s CTC prefix beam search finds the N best the evaluation finds', (sub) => {
+    const spec = manifest.decoding.word_lm;
+    const search = fixture.ctc_beam;
+    if (!spec || !search) {
+      sub.skip('this bundle has no word LM or no search fixture');
+      return;
+    }
+    const lm = WordLm.parse(JSON.parse(readFileSync(join(bundleDir, spec.file), 'utf8')));
+    const tokenizer = CharTokenizer.parse(JSON.parse(readFileSync(join(bundleDir, manifest.tokenizer.file), 'utf8')), manifest.lm.vocab_size);
+    const alphabet = searchAlphabet(tokenizer, manifest.lm.vocab_size, manifest.decoding.ctc.blank);
+    const [frames, symbols] = search.shape;
+    const got = ctcPrefixBeamSearch(f32(search.log_probs), frames, symbols, alphabet, {
+      beams: search.beams,
+      ctcWeight: search.weight,
+      words: { lm, weight: search.word_weight },
+    });
+    assert.deepEqual(got.map((entry) => entry.tokens), search.nbest.map((entry) => entry.tokens));
+    for (const [i, want] of search.nbest.entries()) {
+      for (const part of ['ctc', 'words'] as const) {
+        const score = got[i]![part];
+        assert.ok(Math.abs(score - want[part]) < 1e-9 * Math.max(1, Math.abs(want[part])), `entry ${i} ${part}: ${score} vs ${want[part]}`);
+      }
     }
   });
 

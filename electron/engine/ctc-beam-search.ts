@@ -1,0 +1,116 @@
+import { logAddExp } from './ctc-prefix-scorer.js';
+import type { CharTokenizer } from './tokenizer.js';
+import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
+
+/**
+ * Frame-synchronous CTC prefix beam search (Hannun et al., 2014) over the audio encoder's CTC output,
+ * ranked by `ctcWeight · log p_CTC + wordWeight · log p_words` with the look-ahead word LM. The
+ * recognizer's default decoding rescores the N best it returns with the LM in one batched call
+ * (attention rescoring), instead of calling the LM once per character.
+ *
+ * The same algorithm, in the same order, as `ctc_prefix_beam` in native-models/nestcap_av/decoding.py;
+ * the parity test compares the two on the bundle's fixture.
+ */
+
+/** A character less likely than e^-8 at a frame is not proposed there. */
+export const ctcBeamPrune = -8;
+
+export interface CtcBeamOptions {
+  readonly beams: number;
+  /** > 0: the search is over the CTC output. */
+  readonly ctcWeight: number;
+  readonly words: { readonly lm: WordLm; readonly weight: number } | undefined;
+}
+
+/** The ids the search may spell, with what the word LM makes of each. */
+export interface SearchAlphabet {
+  readonly blank: number;
+  readonly characters: readonly { readonly id: number; readonly symbol: NextSymbol }[];
+}
+
+/** Every character id of the tokenizer, the ids the search may spell. */
+export function searchAlphabet(tokenizer: CharTokenizer, vocabSize: number, blank: number): SearchAlphabet {
+  const characters: SearchAlphabet['characters'][number][] = [];
+  for (let id = 0; id < vocabSize; id += 1) {
+    const character = tokenizer.characterOf(id);
+    if (character !== undefined) characters.push({ id, symbol: { kind: 'character', character } });
+  }
+  return { blank, characters };
+}
+
+export interface NBestEntry {
+  readonly tokens: readonly number[];
+  /** log P_CTC(transcript). */
+  readonly ctc: number;
+  /** The word LM's log-score of the transcript, its end included; 0 without the word LM. */
+  readonly words: number;
+}
+
+interface Prefix {
+  readonly tokens: readonly number[];
+  /** The spelling as a key: prefixes reached several ways merge on it. */
+  readonly key: string;
+  /** log P(prefix) over the frames so far, the last frame a blank / the prefix's last character. */
+  blank: number;
+  label: number;
+  readonly wordState: WordState | undefined;
+  readonly wordScore: number;
+}
+
+/**
+ * The `beams` best transcripts of `logProbs` ([frames, symbols], log-probabilities), best first.
+ * At each frame every prefix may stay (a blank, or its last character repeated) or grow by a character
+ * more likely there than e^ctcBeamPrune; prefixes reached several ways merge.
+ */
+export function ctcPrefixBeamSearch(logProbs: Float32Array, frames: number, symbols: number, alphabet: SearchAlphabet, options: CtcBeamOptions): NBestEntry[] {
+  if (!(Number.isInteger(options.beams) && options.beams >= 1)) throw new RangeError(`beam count ${options.beams} is not a positive integer`);
+  if (!(options.ctcWeight > 0)) throw new RangeError(`CTC prefix beam search needs a CTC weight above 0, not ${options.ctcWeight}`);
+  const words = options.words && options.words.weight > 0 ? options.words : undefined;
+  const rank = (prefix: Prefix): number => options.ctcWeight * logAddExp(prefix.blank, prefix.label) + (words ? words.weight * prefix.wordScore : 0);
+  let live: Prefix[] = [{ tokens: [], key: '', blank: 0, label: -Infinity, wordState: words?.lm.start(), wordScore: 0 }];
+  // The word LM's step from a prefix to a character, kept because a prefix lives on for many frames.
+  const wordSteps = new Map<string, Scored>();
+  const wordStep = (lm: WordLm, prefix: Prefix, id: number, symbol: NextSymbol): Scored => {
+    const key = `${prefix.key}|${id}`;
+    let step = wordSteps.get(key);
+    if (!step) {
+      step = lm.score(prefix.wordState!, symbol);
+      wordSteps.set(key, step);
+    }
+    return step;
+  };
+
+  for (let frame = 0; frame < frames; frame += 1) {
+    const row = logProbs.subarray(frame * symbols, (frame + 1) * symbols);
+    const grown = alphabet.characters.filter(({ id }) => row[id]! > ctcBeamPrune);
+    // In insertion order, as the reference's dict.
+    const merged = new Map<string, Prefix>();
+    const add = (tokens: readonly number[], key: string, blank: number, label: number, wordState: WordState | undefined, wordScore: number): void => {
+      const seen = merged.get(key);
+      if (seen) {
+        seen.blank = logAddExp(seen.blank, blank);
+        seen.label = logAddExp(seen.label, label);
+      } else merged.set(key, { tokens, key, blank, label, wordState, wordScore });
+    };
+    for (const prefix of live) {
+      const total = logAddExp(prefix.blank, prefix.label);
+      const last = prefix.tokens.at(-1);
+      add(prefix.tokens, prefix.key, total + row[alphabet.blank]!, last === undefined ? -Infinity : prefix.label + row[last]!, prefix.wordState, prefix.wordScore);
+      for (const { id, symbol } of grown) {
+        // A repeated character is a new one only after a blank.
+        const via = id === last ? prefix.blank : total;
+        if (via === -Infinity) continue;
+        const step = words ? wordStep(words.lm, prefix, id, symbol) : undefined;
+        add([...prefix.tokens, id], `${prefix.key},${id}`, -Infinity, via + row[id]!, step?.state, prefix.wordScore + (step?.score ?? 0));
+      }
+    }
+    live = [...merged.values()].sort((a, b) => rank(b) - rank(a)).slice(0, options.beams);
+  }
+  return live
+    .map((prefix): NBestEntry => ({
+      tokens: prefix.tokens,
+      ctc: logAddExp(prefix.blank, prefix.label),
+      words: words ? prefix.wordScore + words.lm.score(prefix.wordState!, { kind: 'end' }).score : 0,
+    }))
+    .sort((a, b) => options.ctcWeight * b.ctc + (words?.weight ?? 0) * b.words - (options.ctcWeight * a.ctc + (words?.weight ?? 0) * a.words));
+}
