@@ -388,32 +388,43 @@ export class Recognizer {
   }
 
   /**
-   * The N-best entry with the best (1 - w) log p_LM + w log p_CTC + λ log p_words (the first of equals), its
-   * LM score from one decoder call after the prefix with the N transcripts as the batch, right-padded: a
-   * causal LM's score of a position never sees the positions after it.
+   * The N-best entry with the best (1 - w) log p_LM + w log p_CTC + λ log p_words (the first of equals).
+   * The LM scores come from two decoder calls after the prefix: the entries' common beginning once, then
+   * what follows it with the entries as the batch, right-padded (a causal LM's score of a position never
+   * sees the positions after it). The N best mostly share their first half, which this computes once.
    */
   async #rescore(prefix: Float32Array, run: DecoderRun, table: Float32Array, nbest: readonly NBestEntry[], ctcWeight: number, wordWeight: number) {
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
     const { first, prefillMs } = await this.#prefill(prefix, run);
     const decodeStart = performance.now();
-    const firstRow = logSoftmax(first.logits.subarray((first.sequence - 1) * vocabSize, first.sequence * vocabSize));
-    const longest = Math.max(...nbest.map((entry) => entry.tokens.length));
-    let lmScores = nbest.map(() => firstRow[eos]!);
+    const rowOf = (logits: Float32Array, index: number) => logSoftmax(logits.subarray(index * vocabSize, (index + 1) * vocabSize));
+    const embed = (ids: readonly number[]) => {
+      const embeds = new Float32Array(ids.length * dim);
+      ids.forEach((id, index) => embeds.set(this.#embeddingOf(table, id), index * dim));
+      return embeds;
+    };
+    const common = commonPrefixLength(nbest.map((entry) => entry.tokens));
+    let shared = 0;
+    let next = rowOf(first.logits, first.sequence - 1);
+    let cache = first.present;
+    if (common > 0) {
+      const tokens = nbest[0]!.tokens.slice(0, common);
+      const out = await this.#step(embed(tokens), 1, cache, run);
+      shared = next[tokens[0]!]!;
+      for (let position = 0; position + 1 < common; position += 1) shared += rowOf(out.logits, position)[tokens[position + 1]!]!;
+      next = rowOf(out.logits, common - 1);
+      cache = out.present;
+    }
+    const suffixes = nbest.map((entry) => entry.tokens.slice(common));
+    const longest = Math.max(...suffixes.map((suffix) => suffix.length));
+    const lmScores = suffixes.map((suffix) => shared + next[suffix[0] ?? eos]!);
     if (longest > 0) {
-      const embeds = new Float32Array(nbest.length * longest * dim);
-      nbest.forEach((entry, row) => {
-        for (let position = 0; position < longest; position += 1) embeds.set(this.#embeddingOf(table, entry.tokens[position] ?? eos), (row * longest + position) * dim);
-      });
-      const scored = await this.#step(embeds, nbest.length, gatherBatch(this.#ort, first.present, nbest.map(() => 0)), run);
-      lmScores = nbest.map((entry, row) => {
-        const targets = [...entry.tokens, eos];
-        let sum = firstRow[targets[0]!]!;
-        for (let position = 0; position + 1 < targets.length; position += 1) {
-          const start = (row * longest + position) * vocabSize;
-          sum += logSoftmax(scored.logits.subarray(start, start + vocabSize))[targets[position + 1]!]!;
-        }
-        return sum;
+      const padded = suffixes.flatMap((suffix) => Array.from({ length: longest }, (_, position) => suffix[position] ?? eos));
+      const out = await this.#step(embed(padded), nbest.length, gatherBatch(this.#ort, cache, nbest.map(() => 0)), run);
+      suffixes.forEach((suffix, row) => {
+        const targets = [...suffix, eos];
+        for (let position = 0; position + 1 < targets.length; position += 1) lmScores[row]! += rowOf(out.logits, row * longest + position)[targets[position + 1]!]!;
       });
     }
     const totals = nbest.map((entry, index) => (1 - ctcWeight) * lmScores[index]! + ctcWeight * entry.ctc + wordWeight * entry.words);
@@ -488,6 +499,13 @@ function extended(hypothesis: Hypothesis, candidate: Candidate): Hypothesis {
     ctc: candidate.ctc,
     words: candidate.words,
   };
+}
+
+function commonPrefixLength(sequences: readonly (readonly number[])[]): number {
+  const [first, ...rest] = sequences;
+  let length = 0;
+  while (first !== undefined && length < first.length && rest.every((sequence) => sequence[length] === first[length])) length += 1;
+  return length;
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {

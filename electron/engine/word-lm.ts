@@ -44,6 +44,7 @@ export class WordLmError extends Error {
 }
 
 const unknownHistory = -1;
+const maxCachedRanges = 65536;
 
 export class WordLm {
   readonly #words: readonly string[];
@@ -55,6 +56,8 @@ export class WordLm {
   readonly #successors: Int32Array;
   readonly #cumulativeBigram: Float64Array;
   readonly #backoff: Float64Array;
+  /** Word ranges of recent partial words: searches ask for the same few spellings over and over. */
+  readonly #ranges = new Map<string, [number, number]>();
 
   /**
    * Every probability derives from the counts by the reference's arithmetic, in the same order, so
@@ -190,7 +193,14 @@ export class WordLm {
   }
 
   #wordRange(prefix: string): [number, number] {
-    return [lowerBoundWord(this.#words, prefix), lowerBoundWord(this.#words, prefix + afterAll)];
+    let range = this.#ranges.get(prefix);
+    if (range === undefined) {
+      // bounded: a long live session keeps spelling new words
+      if (this.#ranges.size >= maxCachedRanges) this.#ranges.clear();
+      range = [lowerBoundWord(this.#words, prefix), lowerBoundWord(this.#words, prefix + afterAll)];
+      this.#ranges.set(prefix, range);
+    }
+    return range;
   }
 }
 

@@ -6,8 +6,8 @@ the optimizer's moments (resuming starts fresh Adam moments). The logs of the ru
 (``--init-from``) come along as ``log.<run>.jsonl``. ``unpack`` rebuilds a run directory that
 ``python -m nestcap_av.train`` resumes from, without pre-training the LM again.
 
-    python -m nestcap_av.portable pack --run work/runs/mtsk2 --out checkpoints/mtsk2
-    python -m nestcap_av.portable unpack --from checkpoints/mtsk2 --run work/runs/mtsk2
+    python -m nestcap_av.portable pack --run work/runs/mtsk3 --out checkpoints/mtsk3
+    python -m nestcap_av.portable unpack --from checkpoints/mtsk3 --run work/runs/mtsk3
 """
 
 from __future__ import annotations
