@@ -5,8 +5,8 @@ import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
 /**
  * Frame-synchronous CTC prefix beam search (Hannun et al., 2014) over the audio encoder's CTC output,
  * ranked by `ctcWeight · log p_CTC + wordWeight · log p_words` with the look-ahead word LM. The
- * recognizer's default decoding rescores the N best it returns with the LM in one batched call
- * (attention rescoring), instead of calling the LM once per character.
+ * recognizer's default decoding rescores the N best it returns with the LM, batched (attention
+ * rescoring), instead of calling the LM once per character.
  *
  * The same algorithm, in the same order, as `ctc_prefix_beam` in native-models/nestcap_av/decoding.py;
  * the parity test compares the two on the bundle's fixture.

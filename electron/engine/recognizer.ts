@@ -29,9 +29,8 @@ export type Decoding = (
     }
   | { readonly kind: 'beam'; readonly beams: number }
   /**
-   * CTC prefix beam search with the word LM over `beams` prefixes, its `beams` best rescored by the LM in
-   * one batched call (see ctc-beam-search.ts). Needs the CTC head and audio; a chunk without them decodes
-   * greedily.
+   * CTC prefix beam search with the word LM over `beams` prefixes, its `beams` best rescored by the LM, batched
+   * (see ctc-beam-search.ts and #rescore). Needs the CTC head and audio; a chunk without them decodes greedily.
    */
   | { readonly kind: 'rescore'; readonly beams: number }
 ) & {
