@@ -85,23 +85,26 @@ export function ctcPrefixBeamSearch(logProbs: Float32Array, frames: number, symb
     const grown = alphabet.characters.filter(({ id }) => row[id]! > ctcBeamPrune);
     // In insertion order, as the reference's dict.
     const merged = new Map<string, Prefix>();
-    const add = (tokens: readonly number[], key: string, blank: number, label: number, wordState: WordState | undefined, wordScore: number): void => {
+    /** Merges into the prefix under `key`, or makes it (only then are its tokens and word score needed). */
+    const add = (key: string, blank: number, label: number, make: () => Omit<Prefix, 'key' | 'blank' | 'label'>): void => {
       const seen = merged.get(key);
       if (seen) {
         seen.blank = logAddExp(seen.blank, blank);
         seen.label = logAddExp(seen.label, label);
-      } else merged.set(key, { tokens, key, blank, label, wordState, wordScore });
+      } else merged.set(key, { ...make(), key, blank, label });
     };
     for (const prefix of live) {
       const total = logAddExp(prefix.blank, prefix.label);
       const last = prefix.tokens.at(-1);
-      add(prefix.tokens, prefix.key, total + row[alphabet.blank]!, last === undefined ? -Infinity : prefix.label + row[last]!, prefix.wordState, prefix.wordScore);
+      add(prefix.key, total + row[alphabet.blank]!, last === undefined ? -Infinity : prefix.label + row[last]!, () => prefix);
       for (const { id, symbol } of grown) {
         // A repeated character is a new one only after a blank.
         const via = id === last ? prefix.blank : total;
         if (via === -Infinity) continue;
-        const step = words ? wordStep(words.lm, prefix, id, symbol) : undefined;
-        add([...prefix.tokens, id], `${prefix.key},${id}`, -Infinity, via + row[id]!, step?.state, prefix.wordScore + (step?.score ?? 0));
+        add(`${prefix.key},${id}`, -Infinity, via + row[id]!, () => {
+          const step = words ? wordStep(words.lm, prefix, id, symbol) : undefined;
+          return { tokens: [...prefix.tokens, id], wordState: step?.state, wordScore: prefix.wordScore + (step?.score ?? 0) };
+        });
       }
     }
     live = [...merged.values()].sort((a, b) => rank(b) - rank(a)).slice(0, options.beams);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
 import { CaptionEngine, type CaptionSegment, type MouthFrame, type ScaleDecision } from '../../electron/engine/caption-engine.js';
-import { Recognizer } from '../../electron/engine/recognizer.js';
+import { defaultDecoding, Recognizer } from '../../electron/engine/recognizer.js';
 import { VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { engineTestUtterances, layOutTimeline, type Timeline } from '../support/av-corpus.js';
@@ -43,7 +43,8 @@ test('the engine captions generated audio-visual speech with accurate times', as
       { durationSeconds: timeline.durationSeconds, audio: audioStream(timeline), mouthFrames: frameStream(timeline, options.face) },
       {
         chooseScale: ({ chunkIndex }) => ({ scaleIndex: options.choose(chunkIndex), reason: 'test schedule' }),
-        decoding: { kind: 'greedy' },
+        // as the bundle's evaluation decoded, so that its measured WER is a fair bar
+        decoding: defaultDecoding(bundle.manifest),
         useVideo: options.useVideo,
         onSegment: (segment, decision) => {
           segments.push({ segment, decision });

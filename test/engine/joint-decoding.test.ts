@@ -73,6 +73,9 @@ test('joint CTC + LM decoding', async (t) => {
       const drafted = await transcribe({ kind: 'greedy' }, scaleIndex);
       const stepByStep = await transcribe({ kind: 'greedy', stepByStep: true }, scaleIndex);
       assert.deepEqual(drafted.results.map((result) => result.text), stepByStep.results.map((result) => result.text));
+      // one position per token step by step; drafting also computes the drafts it rejects
+      assert.ok(stepByStep.results.every((result) => result.decodedPositions === result.generatedTokens));
+      assert.ok(drafted.results.every((result) => result.decodedPositions >= result.generatedTokens));
       const calls = (run: typeof drafted) => run.results.reduce((sum, result) => sum + result.timings.decodeMs, 0);
       t.diagnostic(`${bundle.manifest.scales[scaleIndex]!.id}: decoding ${calls(drafted).toFixed(0)} ms drafted, ${calls(stepByStep).toFixed(0)} ms step by step`);
     }
@@ -95,6 +98,9 @@ test('joint CTC + LM decoding', async (t) => {
         const rescored = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex, decoding: { kind: 'rescore', beams } });
         assert.ok(nbest.some((entry) => bundle.tokenizer.decode(entry.tokens) === rescored.text), `"${rescored.text}" is one of the N best`);
         assert.ok(rescored.timings.ctcMs > 0 && rescored.timings.prefillMs > 0);
+        // every entry's transcript and end were scored, their common beginning once
+        const lengths = nbest.map((entry) => entry.tokens.length);
+        assert.ok(rescored.decodedPositions >= Math.max(...lengths) && rescored.decodedPositions <= beams * Math.max(...lengths));
         assert.ok(rescored.confidence > 0 && rescored.confidence <= 1);
       }
     }
