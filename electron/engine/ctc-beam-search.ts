@@ -1,6 +1,6 @@
 import { logAddExp } from './ctc-prefix-scorer.js';
 import type { CharTokenizer } from './tokenizer.js';
-import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
+import type { NextSymbol, WordLm, WordState } from './word-lm.js';
 
 /**
  * Frame-synchronous CTC prefix beam search (Hannun et al., 2014) over the audio encoder's CTC output,
@@ -48,8 +48,8 @@ export interface NBestEntry {
 
 interface Prefix {
   readonly tokens: readonly number[];
-  /** The spelling as a key: prefixes reached several ways merge on it. */
-  readonly key: string;
+  /** The spelling's node in the search's trie: prefixes reached several ways merge on it. */
+  readonly node: number;
   /** log P(prefix) over the frames so far, the last frame a blank / the prefix's last character. */
   blank: number;
   label: number;
@@ -67,42 +67,44 @@ export function ctcPrefixBeamSearch(logProbs: Float32Array, frames: number, symb
   if (!(options.ctcWeight > 0)) throw new RangeError(`CTC prefix beam search needs a CTC weight above 0, not ${options.ctcWeight}`);
   const words = options.words && options.words.weight > 0 ? options.words : undefined;
   const rank = (prefix: Prefix): number => options.ctcWeight * logAddExp(prefix.blank, prefix.label) + (words ? words.weight * prefix.wordScore : 0);
-  let live: Prefix[] = [{ tokens: [], key: '', blank: 0, label: -Infinity, wordState: words?.lm.start(), wordScore: 0 }];
-  // The word LM's step from a prefix to a character, kept because a prefix lives on for many frames.
-  const wordSteps = new Map<string, Scored>();
-  const wordStep = (lm: WordLm, prefix: Prefix, id: number, symbol: NextSymbol): Scored => {
-    const key = `${prefix.key}|${id}`;
-    let step = wordSteps.get(key);
-    if (!step) {
-      step = lm.score(prefix.wordState!, symbol);
-      wordSteps.set(key, step);
+  let live: Prefix[] = [{ tokens: [], node: 0, blank: 0, label: -Infinity, wordState: words?.lm.start(), wordScore: 0 }];
+  // Node numbers of the spellings seen so far (node × symbols + id → the child's node): a prefix is one
+  // number to look up, however long it grows.
+  const children = new Map<number, number>();
+  const childOf = (node: number, id: number): number => {
+    const key = node * symbols + id;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = children.size + 1;
+      children.set(key, child);
     }
-    return step;
+    return child;
   };
 
   for (let frame = 0; frame < frames; frame += 1) {
     const row = logProbs.subarray(frame * symbols, (frame + 1) * symbols);
     const grown = alphabet.characters.filter(({ id }) => row[id]! > ctcBeamPrune);
     // In insertion order, as the reference's dict.
-    const merged = new Map<string, Prefix>();
-    /** Merges into the prefix under `key`, or makes it (only then are its tokens and word score needed). */
-    const add = (key: string, blank: number, label: number, make: () => Omit<Prefix, 'key' | 'blank' | 'label'>): void => {
-      const seen = merged.get(key);
+    const merged = new Map<number, Prefix>();
+    /** Merges into the prefix at `node`, or makes it (only then are its tokens and word score needed). */
+    const add = (node: number, blank: number, label: number, make: () => Omit<Prefix, 'node' | 'blank' | 'label'>): void => {
+      const seen = merged.get(node);
       if (seen) {
         seen.blank = logAddExp(seen.blank, blank);
         seen.label = logAddExp(seen.label, label);
-      } else merged.set(key, { ...make(), key, blank, label });
+      } else merged.set(node, { ...make(), node, blank, label });
     };
     for (const prefix of live) {
       const total = logAddExp(prefix.blank, prefix.label);
       const last = prefix.tokens.at(-1);
-      add(prefix.key, total + row[alphabet.blank]!, last === undefined ? -Infinity : prefix.label + row[last]!, () => prefix);
+      add(prefix.node, total + row[alphabet.blank]!, last === undefined ? -Infinity : prefix.label + row[last]!, () => prefix);
       for (const { id, symbol } of grown) {
         // A repeated character is a new one only after a blank.
         const via = id === last ? prefix.blank : total;
         if (via === -Infinity) continue;
-        add(`${prefix.key},${id}`, -Infinity, via + row[id]!, () => {
-          const step = words ? wordStep(words.lm, prefix, id, symbol) : undefined;
+        add(childOf(prefix.node, id), -Infinity, via + row[id]!, () => {
+          // a prefix that left the beam and came back is scored again; the word LM caches its ranges
+          const step = words ? words.lm.score(prefix.wordState!, symbol) : undefined;
           return { tokens: [...prefix.tokens, id], wordState: step?.state, wordScore: prefix.wordScore + (step?.score ?? 0) };
         });
       }

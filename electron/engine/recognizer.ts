@@ -33,6 +33,11 @@ export type Decoding = (
    * (see ctc-beam-search.ts and #rescore). Needs the CTC head and audio; a chunk without them decodes greedily.
    */
   | { readonly kind: 'rescore'; readonly beams: number }
+  /**
+   * The same CTC search with the word LM, its best taken as it is: no LM call and no video. For partial
+   * captions, which the final caption replaces; a chunk without audio or the CTC head decodes greedily.
+   */
+  | { readonly kind: 'ctc-search'; readonly beams: number }
 ) & {
   /** Weight of the CTC prefix score; undefined = the bundle's, 0 = the LM alone. */
   readonly ctcWeight?: number;
@@ -183,7 +188,7 @@ export class Recognizer {
       if (ctcSpec && ctcWeight > 0) {
         const logProbs = output[ctcSpec.output]!;
         const [, frames, symbols] = logProbs.dims as [number, number, number];
-        if (options.decoding.kind === 'rescore') {
+        if (options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search') {
           const searchStart = performance.now();
           nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, (this.#alphabet ??= searchAlphabet(this.#bundle.tokenizer, manifest.lm.vocabSize, ctcSpec.blank)), {
             beams: options.decoding.beams,
@@ -197,6 +202,7 @@ export class Recognizer {
         }
       }
       parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), output[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
+      if (nbest && options.decoding.kind === 'ctc-search') return this.#searched(nbest, scale.id, performance.now() - encodeStart - searchMs, searchMs);
     }
     if (hasVideo) {
       const { pixels, count } = input.frames;
@@ -239,6 +245,22 @@ export class Recognizer {
         ctcMs: (joint?.elapsedMs ?? 0) + searchMs,
         wordLmMs: words?.elapsedMs ?? 0,
       },
+    };
+  }
+
+  /** The CTC search's best as the transcript; its confidence is the CTC probability per character. */
+  #searched(nbest: readonly NBestEntry[], scaleId: string, encodeMs: number, searchMs: number): Recognition {
+    const [best] = nbest;
+    const characters = best!.tokens.length;
+    return {
+      text: this.#bundle.tokenizer.decode(best!.tokens),
+      task: 'asr',
+      scaleId,
+      confidence: Math.min(1, Math.exp(best!.ctc / Math.max(1, characters))),
+      prefixTokens: 0,
+      generatedTokens: characters,
+      decodedPositions: 0,
+      timings: { encodeMs, prefillMs: 0, decodeMs: searchMs, ctcMs: searchMs, wordLmMs: 0 },
     };
   }
 

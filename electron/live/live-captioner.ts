@@ -29,6 +29,11 @@ export interface LiveCaptionerOptions {
   readonly chooseScale: (context: ScaleContext) => ScaleDecision;
   /** Undefined: the bundle's default decoding. */
   readonly decoding?: Decoding;
+  /**
+   * Undefined: under rescoring, the CTC search without the LM (a partial is replaced by the final
+   * within a second, so it gets the cheap half, and the final does not wait behind it); otherwise as `decoding`.
+   */
+  readonly partialDecoding?: Decoding;
   /** Mouth frames are being streamed; phrases without enough face run audio-only and say so. */
   readonly useVideo: boolean;
   readonly segmenter?: Partial<SegmenterOptions>;
@@ -236,7 +241,7 @@ export class LiveCaptioner {
     this.#lastPartialSample = processed;
     const openStart = this.#openPhraseStart();
     if (openStart === undefined || processed - openStart < vadFrameSamples * 4) return;
-    const result = await this.#recognize(openStart, processed, processed);
+    const result = await this.#recognize(openStart, processed, processed, 'partial');
     if (result) this.#options.onPartial({ ...result.segment, phraseId: this.#phraseId, kind: 'partial' }, result.decision);
   }
 
@@ -248,7 +253,7 @@ export class LiveCaptioner {
   async #final(span: SpeechSpan): Promise<void> {
     const start = this.#sampleOf(span.startFrame);
     const end = this.#sampleOf(span.endFrame);
-    const result = await this.#recognize(start, end, end + this.#padding);
+    const result = await this.#recognize(start, end, end + this.#padding, 'final');
     if (!result) return;
     this.#finals += 1;
     const latencyMs = this.#now() - this.#arrivalOf(end);
@@ -262,7 +267,13 @@ export class LiveCaptioner {
     return receipt.atMs - ((receipt.endSample - sample) / sampleRate) * 1000;
   }
 
-  async #recognize(startSample: number, endSample: number, audioEnd: number) {
+  #decoding(kind: 'partial' | 'final'): Decoding {
+    const final = this.#options.decoding ?? defaultDecoding(this.#options.recognizer.bundle.manifest);
+    if (kind === 'final') return final;
+    return this.#options.partialDecoding ?? (final.kind === 'rescore' ? { ...final, kind: 'ctc-search' } : final);
+  }
+
+  async #recognize(startSample: number, endSample: number, audioEnd: number, kind: 'partial' | 'final') {
     const { recognizer, useVideo } = this.#options;
     const manifest = recognizer.bundle.manifest;
     const pcm = this.#history.slice(startSample - this.#padding, audioEnd);
@@ -284,7 +295,7 @@ export class LiveCaptioner {
     });
     const recognition = await recognizer.recognize(video ? { pcm, frames: video } : { pcm }, {
       scaleIndex: decision.scaleIndex,
-      decoding: this.#options.decoding ?? defaultDecoding(manifest),
+      decoding: this.#decoding(kind),
     });
     if (recognition.text.trim().length === 0) return undefined;
     const segment: CaptionSegment = {

@@ -81,7 +81,7 @@ test('joint CTC + LM decoding', async (t) => {
     }
   });
 
-  await t.test('rescoring picks one of the CTC search\'s N best; without audio or CTC weight it decodes as greedy does', async () => {
+  await t.test('rescoring picks one of the CTC search\'s N best, the search alone takes its best; without audio or CTC weight they decode as greedy does', async () => {
     const beams = 6;
     const wordWeight = bundle.manifest.decoding.wordLm?.weight ?? 0;
     const alphabet = searchAlphabet(bundle.tokenizer, bundle.manifest.lm.vocabSize, ctc.blank);
@@ -106,6 +106,19 @@ test('joint CTC + LM decoding', async (t) => {
     }
     const [first] = utterances;
     const frames = { pixels: first!.frames, count: first!.frameCount };
+    // the search alone (live partials): its best as it is, without the LM or the video
+    const searched = await recognizer.recognize({ pcm: first!.pcm, frames }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } });
+    const output = await bundle.sessions.audioEncoder.run({ pcm: new ort.Tensor('float32', first!.pcm, [1, first!.pcm.length]) }, [ctc.output]);
+    const [, frameCount, symbols] = output[ctc.output]!.dims as [number, number, number];
+    const [best] = ctcPrefixBeamSearch(output[ctc.output]!.data as Float32Array, frameCount, symbols, alphabet, {
+      beams,
+      ctcWeight: ctc.weight,
+      words: bundle.wordLm && { lm: bundle.wordLm, weight: wordWeight },
+    });
+    assert.equal(searched.text, bundle.tokenizer.decode(best!.tokens));
+    assert.equal(searched.task, 'asr');
+    assert.equal(searched.timings.prefillMs, 0);
+    assert.equal(searched.decodedPositions, 0);
     const video = await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'rescore', beams } });
     assert.equal(video.text, (await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'greedy' } })).text);
     const lmAlone = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams, ctcWeight: 0 } });
