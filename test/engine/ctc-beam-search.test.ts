@@ -5,48 +5,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ctcPrefixBeamSearch, searchAlphabet, type SearchAlphabet } from '../../electron/engine/ctc-beam-search.js';
-import { logAddExp } from '../../electron/engine/ctc-prefix-scorer.js';
 import { CharTokenizer } from '../../electron/engine/tokenizer.js';
 import { WordLm } from '../../electron/engine/word-lm.js';
 import { testBundleDirectory } from '../support/bundle.js';
+import { ctcBlank, labellingProbabilities, seededLogProbabilities } from '../support/ctc-alignments.js';
 
-const BLANK = 0;
-
-/** log P(labelling) of every labelling of `frames` frames over `symbols` symbols, by summing every path. */
-function enumerate(x: Float32Array, frames: number, symbols: number): Map<string, number> {
-  const out = new Map<string, number>();
-  const path: number[] = [];
-  const walk = (t: number, logP: number) => {
-    if (t === frames) {
-      const labels = path.filter((symbol, index) => symbol !== BLANK && symbol !== path[index - 1]);
-      const key = labels.join(',');
-      out.set(key, logAddExp(out.get(key) ?? -Infinity, logP));
-      return;
-    }
-    for (let symbol = 0; symbol < symbols; symbol += 1) {
-      path.push(symbol);
-      walk(t + 1, logP + x[t * symbols + symbol]!);
-      path.pop();
-    }
-  };
-  walk(0, 0);
-  return out;
-}
-
-function seededLogProbabilities(frames: number, symbols: number, seed: number): Float32Array {
-  let state = seed;
-  const next = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-  const out = new Float32Array(frames * symbols);
-  for (let t = 0; t < frames; t += 1) {
-    const row = Array.from({ length: symbols }, () => next() + 0.2);
-    const sum = row.reduce((a, b) => a + b, 0);
-    row.forEach((p, s) => (out[t * symbols + s] = Math.log(p / sum)));
-  }
-  return out;
-}
+const BLANK = ctcBlank;
 
 const twoLetters: SearchAlphabet = {
   blank: BLANK,
@@ -59,7 +23,7 @@ const twoLetters: SearchAlphabet = {
 test('with room for every prefix, each transcript gets its probability summed over all alignments', () => {
   const frames = 5;
   const x = seededLogProbabilities(frames, 3, 11);
-  const labels = enumerate(x, frames, 3);
+  const labels = labellingProbabilities(x, frames, 3);
   const nbest = ctcPrefixBeamSearch(x, frames, 3, twoLetters, { beams: 500, ctcWeight: 1, words: undefined });
   assert.equal(nbest.length, labels.size);
   for (const entry of nbest) {

@@ -2,52 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CtcPrefixScorer, logAddExp } from '../../electron/engine/ctc-prefix-scorer.js';
+import { ctcBlank, labellingProbabilities, seededLogProbabilities } from '../support/ctc-alignments.js';
 
-const BLANK = 0;
-
-/** Deterministic pseudo-random rows of probabilities, as log-softmax output. */
-function logProbabilities(frames: number, symbols: number, seed: number): Float32Array {
-  let state = seed;
-  const next = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-  const out = new Float32Array(frames * symbols);
-  for (let t = 0; t < frames; t += 1) {
-    const row = Array.from({ length: symbols }, () => next() ** 2 + 0.01);
-    const sum = row.reduce((a, b) => a + b, 0);
-    row.forEach((p, s) => (out[t * symbols + s] = Math.log(p / sum)));
-  }
-  return out;
-}
-
-function collapse(path: readonly number[]): string {
-  const out: number[] = [];
-  path.forEach((symbol, t) => {
-    if (symbol !== BLANK && symbol !== path[t - 1]) out.push(symbol);
-  });
-  return out.join(',');
-}
-
-/** log P(labelling) of every labelling reachable in `frames` frames. */
-function enumerate(x: Float32Array, frames: number, symbols: number): Map<string, number> {
-  const out = new Map<string, number>();
-  const path: number[] = [];
-  const walk = (t: number, logP: number) => {
-    if (t === frames) {
-      const key = collapse(path);
-      out.set(key, logAddExp(out.get(key) ?? -Infinity, logP));
-      return;
-    }
-    for (let s = 0; s < symbols; s += 1) {
-      path.push(s);
-      walk(t + 1, logP + x[t * symbols + s]!);
-      path.pop();
-    }
-  };
-  walk(0, 0);
-  return out;
-}
+const BLANK = ctcBlank;
 
 // The prefix score counts every continuation as certain (rows sum to 1); float32 rows sum to 1 only to
 // about 1e-7, which the enumeration sees and the recurrence does not.
@@ -56,8 +13,8 @@ const TOLERANCE = 1e-6;
 test('CTC prefix and final scores equal the sums over every alignment', () => {
   const frames = 6;
   const symbols = 4;
-  const x = logProbabilities(frames, symbols, 11);
-  const labellings = enumerate(x, frames, symbols);
+  const x = seededLogProbabilities(frames, symbols, 11);
+  const labellings = labellingProbabilities(x, frames, symbols);
   const scorer = new CtcPrefixScorer(x, frames, symbols, BLANK);
   for (const prefix of [[1], [2, 2], [1, 3], [3, 1, 3], [2, 2, 2], [1, 2, 3, 1]]) {
     let state = scorer.initial();
@@ -72,7 +29,7 @@ test('CTC prefix and final scores equal the sums over every alignment', () => {
 });
 
 test('the empty prefix is certain and ends with the all-blank path', () => {
-  const x = logProbabilities(3, 3, 5);
+  const x = seededLogProbabilities(3, 3, 5);
   const scorer = new CtcPrefixScorer(x, 3, 3, BLANK);
   const empty = scorer.initial();
   assert.equal(empty.score, 0);
