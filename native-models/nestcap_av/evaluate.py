@@ -115,6 +115,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                      if method == "rescore" and ctc_weight > 0 else None)
             t_enc = time.time() - t0
             res.setdefault(f"ctc/{noise_name}", WER()).add(ex["text"], ctc_greedy(ctc, tok))
+            if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
+                res.setdefault(f"search/{noise_name}", WER()).add(ex["text"], tok.decode(nbest[0].tokens))
             for k in scales:
                 at, vt, lora = scale_tokens(model, fa, fv, k, pool_from)
                 for task in tasks:
@@ -227,7 +229,7 @@ def chosen_weights(ctc_arg: str, word_arg: str, sweep: dict | None) -> tuple[flo
     for key, wer in (sweep or {}).get("wer", {}).items():
         cw, ww = (float(x) for x in key.split("/"))
         if (fixed_ctc is None or cw == fixed_ctc) and (fixed_word is None or ww == fixed_word):
-            rows = [wer[k] for k in wer if not k.startswith("ctc/")]
+            rows = [wer[k] for k in wer if not k.startswith(("ctc/", "search/"))]  # the decoded rows only
             pairs[(cw, ww)] = sum(rows) / len(rows)
     if not pairs:
         return (DEFAULT_CTC_WEIGHT if fixed_ctc is None else fixed_ctc), (0.0 if fixed_word is None else fixed_word)
@@ -287,14 +289,18 @@ def render_md(ev: dict) -> str:
     if ev.get("lm_only"):
         m, lo = ev["main"]["wer"], ev["lm_only"]["wer"]
         nw = (ev.get("no_word_lm") or {}).get("wer")
-        lines += ["", "## 1b. Decoding: the default vs without the word LM vs the LM alone (greedy) vs the CTC head alone "
-                  "(greedy, no LM) (seen voices) — WER %", "", head.rstrip("\n")]
+        lines += ["", "## 1b. Decoding: the default vs without the word LM vs the LM alone (greedy) vs the search without "
+                  "the LM vs the CTC head alone (greedy, no LM) (seen voices) — WER %", "", head.rstrip("\n")]
         for task in ("asr", "avsr"):
             for noise in ("clean", "0dB"):
                 lines.append(f"| {TASK_NAME[task]}, {noise}, {method_name(ev['main'])} | " + " | ".join(fmt(m.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
                 if nw:
                     lines.append(f"| {TASK_NAME[task]}, {noise}, no word LM | " + " | ".join(fmt(nw.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
                 lines.append(f"| {TASK_NAME[task]}, {noise}, LM alone | " + " | ".join(fmt(lo.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+        for noise, _ in NOISES:
+            if f"search/{noise}" in m:
+                lines.append(f"| CTC + word-LM search without LM rescoring (every scale), {noise} | "
+                             + " | ".join(fmt(m.get(f"search/{noise}")) for _ in sc) + " |")
         for noise, _ in NOISES:
             lines.append(f"| CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
         sweep = ev.get("ctc_weight_sweep")

@@ -173,12 +173,12 @@ class RescoringTests(unittest.TestCase):
 
 
 class WeightChoiceTests(unittest.TestCase):
-    SWEEP = {"wer": {"0.3/0": {"s0/asr/clean": 50.0, "s3/asr/clean": 70.0, "ctc/clean": 1.0},
+    SWEEP = {"wer": {"0.3/0": {"s0/asr/clean": 50.0, "s3/asr/clean": 70.0, "ctc/clean": 1.0, "search/clean": 1.0},
                      "0.5/0": {"s0/asr/clean": 52.0, "s3/asr/clean": 60.0, "ctc/clean": 99.0},
                      "0.5/0.2": {"s0/asr/clean": 40.0, "s3/asr/clean": 58.0, "ctc/clean": 99.0},
                      "0.3/0.2": {"s0/asr/clean": 45.0, "s3/asr/clean": 56.0, "ctc/clean": 99.0}}}
 
-    def test_auto_takes_the_pair_with_the_lowest_mean_development_wer_and_ignores_the_ctc_rows(self):
+    def test_auto_takes_the_pair_with_the_lowest_mean_development_wer_and_ignores_the_undecoded_rows(self):
         from nestcap_av.evaluate import chosen_weights
 
         self.assertEqual(chosen_weights("auto", "auto", self.SWEEP), (0.5, 0.2))
