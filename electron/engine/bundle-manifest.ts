@@ -44,6 +44,18 @@ export interface CtcDecodingSpec {
   readonly weight: number;
   /** How many of the LM's best next tokens get a CTC score at each step. */
   readonly candidates: number;
+  /** Where a chunk with audio and video takes its CTC log-probabilities instead; undefined = the audio head's. */
+  readonly audioVisual: AudioVisualCtcSpec | undefined;
+}
+
+/**
+ * The audio-visual CTC head (graphs.av_ctc): it reads the audio encoder's `audioFeatures` and the video
+ * encoder's `videoFeatures` output, cut to the same length, and writes log-probabilities to `output`.
+ */
+export interface AudioVisualCtcSpec {
+  readonly output: string;
+  readonly audioFeatures: string;
+  readonly videoFeatures: string;
 }
 
 /** Look-ahead word LM fusion: the file with its tables, and how to weigh its score. */
@@ -80,6 +92,8 @@ export interface BundleManifest {
     readonly videoEncoder: GraphSpec;
     readonly tokenEmbed: GraphSpec;
     readonly decoder: GraphSpec;
+    /** Bundles from before the audio-visual CTC head have none. */
+    readonly avCtc: GraphSpec | undefined;
   };
   readonly kvCache: { readonly layers: number; readonly heads: number; readonly headDim: number };
   readonly lm: { readonly dim: number; readonly layers: number; readonly ff: number; readonly vocabSize: number };
@@ -200,11 +214,11 @@ const greedySearch: DefaultSearch = { method: 'greedy', beams: 1 };
  * Bundles from before joint decoding have no `decoding.ctc` (nor `decoding.word_lm`); they decode with the LM
  * alone. Bundles from before CTC rescoring have no `decoding.default`; they decode greedily.
  */
-function decodingRules(value: unknown, audioEncoder: GraphSpec, vocabSize: number): BundleManifest['decoding'] {
+function decodingRules(value: unknown, graphs: BundleManifest['graphs'], vocabSize: number): BundleManifest['decoding'] {
   if (value === undefined) return { noRepeatNgram: 0, ctc: undefined, wordLm: undefined, defaultSearch: greedySearch };
   const rules = object(value, 'decoding');
   const noRepeatNgram = nonNegativeInteger(rules.no_repeat_ngram, 'decoding.no_repeat_ngram');
-  const ctc = ctcRules(rules.ctc, audioEncoder, vocabSize);
+  const ctc = ctcRules(rules.ctc, graphs, vocabSize);
   return { noRepeatNgram, ctc, wordLm: wordLmRules(rules.word_lm), defaultSearch: defaultSearchRules(rules.default, ctc) };
 }
 
@@ -226,16 +240,36 @@ function wordLmRules(value: unknown): WordLmSpec | undefined {
   return { file: bundlePath(rules.file, 'decoding.word_lm.file'), weight, candidates: positiveInteger(rules.candidates, 'decoding.word_lm.candidates') };
 }
 
-function ctcRules(value: unknown, audioEncoder: GraphSpec, vocabSize: number): CtcDecodingSpec | undefined {
+function ctcRules(value: unknown, graphs: BundleManifest['graphs'], vocabSize: number): CtcDecodingSpec | undefined {
   if (value === undefined) return undefined;
   const ctc = object(value, 'decoding.ctc');
   const output = string(ctc.output, 'decoding.ctc.output');
-  if (!audioEncoder.outputs.includes(output)) throw new ManifestError('decoding.ctc.output', `"${output}" is not an output of graphs.audio_encoder`);
+  if (!graphs.audioEncoder.outputs.includes(output)) throw new ManifestError('decoding.ctc.output', `"${output}" is not an output of graphs.audio_encoder`);
   const blank = nonNegativeInteger(ctc.blank, 'decoding.ctc.blank');
   if (blank >= vocabSize) throw new ManifestError('decoding.ctc.blank', `is ${blank}, outside the vocabulary of ${vocabSize}`);
   const weight = ctc.weight;
   if (typeof weight !== 'number' || !(weight >= 0 && weight < 1)) throw new ManifestError('decoding.ctc.weight', 'must be a number in [0, 1)');
-  return { output, blank, weight, candidates: positiveInteger(ctc.candidates, 'decoding.ctc.candidates') };
+  return {
+    output,
+    blank,
+    weight,
+    candidates: positiveInteger(ctc.candidates, 'decoding.ctc.candidates'),
+    audioVisual: audioVisualCtcRules(ctc.audio_visual_output, graphs),
+  };
+}
+
+function audioVisualCtcRules(value: unknown, graphs: BundleManifest['graphs']): AudioVisualCtcSpec | undefined {
+  if (value === undefined) return undefined;
+  const field = 'decoding.ctc.audio_visual_output';
+  const output = string(value, field);
+  const head = graphs.avCtc;
+  if (!head) throw new ManifestError(field, 'needs graphs.av_ctc');
+  if (!head.outputs.includes(output)) throw new ManifestError(field, `"${output}" is not an output of graphs.av_ctc`);
+  const [audioFeatures, videoFeatures] = head.inputs;
+  if (head.inputs.length !== 2 || !graphs.audioEncoder.outputs.includes(audioFeatures!) || !graphs.videoEncoder.outputs.includes(videoFeatures!)) {
+    throw new ManifestError('graphs.av_ctc.inputs', 'must be an output of graphs.audio_encoder, then one of graphs.video_encoder');
+  }
+  return { output, audioFeatures: audioFeatures!, videoFeatures: videoFeatures! };
 }
 
 export const supportedFormatVersion = 1;
@@ -257,7 +291,13 @@ export function parseManifest(raw: unknown): BundleManifest {
   const tokenizer = object(root.tokenizer, 'tokenizer');
   const evaluation = root.evaluation === undefined ? undefined : object(root.evaluation, 'evaluation');
   const scales = array(root.scales, 'scales').map((entry, index) => scale(entry, `scales[${index}]`));
-  const audioEncoder = graph(graphs.audio_encoder, 'graphs.audio_encoder');
+  const graphSpecs: BundleManifest['graphs'] = {
+    audioEncoder: graph(graphs.audio_encoder, 'graphs.audio_encoder'),
+    videoEncoder: graph(graphs.video_encoder, 'graphs.video_encoder'),
+    tokenEmbed: graph(graphs.token_embed, 'graphs.token_embed'),
+    decoder: graph(decoder, 'graphs.decoder'),
+    avCtc: graphs.av_ctc === undefined ? undefined : graph(graphs.av_ctc, 'graphs.av_ctc'),
+  };
   const vocabSize = positiveInteger(lm.vocab_size, 'lm.vocab_size');
   if (scales.length === 0) throw new ManifestError('scales', 'must list at least one scale');
   const ids = new Set(scales.map((entry) => entry.id));
@@ -270,12 +310,7 @@ export function parseManifest(raw: unknown): BundleManifest {
     fps: positiveInteger(root.fps, 'fps'),
     roi: { width: positiveInteger(roi.width, 'roi.width'), height: positiveInteger(roi.height, 'roi.height') },
     minAudioSamples: positiveInteger(audio.min_samples, 'audio.min_samples'),
-    graphs: {
-      audioEncoder,
-      videoEncoder: graph(graphs.video_encoder, 'graphs.video_encoder'),
-      tokenEmbed: graph(graphs.token_embed, 'graphs.token_embed'),
-      decoder: graph(decoder, 'graphs.decoder'),
-    },
+    graphs: graphSpecs,
     kvCache: {
       layers: positiveInteger(kvCache.layers, 'graphs.decoder.kv_cache.layers'),
       heads: positiveInteger(kvCache.heads, 'graphs.decoder.kv_cache.heads'),
@@ -297,7 +332,7 @@ export function parseManifest(raw: unknown): BundleManifest {
       videoEnd: nonNegativeInteger(special.video_end, 'special_tokens.video_end'),
     },
     prompts: perTask(root.prompts, 'prompts', tokenIds),
-    decoding: decodingRules(root.decoding, audioEncoder, vocabSize),
+    decoding: decodingRules(root.decoding, graphSpecs, vocabSize),
     scales,
     evaluationReport: evaluation && typeof evaluation.report === 'string' ? evaluation.report : undefined,
     provenance: root.provenance,

@@ -53,6 +53,8 @@ export interface LoadedBundle {
     readonly videoEncoder: Ort.InferenceSession;
     readonly tokenEmbed: Ort.InferenceSession;
     readonly decoder: Ort.InferenceSession;
+    /** The audio-visual CTC head, where the bundle has one. */
+    readonly avCtc: Ort.InferenceSession | undefined;
   };
   /** Per scale, the decoder's adapter inputs by name. */
   readonly adapters: readonly Readonly<Record<string, Ort.Tensor>>[];
@@ -70,6 +72,7 @@ function fileSize(directory: string, file: string): number {
 
 function checkFiles(directory: string, manifest: BundleManifest): void {
   for (const spec of Object.values(manifest.graphs)) {
+    if (spec === undefined) continue;
     if (fileSize(directory, spec.file) === 0) throw new BundleError('truncated-file', `${spec.file} in ${directory} is empty.`);
   }
   fileSize(directory, manifest.tokenizerFile);
@@ -199,13 +202,15 @@ export async function loadBundle(ort: typeof Ort, directory: string, options: Lo
       continue;
     }
     const sessionOpts = sessionOptions(provider, threads);
-    const [audioEncoder, videoEncoder, tokenEmbed, decoderSession] = await Promise.all([
+    const { avCtc: avCtcGraph } = manifest.graphs;
+    const [audioEncoder, videoEncoder, tokenEmbed, decoderSession, avCtc] = await Promise.all([
       createSession(ort, directory, manifest.graphs.audioEncoder, sessionOpts),
       createSession(ort, directory, manifest.graphs.videoEncoder, sessionOpts),
       createSession(ort, directory, manifest.graphs.tokenEmbed, sessionOpts),
       createSession(ort, directory, manifest.graphs.decoder, sessionOpts),
+      avCtcGraph ? createSession(ort, directory, avCtcGraph, sessionOpts) : undefined,
     ]);
-    const sessions = { audioEncoder, videoEncoder, tokenEmbed, decoder: decoderSession };
+    const sessions = { audioEncoder, videoEncoder, tokenEmbed, decoder: decoderSession, avCtc };
     return {
       directory,
       manifest,
@@ -215,7 +220,7 @@ export async function loadBundle(ort: typeof Ort, directory: string, options: Lo
       adapters,
       provider: { used: provider, fallbacks },
       async release() {
-        await Promise.all(Object.values(sessions).map((session) => session.release()));
+        await Promise.all(Object.values(sessions).flatMap((session) => (session ? [session.release()] : [])));
       },
     };
   }

@@ -1,5 +1,5 @@
 import type * as Ort from 'onnxruntime-node';
-import type { BundleManifest, Task } from './bundle-manifest.js';
+import type { AudioVisualCtcSpec, BundleManifest, Task } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
@@ -11,7 +11,9 @@ import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
  * cache, greedy or beam search. The layout and every id come from the bundle's manifest.
  * Wherever the chunk has audio and the bundle exports its CTC head, each step scores the LM's best
  * next tokens jointly with the CTC prefix probability (see ctc-prefix-scorer.ts); where the bundle has
- * a word LM, they also get its look-ahead score (see word-lm.ts).
+ * a word LM, they also get its look-ahead score (see word-lm.ts). A chunk with video too takes its CTC
+ * log-probabilities from the bundle's audio-visual CTC head where it has one, so that lip video reaches
+ * the search; partial captions (`ctc-search`) stay with the audio head and skip the video encoder.
  */
 
 export interface ChunkInput {
@@ -181,38 +183,47 @@ export class Recognizer {
     let joint: JointScoring | undefined;
     let nbest: NBestEntry[] | undefined;
     let searchMs = 0;
+    const withCtc = hasAudio && ctcSpec !== undefined && ctcWeight > 0;
+    const search = (logProbs: Ort.Tensor) => {
+      const [, frames, symbols] = logProbs.dims as [number, number, number];
+      if (options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search') {
+        const searchStart = performance.now();
+        nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, (this.#alphabet ??= searchAlphabet(this.#bundle.tokenizer, manifest.lm.vocabSize, ctcSpec!.blank)), {
+          beams: options.decoding.beams,
+          ctcWeight,
+          words: words && { lm: words.lm, weight: words.weight },
+        });
+        searchMs = performance.now() - searchStart;
+      } else {
+        const scorer = new CtcPrefixScorer(logProbs.data as Float32Array, frames, symbols, ctcSpec!.blank);
+        joint = { scorer, weight: ctcWeight, candidates: ctcSpec!.candidates, elapsedMs: 0 };
+      }
+    };
+    // Partials search the audio alone; a final caption with the face in view searches the audio-visual head.
+    const partial = options.decoding.kind === 'ctc-search';
+    const audioVisual = withCtc && hasVideo && !partial && sessions.avCtc ? ctcSpec.audioVisual : undefined;
+    let audioOutput: Ort.InferenceSession.OnnxValueMapType | undefined;
     if (hasAudio) {
       const pcm = input.pcm;
-      const wanted = ctcSpec && ctcWeight > 0 ? [scale.audioOutput, ctcSpec.output] : [scale.audioOutput];
-      const output = await sessions.audioEncoder.run({ pcm: new this.#ort.Tensor('float32', pcm, [1, pcm.length]) }, wanted);
-      if (ctcSpec && ctcWeight > 0) {
-        const logProbs = output[ctcSpec.output]!;
-        const [, frames, symbols] = logProbs.dims as [number, number, number];
-        if (options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search') {
-          const searchStart = performance.now();
-          nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, (this.#alphabet ??= searchAlphabet(this.#bundle.tokenizer, manifest.lm.vocabSize, ctcSpec.blank)), {
-            beams: options.decoding.beams,
-            ctcWeight,
-            words: words && { lm: words.lm, weight: words.weight },
-          });
-          searchMs = performance.now() - searchStart;
-        } else {
-          const scorer = new CtcPrefixScorer(logProbs.data as Float32Array, frames, symbols, ctcSpec.blank);
-          joint = { scorer, weight: ctcWeight, candidates: ctcSpec.candidates, elapsedMs: 0 };
-        }
+      const wanted = [scale.audioOutput, ...(withCtc ? [audioVisual?.audioFeatures ?? ctcSpec.output] : [])];
+      audioOutput = await sessions.audioEncoder.run({ pcm: new this.#ort.Tensor('float32', pcm, [1, pcm.length]) }, wanted);
+      parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), audioOutput[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
+      if (withCtc && partial) {
+        search(audioOutput[ctcSpec.output]!);
+        return this.#searched(nbest!, scale.id, performance.now() - encodeStart - searchMs, searchMs);
       }
-      parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), output[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
-      if (nbest && options.decoding.kind === 'ctc-search') return this.#searched(nbest, scale.id, performance.now() - encodeStart - searchMs, searchMs);
     }
     if (hasVideo) {
       const { pixels, count } = input.frames;
       const frames = Float32Array.from(pixels);
       const output = await sessions.videoEncoder.run(
         { frames: new this.#ort.Tensor('float32', frames, [1, count, manifest.roi.height, manifest.roi.width]) },
-        [scale.videoOutput],
+        [scale.videoOutput, ...(audioVisual ? [audioVisual.videoFeatures] : [])],
       );
       parts.push(this.#embeddingOf(table, manifest.specialTokens.videoStart), output[scale.videoOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.videoEnd));
+      if (audioVisual) search(await this.#audioVisualCtc(audioVisual, audioOutput![audioVisual.audioFeatures]!, output[audioVisual.videoFeatures]!));
     }
+    if (withCtc && !audioVisual) search(audioOutput![ctcSpec.output]!);
     for (const id of manifest.prompts[task]) parts.push(this.#embeddingOf(table, id));
     const scoring: Scoring = { ctc: joint, words };
     const prefix = concat(parts);
@@ -246,6 +257,18 @@ export class Recognizer {
         wordLmMs: words?.elapsedMs ?? 0,
       },
     };
+  }
+
+  /** The audio-visual CTC head's log-probabilities over the two streams' common length. */
+  async #audioVisualCtc(spec: AudioVisualCtcSpec, audio: Ort.Tensor, video: Ort.Tensor): Promise<Ort.Tensor> {
+    const [, audioFrames, audioDim] = audio.dims as [number, number, number];
+    const [, videoFrames, videoDim] = video.dims as [number, number, number];
+    const frames = Math.min(audioFrames, videoFrames);
+    const output = await this.#bundle.sessions.avCtc!.run({
+      [spec.audioFeatures]: new this.#ort.Tensor('float32', (audio.data as Float32Array).subarray(0, frames * audioDim), [1, frames, audioDim]),
+      [spec.videoFeatures]: new this.#ort.Tensor('float32', (video.data as Float32Array).subarray(0, frames * videoDim), [1, frames, videoDim]),
+    });
+    return output[spec.output]!;
   }
 
   /** The CTC search's best as the transcript; its confidence is the CTC probability per character. */

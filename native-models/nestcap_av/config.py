@@ -70,6 +70,8 @@ class ModelConfig:
     mome_dim: int = 32
     sink_loss: float = 0.0  # weight of the BOS decorrelation loss (0 = off)
     ctc_weight: float = 0.5  # auxiliary CTC on encoder outputs (training only)
+    # width of the audio-visual CTC head over both encoders' outputs (0 = none; see model.AVCTCHead)
+    av_ctc_dim: int = 0
 
 
 @dataclass
@@ -112,6 +114,13 @@ class TrainConfig:
     ckpt_every: int = 200
     log_every: int = 20
     max_minutes: float = 0.0  # stop (after checkpointing) when wall time exceeds this; 0 = no limit
+    # stage 4 (fusion): the audio-visual CTC head alone on the frozen model, so that lip video reaches the
+    # CTC search, which otherwise hears only the audio (0 steps = skip)
+    fusion_steps: int = 0
+    fusion_batch: int = 16
+    fusion_lr: float = 1e-3
+    fusion_snr_choices: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0, 0.0, -5.0)
+    fusion_p_noise: float = 0.8
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import torch
 
 from .config import NO_REPEAT_NGRAM
 from .data import SPECIALS, CharTokenizer
-from .model import ctc_log_probs
+from .model import av_ctc_log_probs, ctc_log_probs
 from .wordlm import EMPTY_WORD_PENALTY
 
 NEG = -1e30
@@ -32,6 +32,11 @@ DECODING_METHODS = ("rescore", "greedy", "beam")  # the first is the default, as
 def audio_ctc(model, feats: torch.Tensor) -> np.ndarray:
     """[2T, V] log-probabilities of the audio CTC head for one utterance, as the engine reads them."""
     return ctc_log_probs(model.ctc_a, feats)[0].numpy().astype(np.float64)
+
+
+def audio_visual_ctc(model, fa: torch.Tensor, fv: torch.Tensor) -> np.ndarray:
+    """[2T, V] log-probabilities of the audio-visual CTC head (T the shorter stream), as the engine reads them."""
+    return av_ctc_log_probs(model, fa, fv)[0].numpy().astype(np.float64)
 
 
 def ctc_greedy(log_probs: np.ndarray, tok: CharTokenizer) -> str:

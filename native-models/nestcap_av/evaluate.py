@@ -31,6 +31,7 @@ from .decoding import (
     DECODING_METHODS,
     DEFAULT_CTC_WEIGHT,
     audio_ctc,
+    audio_visual_ctc,
     beam_search,
     ctc_greedy,
     ctc_prefix_beam,
@@ -43,6 +44,8 @@ from .wordlm import WordLM
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
 TASKS = ["asr", "vsr", "avsr"]
+# the CTC heads' and the searches' own rows (scale-independent, not a decoding of the model)
+HEAD_ROWS = ("ctc/", "search/", "avctc/", "avsearch/")
 TASK_NAME = {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"}
 REFERENCE = "MSS, baselines' budget"
 
@@ -91,8 +94,10 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     ``method``: "rescore" (CTC prefix beam search with the word LM, its ``beams`` best rescored by the LM),
     "greedy" or "beam" (the LM's search, with ``beams``).  Tasks with audio use the audio CTC at
     ``ctc_weight`` (0 = the LM alone, greedy or beam), every task the look-ahead word LM at ``word_weight``
-    (0 = none); video-only, with no CTC, decodes greedily under "rescore".  ``ctc/<noise>`` is the CTC head's
-    own greedy output (scale-independent), the encoder's accuracy without the LM."""
+    (0 = none); video-only, with no CTC, decodes greedily under "rescore"; audio-visual uses the audio-visual
+    CTC head where the model has one.  ``ctc/<noise>`` is the audio CTC head's own greedy output
+    (scale-independent), the encoder's accuracy without the LM; ``search/<noise>`` the search's best without
+    the LM; ``avctc/`` and ``avsearch/`` the same for the audio-visual head."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
@@ -110,13 +115,21 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             fa = model.audio(torch.from_numpy(ex["pcm"])[None])
             fv = model.video(torch.from_numpy(ex["frames"].astype(np.float32))[None])
             ctc = audio_ctc(model, fa)
-            # the N best depend on the audio alone: searched once, rescored at every scale and task
-            nbest = (ctc_prefix_beam(ctc, tok, beams, ctc_weight, word_lm, word_weight)
-                     if method == "rescore" and ctc_weight > 0 else None)
+            # audio-visual chunks search the audio-visual CTC head where the model has one
+            ctc_av = audio_visual_ctc(model, fa, fv) if model.ctc_av is not None else ctc
+            search = method == "rescore" and ctc_weight > 0
+            # the N best depend on the CTC output alone: searched once per head, rescored at every scale
+            nbest = ctc_prefix_beam(ctc, tok, beams, ctc_weight, word_lm, word_weight) if search else None
+            nbest_av = (nbest if ctc_av is ctc or not search
+                        else ctc_prefix_beam(ctc_av, tok, beams, ctc_weight, word_lm, word_weight))
             t_enc = time.time() - t0
             res.setdefault(f"ctc/{noise_name}", WER()).add(ex["text"], ctc_greedy(ctc, tok))
             if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
                 res.setdefault(f"search/{noise_name}", WER()).add(ex["text"], tok.decode(nbest[0].tokens))
+            if ctc_av is not ctc:
+                res.setdefault(f"avctc/{noise_name}", WER()).add(ex["text"], ctc_greedy(ctc_av, tok))
+                if nbest_av is not None:
+                    res.setdefault(f"avsearch/{noise_name}", WER()).add(ex["text"], tok.decode(nbest_av[0].tokens))
             for k in scales:
                 at, vt, lora = scale_tokens(model, fa, fv, k, pool_from)
                 for task in tasks:
@@ -125,9 +138,10 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     t1 = time.time()
                     max_len = int(25 * len(ex["pcm"]) / SAMPLE_RATE) + 10  # <= 25 characters per second
                     prefix = prefix_embeds(model, tok, at, vt, task)
-                    audio_ctc_or_none = None if task == "vsr" else ctc
-                    if nbest is not None and task != "vsr":
-                        hyp = tok.decode(rescore(model, tok, prefix, lora, nbest, ctc_weight, word_weight))
+                    audio_ctc_or_none = None if task == "vsr" else ctc_av if task == "avsr" else ctc
+                    task_nbest = nbest_av if task == "avsr" else nbest
+                    if task_nbest is not None and task != "vsr":
+                        hyp = tok.decode(rescore(model, tok, prefix, lora, task_nbest, ctc_weight, word_weight))
                     elif method == "beam" and beams > 1:
                         hyp = beam_search(model, tok, prefix, lora, beams, max_len, audio_ctc_or_none, ctc_weight,
                                           word_lm=word_lm, word_weight=word_weight)
@@ -229,7 +243,7 @@ def chosen_weights(ctc_arg: str, word_arg: str, sweep: dict | None) -> tuple[flo
     for key, wer in (sweep or {}).get("wer", {}).items():
         cw, ww = (float(x) for x in key.split("/"))
         if (fixed_ctc is None or cw == fixed_ctc) and (fixed_word is None or ww == fixed_word):
-            rows = [wer[k] for k in wer if not k.startswith(("ctc/", "search/"))]  # the decoded rows only
+            rows = [wer[k] for k in wer if not k.startswith(HEAD_ROWS)]  # the decoded rows only
             pairs[(cw, ww)] = sum(rows) / len(rows)
     if not pairs:
         return (DEFAULT_CTC_WEIGHT if fixed_ctc is None else fixed_ctc), (0.0 if fixed_word is None else fixed_word)
@@ -303,6 +317,14 @@ def render_md(ev: dict) -> str:
                              + " | ".join(fmt(m.get(f"search/{noise}")) for _ in sc) + " |")
         for noise, _ in NOISES:
             lines.append(f"| CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
+        for noise, _ in NOISES:
+            if f"avsearch/{noise}" in m:
+                lines.append(f"| audio-visual CTC + word-LM search without LM rescoring (every scale), {noise} | "
+                             + " | ".join(fmt(m.get(f"avsearch/{noise}")) for _ in sc) + " |")
+        for noise, _ in NOISES:
+            if f"avctc/{noise}" in m:
+                lines.append(f"| audio-visual CTC head alone (no LM, every scale), {noise} | "
+                             + " | ".join(fmt(m.get(f"avctc/{noise}")) for _ in sc) + " |")
         sweep = ev.get("ctc_weight_sweep")
         if sweep:
             cols = [(k, t, noise) for noise, _ in SWEEP_NOISES for k in ("s0", f"s{len(sc) - 1}") for t in ("asr", "avsr")]

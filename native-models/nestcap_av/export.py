@@ -3,7 +3,7 @@
     /usr/bin/python3 -m nestcap_av.export --run work/runs/mtsk --out nestcap-av-small
 
 Writes ``manifest.json``, four ONNX graphs (``audio_encoder.onnx``, ``video_encoder.onnx``,
-``token_embed.onnx``, ``decoder.onnx``), per-scale adapters ``adapters/s<k>.bin``, ``tokenizer.json`` and
+``token_embed.onnx``, ``decoder.onnx``) and, for a run with the audio-visual CTC head, ``av_ctc.onnx``; per-scale adapters ``adapters/s<k>.bin``, ``tokenizer.json`` and
 ``parity.json`` (inputs + PyTorch outputs per scale, checked by test/native-models/parity.test.ts).
 See native-models/README.md for the contract.
 """
@@ -24,11 +24,12 @@ from torch import nn
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, from_dict
 from .data import TASKS, CharTokenizer
 from .decoding import DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam
-from .model import AVModel, count_params, ctc_log_probs
+from .model import AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, count_params, ctc_log_probs
 from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, character_scores
 
 OPSET = 17
 CTC_OUTPUT = "audio_ctc_log_probs"
+AV_CTC_OUTPUT = "av_ctc_log_probs"
 
 
 class AudioGraph(nn.Module):
@@ -49,6 +50,17 @@ class VideoGraph(nn.Module):
     def forward(self, frames):
         f = self.m.video(frames)
         return (f, *[self.m.video_tokens(f, k) for k in range(len(self.m.cfg.scales))])
+
+
+class AVCTCGraph(nn.Module):
+    """The audio-visual CTC head over equal-length feature streams (the engine trims the longer one)."""
+
+    def __init__(self, m: AVModel):
+        super().__init__()
+        self.m = m
+
+    def forward(self, audio_features, video_features):
+        return av_ctc_log_probs_aligned(self.m, audio_features, video_features)
 
 
 class EmbedGraph(nn.Module):
@@ -176,6 +188,13 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                         "lora_qa": {2: "rank"}, "lora_qb": {1: "rank"}, "lora_va": {2: "rank"},
                                         "lora_vb": {1: "rank"}, "logits": {0: "batch", 1: "seq"},
                                         "present_kv": {2: "batch", 4: "total"}})
+        if model.ctc_av is not None:
+            t = 2 * FPS
+            torch.onnx.export(AVCTCGraph(model), (torch.randn(1, t, mc.audio_dim), torch.randn(1, t, mc.video_dim)),
+                              os.path.join(out, "av_ctc.onnx"), opset_version=OPSET,
+                              input_names=["audio_features", "video_features"], output_names=[AV_CTC_OUTPUT],
+                              dynamic_axes={"audio_features": {0: "batch", 1: "t"}, "video_features": {0: "batch", 1: "t"},
+                                            AV_CTC_OUTPUT: {0: "batch", 1: "t2"}})
 
     # ---- adapters
     adapters = []
@@ -219,6 +238,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         # and search the CTC output as the evaluation does (a made-up output: the fixture's own audio is noise)
         fixture["ctc_beam"] = ctc_beam_fixture(tok, word_lm, rng)
         fv = model.video(torch.from_numpy(f_frames)[None])
+        if model.ctc_av is not None:
+            av = av_ctc_log_probs(model, fa, fv)
+            fixture["av_ctc_log_probs"], fixture["av_ctc_log_probs_shape"] = b64(av.numpy()), list(av.shape)
         for k in range(n_sc):
             at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)
             pre = prefix_embeds(model, tok, at, vt, "avsr")
@@ -307,6 +329,12 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                     {"name": "present_kv", "dtype": "float32", "shape": [L, 2, "batch", H, "past+seq", dh]}],
                         "kv_cache": {"layers": L, "heads": H, "head_dim": dh, "layout": "[layer, key|value, batch, head, position, head_dim]",
                                      "empty_past": "shape [L, 2, batch, H, 0, head_dim]"}},
+            **({} if model.ctc_av is None else {"av_ctc": {
+                "file": "av_ctc.onnx",
+                "inputs": [{"name": "audio_features", "dtype": "float32", "shape": ["batch", "t", mc.audio_dim]},
+                           {"name": "video_features", "dtype": "float32", "shape": ["batch", "t", mc.video_dim]}],
+                "outputs": [{"name": AV_CTC_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.vocab_size]}],
+                "note": "audio_features and video_features as the encoders give them, the longer cut to the shorter"}}),
         },
         "lm": {"dim": mc.lm_dim, "layers": L, "heads": H, "ff": mc.lm_ff, "vocab_size": mc.vocab_size,
                "positions": f"sinusoidal x {mc.lm_pos_scale}, position = past length + index (no maximum), computed in the graph", "frozen": True},
@@ -322,7 +350,11 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                      "ctc": {"output": CTC_OUTPUT, "blank": tok.pad, "weight": ctc_weight, "candidates": JOINT_CANDIDATES,
                              "note": "joint decoding: each prefix scores (1 - weight) * log p_lm + weight * log p_ctc, the CTC "
                                      "prefix probability over the audio encoder's full-rate frames (two symbols per frame); "
-                                     "the LM's top `candidates` next tokens are scored; used whenever the chunk has audio"},
+                                     "the LM's top `candidates` next tokens are scored; used whenever the chunk has audio",
+                             **({} if model.ctc_av is None else {
+                                 "audio_visual_output": AV_CTC_OUTPUT,
+                                 "audio_visual_note": "a chunk with audio and video takes its CTC log-probabilities from "
+                                                      "graphs.av_ctc instead, the audio head corrected by the lip video"})},
                      "word_lm": {"file": WORD_LM_FILE, "format": WORD_LM_FORMAT, "weight": word_weight,
                                  "candidates": JOINT_CANDIDATES, "words": len(word_lm.words),
                                  "note": "look-ahead word bigram (nestcap_av/wordlm.py): each candidate also scores weight * "
@@ -349,6 +381,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             "corpus": {k: corpus_manifest.get(k) for k in ("source", "sentences_total", "splits", "seconds_total", "bytes_total", "config")},
             "lm_pretraining": info.get("lm"),
             "encoder_pretraining": info.get("encoders"),
+            "fusion_training": info.get("fusion"),
             "seeded_from": info.get("seeded_from"),
             "training": {"steps": info["state"]["step"], "samples_seen": info["state"]["samples"],
                          "seconds": round(info["state"]["seconds"], 1), "epochs_started": info["state"]["epoch"] + 1,

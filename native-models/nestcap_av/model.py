@@ -334,6 +334,38 @@ class LoRABank(nn.Module):
         return tuple(out)  # qa, qb, va, vb
 
 
+class AVCTCHead(nn.Module):
+    """CTC over the audio and video encoders' outputs together, as a correction added to the audio CTC head.
+
+    The CTC prefix search ranks transcripts by the audio head alone, so lip video could only reorder
+    what noisy audio had already proposed (0 dB babble: 90.5% WER audio-visual against 90.7% audio-only).
+    Adding the two heads' log-probabilities frame by frame does not work either: their spikes fall on
+    different frames (measured: 90% CER at 0 dB, worse than either head). This head sees both streams over
+    a ~0.6 s window and one attention block; its output layer starts at zero, so before training it is
+    exactly the audio head, and training on noisy audio with clean or occluded video teaches it how far
+    to trust each stream.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.av_ctc_dim
+        self.norm_a, self.norm_v = nn.LayerNorm(cfg.audio_dim), nn.LayerNorm(cfg.video_dim)
+        self.inp = nn.Linear(cfg.audio_dim + cfg.video_dim, d)
+        self.conv = ConvModule(d, 15)
+        self.block = Block(d, 4, 2 * d)
+        self.ln = nn.LayerNorm(d)
+        self.out = nn.Linear(d, 2 * cfg.vocab_size)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, fa: torch.Tensor, fv: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logit corrections [B, T, 2V] for equal-length audio [B, T, Da] and video [B, T, Dv] features."""
+        x = self.inp(torch.cat([self.norm_a(fa), self.norm_v(fv)], dim=2))
+        x = self.conv(x)
+        x, _ = self.block(x, key_mask(lengths, x.shape[1]))
+        return self.out(self.ln(x))
+
+
 class AVModel(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -351,6 +383,7 @@ class AVModel(nn.Module):
         # auxiliary CTC heads (training only): 2 outputs per 25 Hz frame, so fast speech stays alignable
         self.ctc_a = nn.Linear(cfg.audio_dim, 2 * cfg.vocab_size)
         self.ctc_v = nn.Linear(cfg.video_dim, 2 * cfg.vocab_size)
+        self.ctc_av = AVCTCHead(cfg) if cfg.av_ctc_dim > 0 else None
 
     def freeze_lm(self) -> None:
         for name, p in self.lm.named_parameters():
@@ -362,6 +395,11 @@ class AVModel(nn.Module):
         for mod in (self.audio, self.video, self.ctc_a, self.ctc_v):
             for p in mod.parameters():
                 p.requires_grad = False
+
+    def freeze_all_but_av_ctc(self) -> None:
+        """Stage 4: the audio-visual CTC head learns; every other output of the model stays as it was."""
+        for name, p in self.named_parameters():
+            p.requires_grad = name.startswith("ctc_av.")
 
     def audio_parameters(self) -> list[nn.Parameter]:
         return [p for mod in (self.audio, self.ctc_a) for p in mod.parameters()]
@@ -380,6 +418,21 @@ def ctc_log_probs(head: nn.Module, feats: torch.Tensor) -> torch.Tensor:
     """[B, 2T, V] log-probabilities of a CTC head: two symbols per 25 Hz frame, so fast speech stays alignable."""
     b, t, _ = feats.shape
     return F.log_softmax(head(feats).view(b, 2 * t, -1), -1)
+
+
+def av_ctc_log_probs(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
+                     lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """[B, 2T, V] log-probabilities of the audio-visual CTC head, T the shorter of the two streams."""
+    t = min(fa.shape[1], fv.shape[1])
+    return av_ctc_log_probs_aligned(model, fa[:, :t], fv[:, :t], lengths)
+
+
+def av_ctc_log_probs_aligned(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
+                             lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """The same for streams of equal length (what the exported graph computes: its time axis stays dynamic)."""
+    b, t, _ = fa.shape
+    logits = model.ctc_a(fa) + model.ctc_av(fa, fv, lengths)
+    return F.log_softmax(logits.reshape(b, 2 * t, -1), -1)
 
 
 def count_params(m: nn.Module) -> int:

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig, dump_json, from_dict, to_dict
-from .data import SPECIALS, CharTokenizer, Split, build_sequences, collate, sample_example
-from .model import AVModel, LM, ctc_log_probs
+from .data import SPECIALS, CharTokenizer, Split, build_sequences, collate, make_example, sample_example
+from .model import AVModel, LM, av_ctc_log_probs, ctc_log_probs
 
 
 def log_line(path: str, obj: dict) -> None:
@@ -210,6 +210,93 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
     return state
 
 
+# ------------------------------------------------------------------------------------------------- stage 4
+def fusion_example(split: Split, i: int, rng: np.random.Generator, tc: TrainConfig) -> dict:
+    """An audio-visual sample for the fusion head: noisy audio (babble most often, the hardest case) with
+    the face in view, now and then occluded (a chunk without a face never reaches the head)."""
+    snr = None
+    if rng.random() < tc.fusion_p_noise:
+        snr = tc.fusion_snr_choices[int(rng.integers(0, len(tc.fusion_snr_choices)))]
+    kind = str(rng.choice(["white", "pink", "babble", "babble"]))
+    video_state = "occluded" if rng.random() < tc.p_video_occluded else "ok"
+    return make_example(split, i, rng, "avsr", snr, kind, rng.random() < tc.p_reverb, video_state)
+
+
+def train_fusion(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConfig, run: str, log,
+                 t_start: float) -> dict:
+    """CTC training of the audio-visual CTC head alone, everything else frozen (the LM's prompts, projectors
+    and adapters are untouched, so every other output of the model stays as it was). Checkpoints to
+    ``<run>/fusion.pt``; re-running resumes, and a finished stage is loaded, not repeated."""
+    path = os.path.join(run, "fusion.pt")
+    state = {"step": 0, "seconds": 0.0, "samples": 0, "done": False}
+    head = model.ctc_av
+    if head is None or tc.fusion_steps <= 0:
+        return state
+    model.freeze_all_but_av_ctc()
+    params = list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=tc.fusion_lr, weight_decay=0.01)
+    if os.path.exists(path):
+        ck = torch.load(path)
+        head.load_state_dict(ck["head"])
+        state = ck["state"]
+        if "opt" in ck and not state["done"]:
+            opt.load_state_dict(ck["opt"])
+        log(f"[fusion] loaded at step {state['step']} ({'done' if state['done'] else 'resuming'})")
+    if state["done"] and state["step"] >= tc.fusion_steps:
+        return state
+
+    def save(done: bool) -> None:
+        state["done"] = done
+        ck = {"head": head.state_dict(), "state": state, **({} if done else {"opt": opt.state_dict()})}
+        torch.save(ck, path + ".tmp")
+        os.replace(path + ".tmp", path)
+
+    run_log = os.path.join(run, "log.jsonl")
+    fusion_tc = dataclasses.replace(tc, warmup=min(tc.warmup, max(1, tc.fusion_steps // 10)))
+    t_prev = time.time()
+    model.eval()
+    head.train()
+    n = len(split)
+    while state["step"] < tc.fusion_steps:
+        step = state["step"]
+        rng = np.random.default_rng([tc.seed, 20_000_000 + step])
+        idx = rng.integers(0, n, tc.fusion_batch)
+        b = collate([fusion_example(split, int(i), rng, tc) for i in idx])
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, fusion_tc, tc.fusion_lr, tc.fusion_steps)
+        with torch.no_grad():
+            enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=True)
+        lens = torch.minimum(a_len, v_len)
+        tgt = [torch.tensor(tok.encode(t)) for t in b["texts"]]
+        lp = av_ctc_log_probs(model, enc_a, enc_v, lens).transpose(0, 1)
+        t_ = lp.shape[0] // 2
+        loss = F.ctc_loss(lp, torch.cat(tgt), 2 * lens.clamp(max=t_), torch.tensor([len(t) for t in tgt]),
+                          blank=tok.pad, zero_infinity=True)
+        opt.zero_grad()
+        if torch.isfinite(loss):
+            loss.backward()
+            if torch.isfinite(torch.nn.utils.clip_grad_norm_(params, 1.0)):
+                opt.step()
+        now = time.time()
+        state["seconds"] += now - t_prev
+        t_prev = now
+        state["step"] += 1
+        state["samples"] += len(idx)
+        if step % tc.log_every == 0 or state["step"] == tc.fusion_steps:
+            rec = {"stage": "fusion", "step": step, "t": round(state["seconds"], 1), "ctc_av": round(float(loss), 4)}
+            log_line(run_log, rec)
+            log("[fusion] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
+        stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
+        if state["step"] % tc.ckpt_every == 0 or stop:
+            save(False)
+        if stop:
+            log(f"[fusion] time limit reached at step {state['step']}; re-run to resume")
+            break
+    else:
+        save(True)
+    return state
+
+
 def batches_for_epoch(lengths: np.ndarray, batch: int, seed: int, epoch: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed * 1000 + epoch)
     order = np.argsort(lengths + rng.uniform(0, 8000, len(lengths)), kind="stable")  # noisy length bucketing
@@ -331,7 +418,8 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         with open(cfg_path, encoding="utf-8") as f:
             saved = json.load(f)
         mc = from_dict(ModelConfig, saved["model"])
-        keep = {"steps": tc.steps, "enc_steps": tc.enc_steps, "max_minutes": tc.max_minutes, "threads": tc.threads}
+        keep = {"steps": tc.steps, "enc_steps": tc.enc_steps, "fusion_steps": tc.fusion_steps,
+                "max_minutes": tc.max_minutes, "threads": tc.threads}
         if tc.adapter_lr_mult != 1.0:
             keep["adapter_lr_mult"] = tc.adapter_lr_mult
         tc = from_dict(TrainConfig, saved["train"])
@@ -412,13 +500,14 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
     batches = batches_for_epoch(lengths, tc.batch, tc.seed, state["epoch"])
     t_prev = time.time()
     run_log = os.path.join(tc.run_dir, "log.jsonl")
+    fusion_info: dict | None = None
 
     def save() -> None:
         ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state}
         torch.save(ck, last + ".tmp")
         os.replace(last + ".tmp", last)
         info = {"model": to_dict(mc), "train": to_dict(tc), "lm": lm_info, "encoders": enc_info, "state": state,
-                "seeded_from": lineage(tc), "norms": norms,
+                "fusion": fusion_info, "seeded_from": lineage(tc), "norms": norms,
                 "corpus_manifest": os.path.join(tc.corpus, "manifest.json")}
         dump_json(info, os.path.join(tc.run_dir, "state.json"))
 
@@ -471,6 +560,9 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
             log(f"[av] time limit reached at step {state['step']}")
             break
     save()
+    if state["step"] >= tc.steps and model.ctc_av is not None:
+        fusion_info = train_fusion(model, tok, split, tc, tc.run_dir, log, t_start)
+        save()
     return state
 
 
@@ -518,6 +610,9 @@ def main() -> None:
                     help="with --init-from: a run whose projectors, LoRA and MoME seed this run's (a warm start)")
     ap.add_argument("--encoder-conv-kernel", type=int, default=ModelConfig.encoder_conv_kernel,
                     help="depthwise kernel of a convolution module after each encoder block (0 = none)")
+    ap.add_argument("--fusion-steps", type=int, default=TrainConfig.fusion_steps,
+                    help="steps of the audio-visual CTC head after the AV stage, all else frozen (0 = none)")
+    ap.add_argument("--fusion-dim", type=int, default=128, help="width of the audio-visual CTC head")
     a = ap.parse_args()
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
                      max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
@@ -525,7 +620,7 @@ def main() -> None:
                      adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps,
                      lm_transcription_share=a.lm_transcription_share, enc_steps=a.enc_steps,
                      enc_batch=a.enc_batch, enc_lr=a.enc_lr, enc_modalities=a.enc_modalities,
-                     freeze_encoders=a.freeze_encoders,
+                     freeze_encoders=a.freeze_encoders, fusion_steps=a.fusion_steps,
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
@@ -549,6 +644,8 @@ def main() -> None:
     mc.audio_layers = a.audio_layers or mc.audio_layers
     if a.fixed_scale >= 0:
         mc.lora_variant = "MS"
+    if a.fusion_steps > 0:
+        mc.av_ctc_dim = a.fusion_dim if not a.tiny else 32
     train(tc, mc, lm_from=a.lm_from)
 
 

@@ -157,6 +157,39 @@ class TrainingOptionTests(unittest.TestCase):
         self.assertEqual(sorted(missing), resized)
         self.assertTrue(torch.equal(wider.video.fc.weight, seed["video.fc.weight"]))
 
+    def test_audio_visual_ctc_head_starts_as_the_audio_head_and_learns_from_video(self):
+        import torch.nn.functional as F
+
+        from nestcap_av.decoding import ctc_greedy
+        from nestcap_av.model import av_ctc_log_probs, ctc_log_probs
+
+        torch.manual_seed(6)
+        m = AVModel(tiny(av_ctc_dim=32))
+        tok = CharTokenizer()
+        text = "abcab"
+        ids = tok.encode(text)
+        # audio is noise; the video says one letter per 4 frames (one-hot in its first dimensions)
+        fa = torch.randn(1, 24, 32)
+        fv = torch.zeros(1, 22, 32)
+        for i, c in enumerate(ids):
+            fv[0, 4 * i: 4 * i + 2, c % 32] = 3.0
+        with torch.no_grad():
+            before = av_ctc_log_probs(m, fa, fv)
+            self.assertEqual(before.shape, (1, 44, len(tok)))  # the shorter stream's length, two symbols per frame
+            self.assertTrue(torch.allclose(before, ctc_log_probs(m.ctc_a, fa[:, :22])))
+        m.freeze_all_but_av_ctc()
+        opt = torch.optim.Adam(m.ctc_av.parameters(), lr=1e-2)
+        for _ in range(200):
+            lp = av_ctc_log_probs(m, fa, fv)
+            loss = F.ctc_loss(lp.transpose(0, 1), torch.tensor([ids]), torch.tensor([44]), torch.tensor([len(ids)]),
+                              blank=tok.pad)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        self.assertTrue(all(p.grad is None for n, p in m.named_parameters() if not n.startswith("ctc_av.")))
+        with torch.no_grad():
+            self.assertEqual(ctc_greedy(av_ctc_log_probs(m, fa, fv)[0].numpy(), tok), text)
+
     def test_ctc_losses_are_per_character_and_finite(self):
         from nestcap_av.train import ctc_losses
 

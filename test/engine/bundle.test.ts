@@ -172,3 +172,36 @@ test('a word LM that is malformed, truncated or inconsistent is named', async (t
   rmSync(join(missingFile, file));
   await expectProblem(missingFile, 'missing-file', new RegExp(`missing ${file}`));
 });
+
+test('an audio-visual CTC head that is missing, truncated or inconsistent is named', async (t) => {
+  const probe = await loadBundle(ort, testBundleDirectory(), options);
+  const audioVisual = probe.manifest.decoding.ctc?.audioVisual;
+  const session = probe.sessions.avCtc;
+  await probe.release();
+  if (!audioVisual) {
+    t.skip('this bundle has no audio-visual CTC head');
+    return;
+  }
+  assert.ok(session, 'the head has a session of its own');
+  const graphs = (manifest: Record<string, unknown>) => manifest.graphs as Record<string, { file: string; inputs: { name: string }[] }>;
+
+  const missing = copyOfTestBundle();
+  rmSync(join(missing, 'av_ctc.onnx'));
+  await expectProblem(missing, 'missing-file', /missing av_ctc\.onnx/);
+
+  const half = copyOfTestBundle();
+  truncateSync(join(half, 'av_ctc.onnx'), Math.floor(statSync(join(half, 'av_ctc.onnx')).size / 2));
+  await expectProblem(half, 'corrupt-graph', /av_ctc\.onnx could not be loaded/);
+
+  const noGraph = copyOfTestBundle();
+  editManifest(noGraph, (manifest) => delete graphs(manifest).av_ctc);
+  await expectProblem(noGraph, 'malformed-manifest', /decoding\.ctc\.audio_visual_output needs graphs\.av_ctc/);
+
+  const output = copyOfTestBundle();
+  editManifest(output, (manifest) => (ctcRules(manifest).audio_visual_output = 'av_ctc_typo'));
+  await expectProblem(output, 'malformed-manifest', /"av_ctc_typo" is not an output of graphs\.av_ctc/);
+
+  const inputs = copyOfTestBundle();
+  editManifest(inputs, (manifest) => graphs(manifest).av_ctc!.inputs.reverse());
+  await expectProblem(inputs, 'malformed-manifest', /graphs\.av_ctc\.inputs must be an output of graphs\.audio_encoder, then one of graphs\.video_encoder/);
+});

@@ -5,7 +5,7 @@ import { loadBundle } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
-import { engineTestUtterances } from '../support/av-corpus.js';
+import { engineTestUtterances, withBabble } from '../support/av-corpus.js';
 import { testBundleDirectory } from '../support/bundle.js';
 
 /**
@@ -124,6 +124,67 @@ test('joint CTC + LM decoding', async (t) => {
     const lmAlone = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams, ctcWeight: 0 } });
     assert.equal(lmAlone.text, (await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 0 } })).text);
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0 } }), /beam count 0/);
+  });
+
+  await t.test('audio-visual chunks search the audio-visual CTC head where the bundle has one; partials stay with the audio', async (sub) => {
+    const audioVisual = ctc.audioVisual;
+    const head = bundle.sessions.avCtc;
+    if (!audioVisual || !head) {
+      sub.skip(`bundle ${bundle.manifest.id} has no audio-visual CTC head`);
+      return;
+    }
+    const beams = 6;
+    const wordWeight = bundle.manifest.decoding.wordLm?.weight ?? 0;
+    const alphabet = searchAlphabet(bundle.tokenizer, bundle.manifest.lm.vocabSize, ctc.blank);
+    const { width, height } = bundle.manifest.roi;
+    for (const utterance of utterances.slice(0, 3)) {
+      const audio = (await bundle.sessions.audioEncoder.run({ pcm: new ort.Tensor('float32', utterance.pcm, [1, utterance.pcm.length]) }, [audioVisual.audioFeatures]))[audioVisual.audioFeatures]!;
+      const pixels = Float32Array.from(utterance.frames);
+      const video = (await bundle.sessions.videoEncoder.run({ frames: new ort.Tensor('float32', pixels, [1, utterance.frameCount, height, width]) }, [audioVisual.videoFeatures]))[audioVisual.videoFeatures]!;
+      const [, audioFrames, audioDim] = audio.dims as [number, number, number];
+      const [, videoFrames, videoDim] = video.dims as [number, number, number];
+      const common = Math.min(audioFrames, videoFrames);
+      const logProbs: ort.Tensor = (await head.run({
+        [audioVisual.audioFeatures]: new ort.Tensor('float32', (audio.data as Float32Array).slice(0, common * audioDim), [1, common, audioDim]),
+        [audioVisual.videoFeatures]: new ort.Tensor('float32', (video.data as Float32Array).slice(0, common * videoDim), [1, common, videoDim]),
+      }))[audioVisual.output]!;
+      assert.deepEqual(logProbs.dims, [1, 2 * common, bundle.manifest.lm.vocabSize]);
+      const nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, 2 * common, bundle.manifest.lm.vocabSize, alphabet, {
+        beams,
+        ctcWeight: ctc.weight,
+        words: bundle.wordLm && { lm: bundle.wordLm, weight: wordWeight },
+      });
+      const chunk = { pcm: utterance.pcm, frames: { pixels: utterance.frames, count: utterance.frameCount } };
+      const rescored = await recognizer.recognize(chunk, { scaleIndex: coarsest, decoding: { kind: 'rescore', beams } });
+      assert.equal(rescored.task, 'avsr');
+      assert.ok(nbest.some((entry) => bundle.tokenizer.decode(entry.tokens) === rescored.text), `"${rescored.text}" is one of the audio-visual N best`);
+      const partial = await recognizer.recognize(chunk, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } });
+      assert.equal(partial.task, 'asr');
+      assert.equal(partial.text, (await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } })).text);
+    }
+  });
+
+  await t.test('in 0 dB babble, the face in view lowers the word error rate', async (sub) => {
+    if (!ctc.audioVisual || !bundle.sessions.avCtc) {
+      sub.skip(`bundle ${bundle.manifest.id} has no audio-visual CTC head`);
+      return;
+    }
+    const decoding = { kind: 'rescore', beams: bundle.manifest.decoding.defaultSearch.beams } as const;
+    const noisy = utterances.map((utterance, index) =>
+      withBabble(utterance.pcm, [1, 2, 3].map((offset) => utterances[(index + offset) % utterances.length]!.pcm), 0));
+    const rate = async (withVideo: boolean) => {
+      const pairs = [];
+      for (const [index, utterance] of utterances.entries()) {
+        const frames = withVideo ? { pixels: utterance.frames, count: utterance.frameCount } : undefined;
+        const result = await recognizer.recognize({ pcm: noisy[index]!, ...(frames && { frames }) }, { scaleIndex: 0, decoding });
+        pairs.push({ reference: utterance.transcript, hypothesis: result.text });
+      }
+      return wordErrorRate(pairs).rate;
+    };
+    const audioOnly = await rate(false);
+    const audioVisual = await rate(true);
+    t.diagnostic(`0 dB babble, finest scale: audio-only ${(100 * audioOnly).toFixed(1)}%, audio-visual ${(100 * audioVisual).toFixed(1)}%`);
+    assert.ok(audioVisual < audioOnly, `audio-visual ${(100 * audioVisual).toFixed(1)}% vs audio-only ${(100 * audioOnly).toFixed(1)}%`);
   });
 
   for (const decoding of [{ kind: 'greedy' }, { kind: 'beam', beams: 3 }, { kind: 'rescore', beams: 8 }] as const) {

@@ -19,7 +19,7 @@ interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encod
 interface Manifest {
   graphs: Record<string, { file: string }>;
   tokenizer: { file: string };
-  decoding: { ctc: { output: string; blank: number }; word_lm?: { file: string } };
+  decoding: { ctc: { output: string; blank: number; audio_visual_output?: string }; word_lm?: { file: string } };
   lm: { dim: number; layers: number; heads: number; vocab_size: number };
   scales: ScaleEntry[];
   special_tokens: Record<string, number>;
@@ -30,6 +30,7 @@ interface FixtureScale { prefix_len: number; logits: string; logits_shape: numbe
 interface Fixture {
   pcm: string; pcm_shape: number[]; frames: string; frames_shape: number[]; task: string; text_ids: number[]; scales: FixtureScale[];
   ctc_log_probs: string; ctc_log_probs_shape: number[]; ctc_prefix_scores: number[]; ctc_final_score: number;
+  av_ctc_log_probs?: string; av_ctc_log_probs_shape?: number[];
   word_lm?: { text: string; character_scores: number[]; total: number }[];
   ctc_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { tokens: number[]; ctc: number; words: number }[] };
 }
@@ -104,6 +105,35 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
     }
     const final = scorer.final(state);
     assert.ok(Math.abs(final - fixture.ctc_final_score) < 1e-3 * Math.max(1, Math.abs(fixture.ctc_final_score)), `final: ${final} vs ${fixture.ctc_final_score}`);
+  });
+
+  await t.test('audio-visual CTC head, on the encoders\' features', async (sub) => {
+    const output = manifest.decoding.ctc.audio_visual_output;
+    if (output === undefined || fixture.av_ctc_log_probs === undefined) {
+      sub.skip('this bundle has no audio-visual CTC head');
+      return;
+    }
+    const head = await open('av_ctc');
+    const audioFeatures = present(aOut.audio_features, 'audio_features');
+    const videoFeatures = present(vOut.video_features, 'video_features');
+    // the fixture's streams are equally long, so nothing is cut here
+    assert.equal(audioFeatures.dims[1], videoFeatures.dims[1]);
+    const got = present((await head.run({ audio_features: audioFeatures, video_features: videoFeatures }))[output], output);
+    assert.deepEqual(got.dims, fixture.av_ctc_log_probs_shape);
+    const diff = maxAbsDiff(got.data as Float32Array, f32(fixture.av_ctc_log_probs));
+    assert.ok(diff < TOLERANCE, `audio-visual CTC log-probabilities max abs diff ${diff}`);
+    // the time axis is dynamic: streams longer than the ones the graph was exported with keep every frame
+    const twice = (tensor: ort.Tensor) => {
+      const [, frames, dim] = tensor.dims as [number, number, number];
+      const data = tensor.data as Float32Array;
+      const doubled = new Float32Array(2 * data.length);
+      doubled.set(data);
+      doubled.set(data, data.length);
+      return new ort.Tensor('float32', doubled, [1, 2 * frames, dim]);
+    };
+    const longer = present((await head.run({ audio_features: twice(twice(audioFeatures)), video_features: twice(twice(videoFeatures)) }))[output], output);
+    assert.deepEqual(longer.dims, [1, 8 * (audioFeatures.dims[1] as number), manifest.lm.vocab_size]);
+    await head.release();
   });
 
   await t.test('the engine\'s word LM scores every character as the evaluation does', (sub) => {

@@ -139,3 +139,21 @@ export function engineTestUtterances(roi: number): Utterance[] {
   generateEvaluationCorpus(corpus, { seed: 777, seen: 8, heldout: 0, roi });
   return readCorpusSplit(corpus, 'eval_seen', roi);
 }
+
+/**
+ * `target` with babble at `snrDb`, as the evaluation makes it (nestcap_av/data.py): other utterances, each at
+ * unit power and repeated to the target's length, summed and scaled so that target power / babble power is
+ * the SNR. The evaluation draws 3 to 6 talkers at random offsets; this takes the ones given, from their start.
+ */
+export function withBabble(target: Float32Array, talkers: readonly Float32Array[], snrDb: number): Float32Array {
+  const power = (signal: Float32Array) => signal.reduce((sum, sample) => sum + sample * sample, 0) / Math.max(1, signal.length);
+  const babble = new Float32Array(target.length);
+  for (const talker of talkers) {
+    const unit = 1 / Math.sqrt(Math.max(power(talker), 1e-12));
+    for (let i = 0; i < babble.length; i += 1) babble[i]! += unit * talker[i % talker.length]!;
+  }
+  const gain = Math.sqrt(power(target) / (Math.max(power(babble), 1e-12) * 10 ** (snrDb / 10)));
+  const mixed = Float32Array.from(target, (sample, i) => sample + gain * babble[i]!);
+  const peak = mixed.reduce((max, sample) => Math.max(max, Math.abs(sample)), 0);
+  return peak > 1 ? mixed.map((sample) => sample / peak) : mixed;
+}
