@@ -259,6 +259,22 @@ def budget(run: str, info: dict) -> dict:
             "seeded_adapters": bool(info["train"].get("init_adapters_from"))}
 
 
+def shipped_training(training: dict) -> str:
+    """What the shipped model's AV stage and audio-visual CTC head trained, in a sentence."""
+    steps = training["state"]["step"]
+    adapters = (training.get("seeded_from") or {}).get("adapters")
+    if steps == 0 and adapters:  # a run that only adds a stage on top of its seed's projectors and LoRA
+        text = (f"The shipped model (tables 1 and 2) took its projectors and LoRA from {adapters['run']} "
+                f"({adapters['state']['step']} AV steps, themselves seeded from an earlier run)")
+    else:
+        text = (f"The shipped model (tables 1 and 2) trained {steps} AV steps"
+                + (", its projectors and LoRA seeded from an earlier run" if adapters else ""))
+    fusion = training.get("fusion")
+    if fusion and fusion.get("step"):
+        text += f", then {fusion['step']} steps of its audio-visual CTC head alone"
+    return text
+
+
 def fmt(v) -> str:
     return "–" if v is None else f"{v:.1f}"
 
@@ -361,13 +377,10 @@ def render_md(ev: dict) -> str:
         lines.append(f"| {name} | " + " | ".join("not run" for _ in sc) + " |")
     budgets = {name: b["budget"] for name, b in ev.get("baselines", {}).items() if "budget" in b}
     if budgets:
-        st = ev["training"]["state"]
-        seeded = bool(ev["training"]["train_config"].get("init_adapters_from"))
         lines += ["", f"{ev['baselines'][next(iter(budgets))]['n_utterances']} utterances per row. What each row trained "
                   "(AV stage; 'frozen' = projectors and LoRA only, on the shipped model's frozen LM and encoders; "
-                  f"scales per step 0 = all). The shipped model (tables 1 and 2) trained {st['step']} AV steps"
-                  + (", its projectors and LoRA seeded from an earlier run" if seeded else "")
-                  + "; the rows below share one budget, so they compare designs like with like.", "",
+                  f"scales per step 0 = all). {shipped_training(ev['training'])}; the rows below share one budget, so "
+                  "they compare designs like with like.", "",
                   "| row | steps | samples | scales per step | seconds (threads) | encoders | adapters |",
                   "|---|---|---|---|---|---|---|"]
         for name, bd in budgets.items():
@@ -543,7 +556,7 @@ def main() -> None:
     ev["cost"] = flops_per_second(model)
     ev["targets"] = targets(ev)
     ev["training"] = {"run": a.run, "state": info["state"], "lm": info.get("lm"), "encoders": info.get("encoders"),
-                      "seeded_from": info.get("seeded_from"), "train_config": info["train"],
+                      "fusion": info.get("fusion"), "seeded_from": info.get("seeded_from"), "train_config": info["train"],
                       "model_config": info["model"]}
     ev["manifest_accuracy"] = {f"s{k}": {"wer_clean_seen": {t: ev["main"]["wer"].get(f"s{k}/{t}/clean") for t in TASKS},
                                          "wer_0db_babble_seen": {t: ev["main"]["wer"].get(f"s{k}/{t}/0dB") for t in TASKS}}

@@ -385,7 +385,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             "seeded_from": info.get("seeded_from"),
             "training": {"steps": info["state"]["step"], "samples_seen": info["state"]["samples"],
                          "seconds": round(info["state"]["seconds"], 1), "epochs_started": info["state"]["epoch"] + 1,
-                         "config": info["train"], "machine": "2 CPU cores (shared), no GPU"},
+                         "config": info["train"], "machine": "2 CPU cores (shared), no GPU",
+                         "note": "this run's own AV stage; weights it took from other runs are in seeded_from, "
+                                 "the audio-visual CTC head's stage in fusion_training"},
             "normalisation_measured": info.get("norms"),
             "word_lm": {"text": os.path.join(info["train"]["corpus"], "lm_text.txt") + " (training sentences only)",
                         "word_list": dictionary + " (Debian wamerican)", "words": len(word_lm.words),

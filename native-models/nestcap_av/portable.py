@@ -6,8 +6,8 @@ the optimizer's moments (resuming starts fresh Adam moments). The logs of the ru
 (``--init-from``) come along as ``log.<run>.jsonl``. ``unpack`` rebuilds a run directory that
 ``python -m nestcap_av.train`` resumes from, without pre-training the LM again.
 
-    python -m nestcap_av.portable pack --run work/runs/mtsk3 --out checkpoints/mtsk3
-    python -m nestcap_av.portable unpack --from checkpoints/mtsk3 --run work/runs/mtsk3
+    python -m nestcap_av.portable pack --run work/runs/mtsk4 --out checkpoints/mtsk4
+    python -m nestcap_av.portable unpack --from checkpoints/mtsk4 --run work/runs/mtsk4
 """
 
 from __future__ import annotations
@@ -57,6 +57,17 @@ def pack(run: str, out: str) -> None:
     print(f"[portable] {out}: step {ck['state']['step']}, {size / 1e6:.1f} MB")
 
 
+def fusion_checkpoint(model: dict, state_path: str) -> dict | None:
+    """The audio-visual CTC head's stage checkpoint (``fusion.pt``, no optimizer moments) rebuilt from the
+    packed weights and the run's record of that stage; None for a run without the stage."""
+    with open(state_path, encoding="utf-8") as f:
+        state = json.load(f).get("fusion")
+    head = {k[len("ctc_av."):]: v for k, v in model.items() if k.startswith("ctc_av.")}
+    if not state or not head or state.get("step", 0) == 0:
+        return None
+    return {"head": head, "state": {**state, "done": True}}
+
+
 def unpack(source: str, run: str) -> None:
     if os.path.exists(os.path.join(run, "last.pt")):
         raise SystemExit(f"{run} already holds a run; unpack into a new directory")
@@ -70,6 +81,9 @@ def unpack(source: str, run: str) -> None:
     lm = {k[len("lm."):]: v for k, v in model.items() if k.startswith("lm.")}
     torch.save({"lm": lm, "info": lm_info}, os.path.join(run, "lm.pt"))
     torch.save({"model": model, "state": ck["state"]}, os.path.join(run, "last.pt"))
+    fusion = fusion_checkpoint(model, os.path.join(source, "state.json"))
+    if fusion is not None:  # so that more --fusion-steps go on from the packed step, not from step 0
+        torch.save(fusion, os.path.join(run, "fusion.pt"))
     print(f"[portable] {run}: ready to resume at step {ck['state']['step']}")
 
 

@@ -426,6 +426,10 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         for k, v in keep.items():
             setattr(tc, k, v)
     mc.vocab_size = len(tok)
+    if tc.fusion_steps > 0 and mc.av_ctc_dim <= 0:
+        raise SystemExit(f"{tc.run_dir} was created without the audio-visual CTC head, so --fusion-steps has "
+                         f"nothing to train; start a new run seeded from it: --init-from {tc.run_dir} "
+                         f"--init-adapters-from {tc.run_dir} --freeze-encoders --steps 0 --fusion-steps N")
     split = Split(tc.corpus, "train", mc.roi)
     model = build_model(mc)
     init = None
@@ -631,6 +635,7 @@ def main() -> None:
         base.lora_variant, base.mome, base.sink_loss, base.compression = mc.lora_variant, mc.mome, mc.sink_loss, mc.compression
         base.lora_rank = a.lora_rank
         base.encoder_conv_kernel = a.encoder_conv_kernel or base.encoder_conv_kernel
+        base.av_ctc_dim = 0  # the audio-visual CTC head is never seeded: a run has one only if it trains one
         mc = base
     if a.tiny:
         tc.log_every = 1

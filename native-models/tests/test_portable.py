@@ -1,4 +1,4 @@
-"""Portable checkpoints: the seeding runs' records are found through the lineage."""
+"""Portable checkpoints: the seeding runs' records are found through the lineage; a packed fusion stage resumes."""
 
 import json
 import os
@@ -8,7 +8,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from nestcap_av.portable import seeding_runs  # noqa: E402
+import torch  # noqa: E402
+
+from nestcap_av.portable import fusion_checkpoint, seeding_runs  # noqa: E402
 
 
 class SeedingRunTests(unittest.TestCase):
@@ -25,6 +27,26 @@ class SeedingRunTests(unittest.TestCase):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump({"seeded_from": None}, f)
             self.assertEqual(seeding_runs(path), [])
+
+
+class FusionCheckpointTests(unittest.TestCase):
+    def test_the_head_and_its_stage_record_come_back_as_a_finished_stage(self):
+        model = {"ctc_a.weight": torch.zeros(2), "ctc_av.out.weight": torch.ones(3), "ctc_av.out.bias": torch.ones(1)}
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "state.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"fusion": {"step": 2000, "seconds": 1736.8, "samples": 32000, "done": False}}, f)
+            ck = fusion_checkpoint(model, path)
+            self.assertEqual(sorted(ck["head"]), ["out.bias", "out.weight"])
+            self.assertEqual(ck["state"]["step"], 2000)
+            self.assertTrue(ck["state"]["done"])  # no optimizer moments: a resumed stage starts fresh ones
+            self.assertNotIn("opt", ck)
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"fusion": None}, f)
+            self.assertIsNone(fusion_checkpoint(model, path))
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"fusion": {"step": 5}}, f)
+            self.assertIsNone(fusion_checkpoint({"ctc_a.weight": torch.zeros(2)}, path))
 
 
 if __name__ == "__main__":
