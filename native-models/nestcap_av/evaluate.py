@@ -289,13 +289,16 @@ def decoding_description(block: dict) -> str:
     w, ww = block["ctc_weight"], block.get("word_weight", 0)
     words = (f" The look-ahead word LM (a word bigram over the training text's words and Debian's wamerican word list, "
              f"scored one character at a time) at weight {ww}." if ww else "")
+    # audio-visual rows search the audio-visual CTC head where the model has one (its own rows are then present)
+    head = ("the audio encoder's CTC head (audio-visual: the audio-visual CTC head over both encoders)"
+            if any(k.startswith("avctc/") for k in block["wer"]) else "the audio encoder's CTC head")
     if block.get("method") == "rescore":
-        return (f"Decoding: CTC prefix beam search over the audio encoder's CTC head with {block['beams']} beams, ranked by "
+        return (f"Decoding: CTC prefix beam search over {head} with {block['beams']} beams, ranked by "
                 f"{w} log p_CTC + {ww} log p_words; the {block['beams']} transcripts it ends with are rescored by the LM "
                 f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins. "
                 f"Video-only decodes greedily with the KV cache, at most 25 characters per second of media + 10.{words}")
     return (f"Decoding: {method_name(block)} with the KV cache, at most 25 characters per second of media + 10; wherever "
-            f"there is audio, jointly with the audio encoder's CTC head at weight {w} (each step ranks the LM's top "
+            f"there is audio, jointly with {head} at weight {w} (each step ranks the LM's top "
             f"candidates by (1 - w) log p_LM + w log p_CTC).{words}")
 
 
