@@ -265,7 +265,8 @@ def shipped_training(training: dict) -> str:
     adapters = (training.get("seeded_from") or {}).get("adapters")
     if steps == 0 and adapters:  # a run that only adds a stage on top of its seed's projectors and LoRA
         text = (f"The shipped model (tables 1 and 2) took its projectors and LoRA from {adapters['run']} "
-                f"({adapters['state']['step']} AV steps, themselves seeded from an earlier run)")
+                f"({adapters['state']['step']} AV steps"
+                + (", themselves seeded from an earlier run)" if adapters.get("seeded_from") else ")"))
     else:
         text = (f"The shipped model (tables 1 and 2) trained {steps} AV steps"
                 + (", its projectors and LoRA seeded from an earlier run" if adapters else ""))

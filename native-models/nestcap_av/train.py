@@ -139,6 +139,49 @@ def pretrain_lm(lm: LM, tok: CharTokenizer, corpus: str, tc: TrainConfig, run: s
     return info
 
 
+class StageCheckpoint:
+    """A resumable stage's checkpoint: its weights under ``key``, its progress, and the optimizer's moments
+    until the stage is done (a finished stage is loaded, not repeated, and needs none)."""
+
+    def __init__(self, path: str, key: str, weights, restore, opt: torch.optim.Optimizer):
+        self.path, self.key, self.weights, self.restore, self.opt = path, key, weights, restore, opt
+
+    def load(self, state: dict, log, what: str) -> dict:
+        if not os.path.exists(self.path):
+            return state
+        ck = torch.load(self.path)
+        self.restore(ck[self.key])
+        state = ck["state"]
+        if "opt" in ck and not state["done"]:
+            self.opt.load_state_dict(ck["opt"])
+        log(f"{what} at step {state['step']} ({'done' if state['done'] else 'resuming'})")
+        return state
+
+    def save(self, state: dict, done: bool) -> None:
+        state["done"] = done
+        ck = {self.key: self.weights(), "state": state, **({} if done else {"opt": self.opt.state_dict()})}
+        torch.save(ck, self.path + ".tmp")
+        os.replace(self.path + ".tmp", self.path)
+
+
+def clipped_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params: list) -> None:
+    """One optimizer step with the gradient norm clipped to 1; a non-finite loss or gradient skips it."""
+    opt.zero_grad()
+    if torch.isfinite(loss):
+        loss.backward()
+        if torch.isfinite(torch.nn.utils.clip_grad_norm_(params, 1.0)):
+            opt.step()
+
+
+def advance(state: dict, t_prev: float, samples: int) -> float:
+    """Counts one finished step (time, steps, samples) in a stage's state; returns the time it ended."""
+    now = time.time()
+    state["seconds"] += now - t_prev
+    state["step"] += 1
+    state["samples"] += samples
+    return now
+
+
 # ------------------------------------------------------------------------------------------------- stage 2
 def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConfig, run: str, log,
                       t_start: float) -> dict:
@@ -150,21 +193,10 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
     audio_only = tc.enc_modalities == "a"
     params = model.audio_parameters() if audio_only else model.encoder_parameters()
     opt = torch.optim.AdamW(params, lr=tc.enc_lr, weight_decay=0.01)
-    if os.path.exists(path):
-        ck = torch.load(path)
-        model.load_state_dict(ck["model"], strict=False)
-        state = ck["state"]
-        if "opt" in ck and not state["done"]:
-            opt.load_state_dict(ck["opt"])
-        log(f"[enc] loaded encoder stage at step {state['step']} ({'done' if state['done'] else 'resuming'})")
+    checkpoint = StageCheckpoint(path, "model", model.state_dict, lambda w: model.load_state_dict(w, strict=False), opt)
+    state = checkpoint.load(state, log, "[enc] loaded encoder stage")
     if state["done"] or tc.enc_steps <= 0:
         return state
-
-    def save(done: bool) -> None:
-        state["done"] = done
-        ck = {"model": model.state_dict(), "state": state, **({} if done else {"opt": opt.state_dict()})}
-        torch.save(ck, path + ".tmp")
-        os.replace(path + ".tmp", path)
 
     run_log = os.path.join(run, "log.jsonl")
     enc_tc = dataclasses.replace(tc, warmup=min(tc.warmup, max(1, tc.enc_steps // 10)))
@@ -185,16 +217,8 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
             enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False)
             la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
             loss = la + lv
-        opt.zero_grad()
-        if torch.isfinite(loss):
-            loss.backward()
-            if torch.isfinite(torch.nn.utils.clip_grad_norm_(params, 1.0)):
-                opt.step()
-        now = time.time()
-        state["seconds"] += now - t_prev
-        t_prev = now
-        state["step"] += 1
-        state["samples"] += len(idx)
+        clipped_step(opt, loss, params)
+        t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
             rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1), "ctc_a": round(float(la), 4),
                    **({} if audio_only else {"ctc_v": round(float(lv), 4)})}
@@ -202,11 +226,11 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
             log("[enc] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
         stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
         if state["step"] % tc.ckpt_every == 0 or stop:
-            save(False)
+            checkpoint.save(state, False)
         if stop:
             log(f"[enc] time limit reached at step {state['step']}; re-run to resume")
             raise SystemExit(0)
-    save(True)
+    checkpoint.save(state, True)
     return state
 
 
@@ -235,21 +259,10 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConf
     model.freeze_all_but_av_ctc()
     params = list(head.parameters())
     opt = torch.optim.AdamW(params, lr=tc.fusion_lr, weight_decay=0.01)
-    if os.path.exists(path):
-        ck = torch.load(path)
-        head.load_state_dict(ck["head"])
-        state = ck["state"]
-        if "opt" in ck and not state["done"]:
-            opt.load_state_dict(ck["opt"])
-        log(f"[fusion] loaded at step {state['step']} ({'done' if state['done'] else 'resuming'})")
+    checkpoint = StageCheckpoint(path, "head", head.state_dict, head.load_state_dict, opt)
+    state = checkpoint.load(state, log, "[fusion] loaded")
     if state["done"] and state["step"] >= tc.fusion_steps:
         return state
-
-    def save(done: bool) -> None:
-        state["done"] = done
-        ck = {"head": head.state_dict(), "state": state, **({} if done else {"opt": opt.state_dict()})}
-        torch.save(ck, path + ".tmp")
-        os.replace(path + ".tmp", path)
 
     run_log = os.path.join(run, "log.jsonl")
     fusion_tc = dataclasses.replace(tc, warmup=min(tc.warmup, max(1, tc.fusion_steps // 10)))
@@ -272,28 +285,20 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConf
         t_ = lp.shape[0] // 2
         loss = F.ctc_loss(lp, torch.cat(tgt), 2 * lens.clamp(max=t_), torch.tensor([len(t) for t in tgt]),
                           blank=tok.pad, zero_infinity=True)
-        opt.zero_grad()
-        if torch.isfinite(loss):
-            loss.backward()
-            if torch.isfinite(torch.nn.utils.clip_grad_norm_(params, 1.0)):
-                opt.step()
-        now = time.time()
-        state["seconds"] += now - t_prev
-        t_prev = now
-        state["step"] += 1
-        state["samples"] += len(idx)
+        clipped_step(opt, loss, params)
+        t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.fusion_steps:
             rec = {"stage": "fusion", "step": step, "t": round(state["seconds"], 1), "ctc_av": round(float(loss), 4)}
             log_line(run_log, rec)
             log("[fusion] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
         stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
         if state["step"] % tc.ckpt_every == 0 or stop:
-            save(False)
+            checkpoint.save(state, False)
         if stop:
             log(f"[fusion] time limit reached at step {state['step']}; re-run to resume")
             break
     else:
-        save(True)
+        checkpoint.save(state, True)
     return state
 
 
