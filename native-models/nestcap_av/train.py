@@ -33,6 +33,17 @@ def log_line(path: str, obj: dict) -> None:
         f.write(json.dumps(obj) + "\n")
 
 
+def log_step(run_log: str, log, rec: dict) -> None:
+    """A training step's record into the run's log.jsonl, and as a line ``[stage] key=value ...``."""
+    log_line(run_log, rec)
+    log(f"[{rec['stage']}] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
+
+
+def past_time_limit(tc: TrainConfig, t_start: float) -> bool:
+    """Whether ``--max-minutes`` (0 = no limit) has run out since the run started."""
+    return tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
+
+
 def lr_at(step: int, tc: TrainConfig, base: float, total: int) -> float:
     if step < tc.warmup:
         return base * (step + 1) / tc.warmup
@@ -222,9 +233,8 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
             rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1), "ctc_a": round(float(la), 4),
                    **({} if audio_only else {"ctc_v": round(float(lv), 4)})}
-            log_line(run_log, rec)
-            log("[enc] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
-        stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
+            log_step(run_log, log, rec)
+        stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
             checkpoint.save(state, False)
         if stop:
@@ -280,18 +290,13 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConf
         with torch.no_grad():
             enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=True)
         lens = torch.minimum(a_len, v_len)
-        tgt = [torch.tensor(tok.encode(t)) for t in b["texts"]]
-        lp = av_ctc_log_probs(model, enc_a, enc_v, lens).transpose(0, 1)
-        t_ = lp.shape[0] // 2
-        loss = F.ctc_loss(lp, torch.cat(tgt), 2 * lens.clamp(max=t_), torch.tensor([len(t) for t in tgt]),
-                          blank=tok.pad, zero_infinity=True)
+        loss = ctc_loss_of(av_ctc_log_probs(model, enc_a, enc_v, lens), tok, b["texts"], lens)
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.fusion_steps:
             rec = {"stage": "fusion", "step": step, "t": round(state["seconds"], 1), "ctc_av": round(float(loss), 4)}
-            log_line(run_log, rec)
-            log("[fusion] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
-        stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
+            log_step(run_log, log, rec)
+        stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
             checkpoint.save(state, False)
         if stop:
@@ -314,11 +319,15 @@ def ctc_loss(head: torch.nn.Module, tok: CharTokenizer, texts: list[str], enc: t
              lens: torch.Tensor) -> torch.Tensor:
     """Character CTC on an encoder's 25 Hz outputs, two symbols per frame so fast speech stays alignable;
     mean loss per target character."""
+    return ctc_loss_of(ctc_log_probs(head, enc), tok, texts, lens)
+
+
+def ctc_loss_of(log_probs: torch.Tensor, tok: CharTokenizer, texts: list[str], lens: torch.Tensor) -> torch.Tensor:
+    """The same for any head's [B, 2T, V] log-probabilities, ``lens`` counting 25 Hz frames."""
     tgt = [torch.tensor(tok.encode(t)) for t in texts]
-    t_ = enc.shape[1]
-    lp = ctc_log_probs(head, enc).transpose(0, 1)
-    return F.ctc_loss(lp, torch.cat(tgt), 2 * lens.clamp(max=t_), torch.tensor([len(t) for t in tgt]),
-                      blank=tok.pad, zero_infinity=True)
+    t_ = log_probs.shape[1] // 2
+    return F.ctc_loss(log_probs.transpose(0, 1), torch.cat(tgt), 2 * lens.clamp(max=t_),
+                      torch.tensor([len(t) for t in tgt]), blank=tok.pad, zero_infinity=True)
 
 
 def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torch.Tensor, a_len: torch.Tensor,
@@ -560,9 +569,8 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         if step % tc.log_every == 0 or state["step"] == tc.steps:
             rec = {"stage": "av", "step": step, "t": round(state["seconds"], 1),
                    **{k: round(float(v), 4) for k, v in out.items()}}
-            log_line(run_log, rec)
-            log("[av] " + " ".join(f"{k}={v}" for k, v in rec.items() if k != "stage"))
-        stop = tc.max_minutes > 0 and (time.time() - t_start) / 60 > tc.max_minutes
+            log_step(run_log, log, rec)
+        stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or state["step"] == tc.steps or stop:
             save()
         if stop:
