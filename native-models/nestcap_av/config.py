@@ -111,6 +111,13 @@ class TrainConfig:
     p_reverb: float = 0.2
     p_video_missing: float = 0.08
     p_video_occluded: float = 0.12
+    # voice augmentation (every stage that samples training audio): speed perturbation, a random channel,
+    # and in the encoder stage SpecAugment masks and per-family oversampling
+    p_speed: float = 0.0
+    speed_range: tuple[float, float] = (0.88, 1.12)
+    p_channel: float = 0.0
+    spec_augment: bool = False
+    family_boost: dict[str, float] = field(default_factory=dict)
     ckpt_every: int = 200
     log_every: int = 20
     max_minutes: float = 0.0  # stop (after checkpointing) when wall time exceeds this; 0 = no limit

@@ -138,9 +138,81 @@ def occlude(rng: np.random.Generator, v: np.ndarray) -> np.ndarray:
     return v
 
 
+# ------------------------------------------------------------------------------------- voice augmentation
+# The training voices are few and synthetic; the held-out family differs from them in speed, pitch and
+# channel (flite's kal is an 8 kHz voice). These perturbations widen what the audio encoder hears.
+def speed_perturb(x: np.ndarray, frames: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Plays the utterance ``factor`` times faster, tempo and pitch together as a tape would, and re-times
+    the mouth video to match, so the two streams stay aligned."""
+    from .tts import resample
+
+    y = resample(x, SAMPLE_RATE * factor, SAMPLE_RATE)
+    n_old = frames.shape[0]
+    n_new = max(1, min(video_frames_for(len(y)), int(round(n_old / factor))))
+    idx = np.minimum((np.arange(n_new) * factor).astype(np.int64), n_old - 1)
+    return y, frames[idx]
+
+
+def random_channel(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """A random microphone and line: a smooth gain curve over frequency (a tilt and two broad bumps, within
+    about 6 dB), half the time a low-pass between 3.4 and 7.5 kHz as telephone and 8 kHz voices have, and
+    now and then a high-pass below 300 Hz."""
+    spec = np.fft.rfft(x.astype(np.float64))
+    f = np.fft.rfftfreq(len(x), 1.0 / SAMPLE_RATE)
+    octave = np.log2(np.maximum(f, 50.0) / 1000.0)
+    gain_db = rng.uniform(-2.0, 2.0) * octave
+    for _ in range(2):
+        centre, width = rng.uniform(-2.5, 2.5), rng.uniform(0.4, 1.5)
+        gain_db += rng.uniform(-6.0, 6.0) * np.exp(-0.5 * ((octave - centre) / width) ** 2)
+    if rng.random() < 0.5:
+        cutoff = rng.uniform(3400.0, 7500.0)
+        gain_db -= 60.0 * np.clip((f - cutoff) / 600.0, 0.0, 1.0)
+    if rng.random() < 0.3:
+        cutoff = rng.uniform(100.0, 300.0)
+        gain_db -= 40.0 * np.clip((cutoff - f) / cutoff, 0.0, 1.0)
+    return np.fft.irfft(spec * 10.0 ** (gain_db / 20.0), n=len(x)).astype(np.float32)
+
+
+def spec_augment(mel: torch.Tensor, rng: np.random.Generator, freq_masks: int = 2, max_freq: int = 8,
+                 time_masks: int = 2, max_time: int = 12) -> torch.Tensor:
+    """SpecAugment's frequency and time masks on a normalised log-mel batch [B, T, n_mels] (0 is the
+    training mean, so a masked cell reads as average energy). Mild: the model is small and CTC must still
+    see every character."""
+    out = mel.clone()
+    b, t, n_mels = out.shape
+    for k in range(b):
+        for _ in range(freq_masks):
+            w = int(rng.integers(0, max_freq + 1))
+            f0 = int(rng.integers(0, max(1, n_mels - w)))
+            out[k, :, f0: f0 + w] = 0.0
+        for _ in range(time_masks):
+            w = int(rng.integers(0, min(max_time, max(1, t // 20)) + 1))
+            t0 = int(rng.integers(0, max(1, t - w)))
+            out[k, t0: t0 + w, :] = 0.0
+    return out
+
+
+def family_weights(split: Split, boost: dict[str, float]) -> np.ndarray | None:
+    """Sampling probabilities over the split that weight each TTS family by ``boost`` (1 where unnamed);
+    None when nothing is boosted, so uniform sampling keeps its old random sequence."""
+    if not boost:
+        return None
+    w = np.array([float(boost.get(r["family"], 1.0)) for r in split.rows])
+    return w / w.sum()
+
+
+def sample_indices(rng: np.random.Generator, n: int, size: int, weights: np.ndarray | None) -> np.ndarray:
+    return rng.integers(0, n, size) if weights is None else rng.choice(n, size, p=weights)
+
+
 def make_example(split: Split, i: int, rng: np.random.Generator, task: str, snr: float | None, noise_kind: str,
-                 do_reverb: bool, video_state: str) -> dict:
+                 do_reverb: bool, video_state: str, speed: float = 1.0, channel: bool = False) -> dict:
     x = split.pcm(i)
+    v = split.frames(i)
+    if speed != 1.0:
+        x, v = speed_perturb(x, v, speed)
+    if channel:
+        x = random_channel(rng, x)
     if do_reverb:
         x = reverb(rng, x)
     if snr is not None:
@@ -152,7 +224,6 @@ def make_example(split: Split, i: int, rng: np.random.Generator, task: str, snr:
             noise = babble(rng, split, len(x), i)
         x = add_noise(x, noise, snr)
     x = x * rng.uniform(0.3, 1.0) / (np.max(np.abs(x)) + 1e-6)
-    v = split.frames(i)
     if video_state == "occluded":
         v = occlude(rng, v)
     return {"pcm": x.astype(np.float32), "frames": v, "task": task, "text": split.rows[i]["transcript"]}
@@ -176,7 +247,19 @@ def sample_example(split: Split, i: int, rng: np.random.Generator, tc, ramp: flo
         video_state = "occluded"
     if task == "vsr":
         snr = None
-    return make_example(split, i, rng, task, snr, kind, rng.random() < tc.p_reverb * ramp, video_state)
+    return make_example(split, i, rng, task, snr, kind, rng.random() < tc.p_reverb * ramp, video_state,
+                        *voice_perturbation(rng, tc))
+
+
+def voice_perturbation(rng: np.random.Generator, tc) -> tuple[float, bool]:
+    """(speed factor, random channel?) under the TrainConfig's voice augmentation; draws nothing when it
+    is off, so runs without it replay their old random sequence."""
+    speed, channel = 1.0, False
+    if tc.p_speed > 0 and rng.random() < tc.p_speed:
+        speed = float(rng.uniform(*tc.speed_range))
+    if tc.p_channel > 0:
+        channel = bool(rng.random() < tc.p_channel)
+    return speed, channel
 
 
 def collate(examples: list[dict]) -> dict:

@@ -256,6 +256,7 @@ def budget(run: str, info: dict) -> dict:
     return {"run": run, "steps": st["step"], "samples": st["samples"], "seconds": round(st["seconds"]),
             "threads": info["train"].get("threads"), "scales_per_step": info["train"].get("scales_per_step"),
             "frozen_encoders": bool(info["train"].get("freeze_encoders")),
+            "encoders_from": encoder_origin(run, info),
             "seeded_adapters": bool(info["train"].get("init_adapters_from"))}
 
 
@@ -273,7 +274,35 @@ def shipped_training(training: dict) -> str:
     fusion = training.get("fusion")
     if fusion and fusion.get("step"):
         text += f", then {fusion['step']} steps of its audio-visual CTC head alone"
+    if (training.get("seeded_from") or {}).get("lm_and_encoders"):
+        text += f"; its encoders were last trained in {encoder_origin(training.get('run', 'this run'), training)}"
     return text
+
+
+def encoder_origin(run: str, info: dict) -> str:
+    """The run whose training last changed these encoders: followed back through seeded runs that froze them
+    (an AV stage on frozen encoders, a head trained alone) to the one that trained them."""
+    record = {**info, "run": run}
+    while True:
+        train = record.get("train") or record.get("train_config") or {}  # eval.json names it train_config
+        trained_here = (record.get("encoders") or {}).get("step") or not train.get("freeze_encoders")
+        parent = (record.get("seeded_from") or {}).get("lm_and_encoders")
+        if trained_here or not parent:
+            return record["run"]
+        record = parent
+
+
+def encoder_sources(budgets: dict[str, dict], shipped_encoders: str | None) -> str:
+    """Whose frozen encoders the compared rows trained on, said plainly when they are not the shipped model's."""
+    sources = sorted({bd.get("encoders_from") for bd in budgets.values()} - {None})
+    if not sources:
+        return "on frozen encoders"
+    named = ", ".join(sources)
+    if shipped_encoders is not None and sources == [shipped_encoders]:
+        return f"on the shipped model's frozen LM and encoders ({named})"
+    return (f"on the frozen LM and encoders of {named}" + (f", not the shipped model's ({shipped_encoders}): those "
+            "rows compare designs with one another, and the shipped model only through its own budget row"
+            if shipped_encoders else ""))
 
 
 def fmt(v) -> str:
@@ -382,7 +411,7 @@ def render_md(ev: dict) -> str:
     budgets = {name: b["budget"] for name, b in ev.get("baselines", {}).items() if "budget" in b}
     if budgets:
         lines += ["", f"{ev['baselines'][next(iter(budgets))]['n_utterances']} utterances per row. What each row trained "
-                  "(AV stage; 'frozen' = projectors and LoRA only, on the shipped model's frozen LM and encoders; "
+                  f"(AV stage; 'frozen' = projectors and LoRA only, {encoder_sources(budgets, encoder_origin(ev['training'].get('run', 'the shipped run'), ev['training']))}; "
                   f"scales per step 0 = all). {shipped_training(ev['training'])}; the rows below share one budget, so "
                   "they compare designs like with like.", "",
                   "| row | steps | samples | scales per step | seconds (threads) | encoders | adapters |",

@@ -16,6 +16,7 @@ that the exported decoder graph serves every scale with the scale's adapter fed 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -172,8 +173,12 @@ class AudioEncoder(nn.Module):
         t = torch.div(t + 1, 2, rounding_mode="floor")
         return torch.div(t + 1, 2, rounding_mode="floor")
 
-    def forward(self, pcm: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.mel(pcm).transpose(1, 2)
+    def forward(self, pcm: torch.Tensor, lengths: torch.Tensor | None = None,
+                mel_augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        mel = self.mel(pcm)
+        if mel_augment is not None:  # training only (SpecAugment); the exported graph has none
+            mel = mel_augment(mel)
+        x = mel.transpose(1, 2)
         x = gelu(self.conv2(gelu(self.conv1(x)))).transpose(1, 2)
         x = x + sinusoid(torch.arange(x.shape[1]), x.shape[2]).unsqueeze(0)
         mask = key_mask(lengths, x.shape[1])

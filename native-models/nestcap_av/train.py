@@ -24,7 +24,19 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig, dump_json, from_dict, to_dict
-from .data import SPECIALS, CharTokenizer, Split, build_sequences, collate, make_example, sample_example
+from .data import (
+    SPECIALS,
+    CharTokenizer,
+    Split,
+    build_sequences,
+    collate,
+    family_weights,
+    make_example,
+    sample_example,
+    sample_indices,
+    spec_augment,
+    voice_perturbation,
+)
 from .model import AVModel, LM, av_ctc_log_probs, ctc_log_probs
 
 
@@ -214,18 +226,20 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
     t_prev = time.time()
     model.train()
     n = len(split)
+    weights = family_weights(split, tc.family_boost)
     while state["step"] < tc.enc_steps:
         step = state["step"]
         rng = np.random.default_rng([tc.seed, 10_000_000 + step])
-        idx = rng.integers(0, n, tc.enc_batch)
+        idx = sample_indices(rng, n, tc.enc_batch, weights)
         b = collate([sample_example(split, int(i), rng, tc, 1.0) for i in idx])
         for g in opt.param_groups:
             g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
+        mel_augment = (lambda mel, r=rng: spec_augment(mel, r)) if tc.spec_augment else None
         if audio_only:
-            enc_a, a_len = encode_audio(model, b)
+            enc_a, a_len = encode_audio(model, b, mel_augment)
             loss = la = ctc_loss(model.ctc_a, tok, b["texts"], enc_a, a_len)
         else:
-            enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False)
+            enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False, mel_augment=mel_augment)
             la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
             loss = la + lv
         clipped_step(opt, loss, params)
@@ -253,7 +267,8 @@ def fusion_example(split: Split, i: int, rng: np.random.Generator, tc: TrainConf
         snr = tc.fusion_snr_choices[int(rng.integers(0, len(tc.fusion_snr_choices)))]
     kind = str(rng.choice(["white", "pink", "babble", "babble"]))
     video_state = "occluded" if rng.random() < tc.p_video_occluded else "ok"
-    return make_example(split, i, rng, "avsr", snr, kind, rng.random() < tc.p_reverb, video_state)
+    return make_example(split, i, rng, "avsr", snr, kind, rng.random() < tc.p_reverb, video_state,
+                        *voice_perturbation(rng, tc))
 
 
 def train_fusion(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConfig, run: str, log,
@@ -335,15 +350,16 @@ def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torc
     return ctc_loss(model.ctc_a, tok, texts, enc_a, a_len), ctc_loss(model.ctc_v, tok, texts, enc_v, v_len)
 
 
-def encode_audio(model: AVModel, b: dict) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_audio(model: AVModel, b: dict, mel_augment=None) -> tuple[torch.Tensor, torch.Tensor]:
     a_len = model.audio.out_len(b["pcm_len"])
-    return model.audio(b["pcm"], a_len), a_len
+    return model.audio(b["pcm"], a_len, mel_augment), a_len
 
 
-def encode_batch(model: AVModel, b: dict, frozen: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def encode_batch(model: AVModel, b: dict, frozen: bool,
+                 mel_augment=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     v_len = b["frame_len"]
     with torch.set_grad_enabled(not frozen and torch.is_grad_enabled()):
-        enc_a, a_len = encode_audio(model, b)
+        enc_a, a_len = encode_audio(model, b, mel_augment)
         enc_v = model.video(b["frames"], v_len)
     return enc_a, a_len, enc_v, v_len
 
@@ -630,7 +646,17 @@ def main() -> None:
     ap.add_argument("--fusion-steps", type=int, default=TrainConfig.fusion_steps,
                     help="steps of the audio-visual CTC head after the AV stage, all else frozen (0 = none)")
     ap.add_argument("--fusion-dim", type=int, default=128, help="width of the audio-visual CTC head")
+    ap.add_argument("--p-speed", type=float, default=TrainConfig.p_speed,
+                    help="share of training samples played faster or slower (tempo and pitch together)")
+    ap.add_argument("--speed-range", default="0.88,1.12", help="lowest,highest speed factor")
+    ap.add_argument("--p-channel", type=float, default=TrainConfig.p_channel,
+                    help="share of training samples through a random channel (EQ curve, low- or high-pass)")
+    ap.add_argument("--spec-augment", action="store_true", help="SpecAugment masks in the encoder stage")
+    ap.add_argument("--family-boost", action="append", default=[],
+                    help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
     a = ap.parse_args()
+    lo, hi = (float(v) for v in a.speed_range.split(","))
+    boost = {k: float(v) for k, v in (item.split("=", 1) for item in a.family_boost)}
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
                      max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
                      scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
@@ -638,7 +664,9 @@ def main() -> None:
                      lm_transcription_share=a.lm_transcription_share, enc_steps=a.enc_steps,
                      enc_batch=a.enc_batch, enc_lr=a.enc_lr, enc_modalities=a.enc_modalities,
                      freeze_encoders=a.freeze_encoders, fusion_steps=a.fusion_steps,
-                     init_from=a.init_from, init_adapters_from=a.init_adapters_from)
+                     init_from=a.init_from, init_adapters_from=a.init_adapters_from, p_speed=a.p_speed,
+                     speed_range=(lo, hi), p_channel=a.p_channel, spec_augment=a.spec_augment,
+                     family_boost=boost)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
                      encoder_conv_kernel=a.encoder_conv_kernel)

@@ -1,0 +1,90 @@
+"""Voice augmentation: speed perturbation, random channel, SpecAugment masks and family oversampling."""
+
+import unittest
+
+import numpy as np
+import torch
+
+from nestcap_av.config import SAMPLE_RATE, TrainConfig
+from nestcap_av.data import (
+    family_weights,
+    random_channel,
+    sample_indices,
+    spec_augment,
+    speed_perturb,
+    voice_perturbation,
+)
+
+
+def tone(freq: float, seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def peak_frequency(x: np.ndarray) -> float:
+    spec = np.abs(np.fft.rfft(x))
+    return float(np.fft.rfftfreq(len(x), 1.0 / SAMPLE_RATE)[int(np.argmax(spec))])
+
+
+class FakeSplit:
+    def __init__(self, families: list[str]):
+        self.rows = [{"family": f} for f in families]
+
+
+class VoiceAugmentationTest(unittest.TestCase):
+    def test_faster_speech_is_shorter_and_higher_and_the_video_keeps_pace(self):
+        x = tone(440.0, 2.0)
+        frames = np.arange(50, dtype=np.uint8)[:, None, None].repeat(4, 1).repeat(4, 2)
+        y, v = speed_perturb(x, frames, 1.1)
+        self.assertAlmostEqual(len(y), len(x) / 1.1, delta=2)
+        self.assertAlmostEqual(peak_frequency(y), 484.0, delta=2.0)
+        self.assertEqual(v.shape[0], round(50 / 1.1))
+        self.assertEqual(int(v[-1, 0, 0]), int(round((v.shape[0] - 1) * 1.1)))  # last frame still near the end
+        self.assertTrue(np.all(np.diff(v[:, 0, 0].astype(int)) >= 1))
+
+    def test_a_low_pass_channel_removes_what_lies_above_its_cutoff(self):
+        x = tone(7800.0, 1.0) + tone(500.0, 1.0)
+        found_low_pass = False
+        for seed in range(20):
+            y = random_channel(np.random.default_rng(seed), x)
+            self.assertEqual(len(y), len(x))
+            high = np.abs(np.fft.rfft(y))[7800]  # 1 s of audio: bin k is k Hz
+            low = np.abs(np.fft.rfft(y))[500]
+            if high < low * 1e-2:
+                found_low_pass = True
+            self.assertGreater(low, 0.1 * np.abs(np.fft.rfft(x))[500])  # the speech band survives every draw
+        self.assertTrue(found_low_pass)
+        a = random_channel(np.random.default_rng(3), x)
+        self.assertTrue(np.array_equal(a, random_channel(np.random.default_rng(3), x)))
+
+    def test_spec_augment_masks_a_copy_within_its_limits(self):
+        mel = torch.ones(2, 200, 64)
+        out = spec_augment(mel, np.random.default_rng(0), max_freq=8, max_time=10)
+        self.assertEqual(out.shape, mel.shape)
+        self.assertTrue(torch.all(mel == 1))
+        zero_bands = (out[0] == 0).all(dim=0).sum().item()
+        zero_frames = (out[0] == 0).all(dim=1).sum().item()
+        self.assertLessEqual(zero_bands, 16)
+        self.assertLessEqual(zero_frames, 20)
+        self.assertGreater((out == 0).sum().item(), 0)
+
+    def test_family_boost_oversamples_and_no_boost_keeps_uniform_sampling(self):
+        split = FakeSplit(["espeak"] * 3 + ["festival"])
+        self.assertIsNone(family_weights(split, {}))
+        w = family_weights(split, {"festival": 3.0})
+        self.assertAlmostEqual(float(w[3]), 0.5)
+        idx = sample_indices(np.random.default_rng(0), 4, 4000, w)
+        self.assertAlmostEqual(float(np.mean(idx == 3)), 0.5, delta=0.04)
+        self.assertTrue(np.array_equal(sample_indices(np.random.default_rng(1), 4, 8, None),
+                                       np.random.default_rng(1).integers(0, 4, 8)))
+
+    def test_without_voice_augmentation_nothing_is_drawn(self):
+        rng = np.random.default_rng(5)
+        self.assertEqual(voice_perturbation(rng, TrainConfig()), (1.0, False))
+        self.assertEqual(rng.random(), np.random.default_rng(5).random())
+        speed, _ = voice_perturbation(np.random.default_rng(5), TrainConfig(p_speed=1.0, speed_range=(0.9, 0.95)))
+        self.assertTrue(0.9 <= speed <= 0.95)
+
+
+if __name__ == "__main__":
+    unittest.main()
