@@ -2,7 +2,7 @@
 
 import unittest
 
-from nestcap_av.evaluate import encoder_origin, encoder_sources
+from nestcap_av.evaluate import encoder_origin, encoder_sources, targets
 
 
 def record(run: str, freeze: bool, enc_steps: int, parent: dict | None = None) -> dict:
@@ -30,6 +30,19 @@ class ProvenanceTest(unittest.TestCase):
         self.assertIn("shipped model's frozen LM and encoders (runs/enc)", encoder_sources(rows, "runs/enc"))
         other = encoder_sources(rows, "runs/enc5")
         self.assertIn("of runs/enc, not the shipped model's (runs/enc5)", other)
+
+    def test_a_fixed_scale_target_against_other_encoders_says_so(self):
+        fixed = {"scale": 0, "wer": {"s0/avsr/clean": 29.0}, "budget": {"encoders_from": "runs/enc"}}
+        ev = {"scales": [[2, 2]], "main": {"wer": {"s0/avsr/clean": 28.0}},
+              "baselines": {"fixed-scale model (s0 only)": fixed},
+              "training": {"run": "runs/shipped", "train_config": {"freeze_encoders": False}, "encoders": {"step": 10}}}
+        row = next(t for t in targets(ev) if t["target"].startswith("single model"))
+        self.assertIn("not like for like", row["measured"])
+        self.assertEqual(row["status"], "met")
+        ev["training"] = {"run": "runs/head", "train_config": {"freeze_encoders": True}, "encoders": {"step": 0},
+                          "seeded_from": {"lm_and_encoders": self.av}}
+        row = next(t for t in targets(ev) if t["target"].startswith("single model"))
+        self.assertEqual(row["measured"], "28.0 vs 29.0")
 
 
 if __name__ == "__main__":
