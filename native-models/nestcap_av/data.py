@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .config import FPS, SAMPLE_RATE
+from .tts import resample
 
 SPECIALS = ["<pad>", "<bos>", "<eos>", "<audio>", "</audio>", "<video>", "</video>", "<asr>", "<vsr>", "<avsr>", "<unk>"]
 CHARS = list(" 'abcdefghijklmnopqrstuvwxyz")
@@ -144,8 +145,6 @@ def occlude(rng: np.random.Generator, v: np.ndarray) -> np.ndarray:
 def speed_perturb(x: np.ndarray, frames: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
     """Plays the utterance ``factor`` times faster, tempo and pitch together as a tape would, and re-times
     the mouth video to match, so the two streams stay aligned."""
-    from .tts import resample
-
     y = resample(x, SAMPLE_RATE * factor, SAMPLE_RATE)
     n_old = frames.shape[0]
     n_new = max(1, min(video_frames_for(len(y)), int(round(n_old / factor))))
