@@ -33,6 +33,7 @@ start=$(date +%s)
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
+grep -q "^## 1d. By voice" "$out/bundle/EVAL.md"
 if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
   # ONNX Runtime agrees with PyTorch, and the app's engine loads the bundle and its scale ladder
   (cd "$repo" && NESTCAP_TEST_BUNDLE="$out/bundle" \

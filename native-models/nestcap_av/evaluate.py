@@ -64,15 +64,36 @@ class WER:
     def __init__(self) -> None:
         self.err = 0
         self.words = 0
+        self.utterances = 0
 
     def add(self, ref: str, hyp: str) -> None:
         r, h = ref.split(), hyp.split()
         self.err += edit_distance(r, h)
         self.words += len(r)
+        self.utterances += 1
 
     @property
     def value(self) -> float:
         return 100.0 * self.err / max(1, self.words)
+
+
+class Scores:
+    """WER per key over the whole set, and per voice group for the rows that name one."""
+
+    def __init__(self) -> None:
+        self.all: dict[str, WER] = {}
+        self.by_voice: dict[str, dict[str, WER]] = {}
+
+    def add(self, key: str, ref: str, voice: str | None, hyp: str) -> None:
+        self.all.setdefault(key, WER()).add(ref, hyp)
+        if voice is not None:
+            self.by_voice.setdefault(voice, {}).setdefault(key, WER()).add(ref, hyp)
+
+
+def voice_group(row: dict) -> str:
+    """The voice a seen/held-out row is reported under: espeak-ng's voices and variants pooled into one group
+    (dozens of draws, a few utterances each), festival's and flite's by voice."""
+    return row["family"] if row["family"] == "espeak" else f"{row['family']}:{row['voice']}"
 
 
 def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
@@ -97,11 +118,12 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     (0 = none); video-only, with no CTC, decodes greedily under "rescore"; audio-visual uses the audio-visual
     CTC head where the model has one.  ``ctc/<noise>`` is the audio CTC head's own greedy output
     (scale-independent), the encoder's accuracy without the LM; ``search/<noise>`` the search's best without
-    the LM; ``avctc/`` and ``avsearch/`` the same for the audio-visual head."""
+    the LM; ``avctc/`` and ``avsearch/`` the same for the audio-visual head.  ``by_voice`` repeats the clean
+    keys per voice group (``voice_group``)."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
-    res: dict = {}
+    scores = Scores()
     timing: dict = {}
     media_s = 0.0
     t_start = time.time()
@@ -109,6 +131,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
         for noise_name, snr in noises:
             rng = np.random.default_rng([seed, i, int(1000 + (snr or 99))])
             ex = make_example(split, i, rng, "avsr", snr, "babble", False, "ok")
+            voice = voice_group(split.rows[i]) if noise_name == noises[0][0] else None
+
             if noise_name == noises[0][0]:
                 media_s += len(ex["pcm"]) / SAMPLE_RATE
             t0 = time.time()
@@ -123,13 +147,13 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             nbest_av = (nbest if ctc_av is ctc or not search
                         else ctc_prefix_beam(ctc_av, tok, beams, ctc_weight, word_lm, word_weight))
             t_enc = time.time() - t0
-            res.setdefault(f"ctc/{noise_name}", WER()).add(ex["text"], ctc_greedy(ctc, tok))
+            scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
             if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
-                res.setdefault(f"search/{noise_name}", WER()).add(ex["text"], tok.decode(nbest[0].tokens))
+                scores.add(f"search/{noise_name}", ex["text"], voice, tok.decode(nbest[0].tokens))
             if ctc_av is not ctc:
-                res.setdefault(f"avctc/{noise_name}", WER()).add(ex["text"], ctc_greedy(ctc_av, tok))
+                scores.add(f"avctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc_av, tok))
                 if nbest_av is not None:
-                    res.setdefault(f"avsearch/{noise_name}", WER()).add(ex["text"], tok.decode(nbest_av[0].tokens))
+                    scores.add(f"avsearch/{noise_name}", ex["text"], voice, tok.decode(nbest_av[0].tokens))
             for k in scales:
                 at, vt, lora = scale_tokens(model, fa, fv, k, pool_from)
                 for task in tasks:
@@ -149,7 +173,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                         hyp = greedy(model, tok, prefix, lora, max_len, audio_ctc_or_none, ctc_weight, word_lm=word_lm,
                                      word_weight=word_weight)
                     key = f"s{k}/{task}/{noise_name}"
-                    res.setdefault(key, WER()).add(ex["text"], hyp)
+                    scores.add(key, ex["text"], voice, hyp)
                     if noise_name == noises[0][0]:
                         tk = f"s{k}/{task}"
                         timing[tk] = timing.get(tk, 0.0) + (time.time() - t1) + t_enc
@@ -158,7 +182,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "word_weight": word_weight,
            "method": method, "beams": beams,
            "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
-    for key, w in res.items():
+    for key, w in scores.all.items():
         out["wer"][key] = round(w.value, 2)
         out["words"][key] = w.words
     for k in scales:
@@ -168,6 +192,10 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     out["wer"][f"s{k}/vsr/{noise_name}"] = out["wer"][f"s{k}/vsr/{noises[0][0]}"]
     for tk, t in timing.items():
         out["rtf_pytorch"][tk] = round(t / max(media_s, 1e-6), 4)
+    out["by_voice"] = {g: {"utterances": max(w.utterances for w in keys.values()),
+                           "words": max(w.words for w in keys.values()),
+                           "wer": {key: round(w.value, 2) for key, w in keys.items()}}
+                       for g, keys in sorted(scores.by_voice.items())}
     return out
 
 
@@ -332,6 +360,17 @@ def decoding_description(block: dict) -> str:
             f"candidates by (1 - w) log p_LM + w log p_CTC).{words}")
 
 
+def voice_table(block: dict, n_scales: int) -> list[str]:
+    """Clean WER per voice group: where the errors come from, which the pooled tables hide."""
+    last = n_scales - 1
+    cols = [("CTC head alone", "ctc/clean"), ("audio-only (finest)", "s0/asr/clean"),
+            ("audio-visual (finest)", "s0/avsr/clean"), (f"audio-visual (s{last})", f"s{last}/avsr/clean")]
+    lines = ["| voice | utterances | words | " + " | ".join(c for c, _ in cols) + " |", "|---|---|---|" + "---|" * len(cols)]
+    for group, g in block.get("by_voice", {}).items():
+        lines.append(f"| {group} | {g['utterances']} | {g['words']} | " + " | ".join(fmt(g["wer"].get(k)) for _, k in cols) + " |")
+    return lines
+
+
 def render_md(ev: dict) -> str:
     sc = ev["scales"]
     head = "| | " + " | ".join(f"({a},{v})" for a, v in sc) + " |\n|---|" + "---|" * len(sc) + "\n"
@@ -398,11 +437,17 @@ def render_md(ev: dict) -> str:
                 lines.append(f"| {TASK_NAME[task]}, {method_name(block)} | " + " | ".join(
                     fmt(block["wer"].get(f"s{k}/{task}/clean")) if f"s{k}/{task}/clean" in searches[0]["wer"] else "–"
                     for k in range(len(sc))) + " |")
+    if ev["main"].get("by_voice"):
+        lines += ["", "## 1d. By voice: seen voices, clean — WER %", "",
+                  "espeak-ng's voices and variants are pooled (dozens of draws, a few utterances each); a group of a few "
+                  "dozen words moves by 2–4 points per word.", "", *voice_table(ev["main"], len(sc))]
     if ev.get("heldout"):
         lines += ["", f"## 2. Held-out TTS family ({ev['heldout_family']}, never in training) — WER %", "", head.rstrip("\n")]
         for task in TASKS:
             for noise, _ in NOISES:
                 lines.append(f"| {TASK_NAME[task]}, {noise} | " + " | ".join(fmt(ev["heldout"]["wer"].get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+        if ev["heldout"].get("by_voice"):
+            lines += ["", "By voice, clean — WER %:", "", *voice_table(ev["heldout"], len(sc))]
     lines += ["", "## 3. Baselines and variants (seen voices, clean, audio-visual unless noted) — WER %", "", head.rstrip("\n")]
     for name, block in ev.get("baselines", {}).items():
         lines.append(f"| {name} | " + " | ".join(fmt(block["wer"].get(f"s{k}/{block.get('task', 'avsr')}/{block.get('noise', 'clean')}")) for k in range(len(sc))) + " |")

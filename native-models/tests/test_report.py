@@ -1,8 +1,8 @@
-"""The evaluation report's provenance sentences: whose encoders the shipped model and the compared rows froze."""
+"""The evaluation report: whose encoders the shipped model and the compared rows froze, and the per-voice tables."""
 
 import unittest
 
-from nestcap_av.evaluate import encoder_origin, encoder_sources, targets
+from nestcap_av.evaluate import Scores, encoder_origin, encoder_sources, targets, voice_group, voice_table
 
 
 def record(run: str, freeze: bool, enc_steps: int, parent: dict | None = None) -> dict:
@@ -43,6 +43,32 @@ class ProvenanceTest(unittest.TestCase):
                           "seeded_from": {"lm_and_encoders": self.av}}
         row = next(t for t in targets(ev) if t["target"].startswith("single model"))
         self.assertEqual(row["measured"], "28.0 vs 29.0")
+
+
+class ByVoiceTest(unittest.TestCase):
+    def test_espeak_variants_pool_and_other_families_split_by_voice(self):
+        self.assertEqual(voice_group({"family": "espeak", "voice": "en-us+m3"}), "espeak")
+        self.assertEqual(voice_group({"family": "festival", "voice": "kal_diphone"}), "festival:kal_diphone")
+        self.assertEqual(voice_group({"family": "flite", "voice": "slt"}), "flite:slt")
+
+    def test_scores_pool_every_row_and_split_only_the_ones_that_name_a_voice(self):
+        scores = Scores()
+        scores.add("s0/asr/clean", "one two three four", "espeak", "one two three four")
+        scores.add("s0/asr/clean", "five six", "flite:kal", "five sex")
+        scores.add("s0/asr/0dB", "five six", None, "")
+        self.assertAlmostEqual(scores.all["s0/asr/clean"].value, 100 / 6)
+        self.assertEqual(scores.all["s0/asr/0dB"].value, 100.0)
+        self.assertEqual(set(scores.by_voice), {"espeak", "flite:kal"})
+        self.assertEqual(scores.by_voice["flite:kal"]["s0/asr/clean"].value, 50.0)
+        self.assertNotIn("s0/asr/0dB", scores.by_voice["flite:kal"])
+
+    def test_the_table_has_a_row_per_voice_and_dashes_for_what_was_not_decoded(self):
+        block = {"by_voice": {"espeak": {"utterances": 3, "words": 40, "wer": {"ctc/clean": 12.5, "s0/asr/clean": 10.0}}}}
+        header, rule, row = voice_table(block, 4)
+        self.assertIn("audio-visual (s3)", header)
+        self.assertEqual(rule.count("---"), 7)
+        self.assertTrue(row.startswith("| espeak | 3 | 40 | 12.5 | 10.0 |"), row)
+        self.assertEqual(row.count("–"), 2)
 
 
 if __name__ == "__main__":
