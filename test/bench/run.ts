@@ -31,9 +31,13 @@ const { values } = parseArgs({
     policy: { type: 'boolean', default: true },
     live: { type: 'boolean', default: true },
     'only-live': { type: 'boolean', default: false },
+    passes: { type: 'string', default: '2' },
   },
 });
 const threads = Number(values.threads);
+// The machine is shared: each chunk is decoded this many times and its fastest pass timed, so that a
+// neighbour's burst does not land in one row and not the next (the decodings are deterministic).
+const passes = Math.max(1, Number(values.passes));
 const utteranceCount = Number(values.utterances);
 const outputDirectory = join(projectRoot, 'test-output', 'bench');
 mkdirSync(outputDirectory, { recursive: true });
@@ -92,6 +96,18 @@ async function measureVadSeconds(pcm: Float32Array): Promise<number> {
   return seconds;
 }
 
+/** Runs `work` `count` times; the fastest run's result and wall time. */
+async function fastestOf<T>(count: number, work: () => Promise<T>): Promise<{ value: T; milliseconds: number }> {
+  let best: { value: T; milliseconds: number } | undefined;
+  for (let pass = 0; pass < count; pass += 1) {
+    const started = performance.now();
+    const value = await work();
+    const milliseconds = performance.now() - started;
+    if (best === undefined || milliseconds < best.milliseconds) best = { value, milliseconds };
+  }
+  return best!;
+}
+
 /**
  * Every scale × modality with the bundle's decoding (its default search wherever there is audio and
  * the bundle has a CTC head; with its word LM, when it has one); with `lmAloneToo`, audio-only again
@@ -140,9 +156,9 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
       let ctcSeconds = 0;
       let flops = 0;
       for (const utterance of utterances) {
-        const started = performance.now();
-        const result = await recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: run.decoding });
-        latencies.push(performance.now() - started);
+        const fastest = await fastestOf(passes, () => recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: run.decoding }));
+        const result = fastest.value;
+        latencies.push(fastest.milliseconds);
         pairs.push({ reference: utterance.transcript, hypothesis: result.text });
         prefixTokens += result.prefixTokens;
         const scoringMs = result.timings.ctcMs + result.timings.wordLmMs;
@@ -326,7 +342,7 @@ async function liveSection(bundle: LoadedBundle, heldout: readonly Utterance[]):
   runs.push(await runLiveLatency(bundle, timeline, { kind: 'policy' }, true));
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
   return [
-    `Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; per-chunk rows time the fastest of ${passes} passes; bundle \`${bundle.manifest.id}\`.`,
     '',
     ...liveLatencyReport(runs, timeline.durationSeconds),
   ].join('\n');
@@ -394,7 +410,7 @@ async function main(): Promise<void> {
 
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
   const lines: string[] = [];
-  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`);
+  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; per-chunk rows time the fastest of ${passes} passes; bundle \`${bundle.manifest.id}\`.`);
   lines.push('');
   lines.push(`Float32 matmul peak through ONNX Runtime in the same run: ${fmt(peak / 1e9, 1)} GFLOP/s.`);
   lines.push('');
