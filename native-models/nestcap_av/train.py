@@ -409,9 +409,17 @@ def av_losses(model: AVModel, tok: CharTokenizer, b: dict, scales: list[int], mc
 
 
 def lineage(tc: TrainConfig) -> dict | None:
-    """What the seeded weights went through: the seeding runs' own records, recursively (provenance)."""
+    """What the seeded weights went through: the seeding runs' own records, recursively (provenance).
+    A resumed run keeps the record it started with, so its seeding runs need not be on this machine (a run
+    unpacked from checkpoints/ has only itself)."""
     if not tc.init_from:
         return None
+    own = os.path.join(tc.run_dir, "state.json")
+    if os.path.exists(own):
+        with open(own, encoding="utf-8") as f:
+            recorded = json.load(f).get("seeded_from")
+        if recorded is not None:
+            return recorded
 
     def record(run: str) -> dict:
         with open(os.path.join(run, "state.json"), encoding="utf-8") as f:

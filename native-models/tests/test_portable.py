@@ -1,4 +1,5 @@
-"""Portable checkpoints: the seeding runs' records are found through the lineage; a packed fusion stage resumes."""
+"""Portable checkpoints: the seeding runs' records are found through the lineage; a packed fusion stage resumes;
+a run resumed without its seeding runs keeps the lineage it recorded."""
 
 import json
 import os
@@ -10,7 +11,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
+from nestcap_av.config import TrainConfig  # noqa: E402
 from nestcap_av.portable import fusion_checkpoint, seeding_runs  # noqa: E402
+from nestcap_av.train import lineage  # noqa: E402
 
 
 class SeedingRunTests(unittest.TestCase):
@@ -47,6 +50,25 @@ class FusionCheckpointTests(unittest.TestCase):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump({"fusion": {"step": 5}}, f)
             self.assertIsNone(fusion_checkpoint({"ctc_a.weight": torch.zeros(2)}, path))
+
+
+class LineageTests(unittest.TestCase):
+    def test_a_new_run_reads_its_seeds_and_a_resumed_one_keeps_what_it_recorded(self):
+        with tempfile.TemporaryDirectory() as d:
+            seed, run = os.path.join(d, "enc"), os.path.join(d, "run")
+            os.makedirs(seed)
+            os.makedirs(run)
+            with open(os.path.join(seed, "state.json"), "w", encoding="utf-8") as f:
+                json.dump({"state": {"step": 7}, "seeded_from": None}, f)
+            tc = TrainConfig(run_dir=run, init_from=seed)
+            fresh = lineage(tc)
+            self.assertEqual(fresh["lm_and_encoders"]["run"], seed)
+            self.assertEqual(fresh["lm_and_encoders"]["state"], {"step": 7})
+            with open(os.path.join(run, "state.json"), "w", encoding="utf-8") as f:
+                json.dump({"seeded_from": fresh}, f)
+            os.remove(os.path.join(seed, "state.json"))  # as after `portable unpack` on a new machine
+            self.assertEqual(lineage(tc), fresh)
+            self.assertIsNone(lineage(TrainConfig(run_dir=run)))
 
 
 if __name__ == "__main__":
