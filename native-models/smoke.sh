@@ -24,16 +24,16 @@ start=$(date +%s)
 # with the voice augmentation (speed, channel, SpecAugment, a family oversampled)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_a" --tiny --init-from "$out/enc" \
   --audio-dim 48 --audio-layers 2 --enc-modalities a --enc-steps 2 --enc-batch 2 --steps 0 \
-  --p-speed 0.5 --p-channel 0.5 --spec-augment --family-boost festival=2
+  --p-speed 0.5 --p-channel 0.5 --p-pad 0.5 --spec-augment --family-boost festival=2
 # projectors and LoRA on the frozen, seeded encoders (how the built-in bundle and its ablations are trained),
 # then the audio-visual CTC head alone (stage 4, as the built-in bundle's)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --init-from "$out/enc_a" \
   --init-adapters-from "$out/enc" --freeze-encoders --steps 3 --batch 4 --ckpt-every 3 --fusion-steps 2 \
-  --p-speed 0.3 --p-channel 0.3
+  --p-speed 0.3 --p-channel 0.3 --p-pad 0.5
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
-grep -q "^## 1d. By voice" "$out/bundle/EVAL.md"
+grep -q "^## 1e. By voice" "$out/bundle/EVAL.md" && grep -q "^## 1d. As the engine" "$out/bundle/EVAL.md"
 if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
   # ONNX Runtime agrees with PyTorch, and the app's engine loads the bundle and its scale ladder
   (cd "$repo" && NESTCAP_TEST_BUNDLE="$out/bundle" \

@@ -116,6 +116,10 @@ class TrainConfig:
     p_speed: float = 0.0
     speed_range: tuple[float, float] = (0.88, 1.12)
     p_channel: float = 0.0
+    # silence before and after the speech, as the engine's voice-activity chunks have (the corpus trims it):
+    # this share of samples gets each side uniform in [0, pad_max] seconds
+    p_pad: float = 0.0
+    pad_max: float = 0.5
     spec_augment: bool = False
     family_boost: dict[str, float] = field(default_factory=dict)
     ckpt_every: int = 200

@@ -152,6 +152,16 @@ def speed_perturb(x: np.ndarray, frames: np.ndarray, factor: float) -> tuple[np.
     return y, frames[idx]
 
 
+def pad_silence(x: np.ndarray, frames: np.ndarray, lead_s: float, tail_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Silence before and after the speech, in whole video frames, the first and last frames held (the mouth
+    at rest), so that the two streams stay aligned."""
+    lead, tail = int(round(lead_s * FPS)), int(round(tail_s * FPS))
+    per_frame = SAMPLE_RATE // FPS
+    x = np.concatenate([np.zeros(lead * per_frame, np.float32), x, np.zeros(tail * per_frame, np.float32)])
+    frames = np.concatenate([np.repeat(frames[:1], lead, axis=0), frames, np.repeat(frames[-1:], tail, axis=0)])
+    return x, frames
+
+
 def random_channel(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """A random microphone and line: a smooth gain curve over frequency (a tilt and two broad bumps, within
     about 6 dB), half the time a low-pass between 3.4 and 7.5 kHz as telephone and 8 kHz voices have, and
@@ -205,11 +215,14 @@ def sample_indices(rng: np.random.Generator, n: int, size: int, weights: np.ndar
 
 
 def make_example(split: Split, i: int, rng: np.random.Generator, task: str, snr: float | None, noise_kind: str,
-                 do_reverb: bool, video_state: str, speed: float = 1.0, channel: bool = False) -> dict:
+                 do_reverb: bool, video_state: str, speed: float = 1.0, channel: bool = False,
+                 pad: tuple[float, float] = (0.0, 0.0)) -> dict:
     x = split.pcm(i)
     v = split.frames(i)
     if speed != 1.0:
         x, v = speed_perturb(x, v, speed)
+    if pad != (0.0, 0.0):  # before the channel, reverberation and noise, which the silence then carries
+        x, v = pad_silence(x, v, *pad)
     if channel:
         x = random_channel(rng, x)
     if do_reverb:
@@ -250,15 +263,18 @@ def sample_example(split: Split, i: int, rng: np.random.Generator, tc, ramp: flo
                         *voice_perturbation(rng, tc))
 
 
-def voice_perturbation(rng: np.random.Generator, tc) -> tuple[float, bool]:
-    """(speed factor, random channel?) under the TrainConfig's voice augmentation; draws nothing when it
-    is off, so runs without it replay their old random sequence."""
-    speed, channel = 1.0, False
+def voice_perturbation(rng: np.random.Generator, tc) -> tuple[float, bool, tuple[float, float]]:
+    """(speed factor, random channel?, (silence before, after) in seconds) under the TrainConfig's voice
+    augmentation; draws nothing for an augmentation that is off, so runs without it replay their old
+    random sequence."""
+    speed, channel, pad = 1.0, False, (0.0, 0.0)
     if tc.p_speed > 0 and rng.random() < tc.p_speed:
         speed = float(rng.uniform(*tc.speed_range))
     if tc.p_channel > 0:
         channel = bool(rng.random() < tc.p_channel)
-    return speed, channel
+    if tc.p_pad > 0 and rng.random() < tc.p_pad:
+        pad = (float(rng.uniform(0.0, tc.pad_max)), float(rng.uniform(0.0, tc.pad_max)))
+    return speed, channel, pad
 
 
 def collate(examples: list[dict]) -> dict:

@@ -659,6 +659,10 @@ def main() -> None:
     ap.add_argument("--speed-range", default="0.88,1.12", help="lowest,highest speed factor")
     ap.add_argument("--p-channel", type=float, default=TrainConfig.p_channel,
                     help="share of training samples through a random channel (EQ curve, low- or high-pass)")
+    ap.add_argument("--p-pad", type=float, default=TrainConfig.p_pad,
+                    help="share of training samples with silence before and after the speech, as the engine's chunks")
+    ap.add_argument("--pad-max", type=float, default=TrainConfig.pad_max,
+                    help="longest silence on either side, in seconds")
     ap.add_argument("--spec-augment", action="store_true", help="SpecAugment masks in the encoder stage")
     ap.add_argument("--family-boost", action="append", default=[],
                     help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
@@ -673,7 +677,8 @@ def main() -> None:
                      enc_batch=a.enc_batch, enc_lr=a.enc_lr, enc_modalities=a.enc_modalities,
                      freeze_encoders=a.freeze_encoders, fusion_steps=a.fusion_steps,
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from, p_speed=a.p_speed,
-                     speed_range=(lo, hi), p_channel=a.p_channel, spec_augment=a.spec_augment,
+                     speed_range=(lo, hi), p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
+                     spec_augment=a.spec_augment,
                      family_boost=boost)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,

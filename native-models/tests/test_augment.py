@@ -1,4 +1,5 @@
-"""Voice augmentation: speed perturbation, random channel, SpecAugment masks and family oversampling."""
+"""Voice augmentation: speed perturbation, random channel, silence around the speech, SpecAugment masks and
+family oversampling."""
 
 import unittest
 
@@ -8,6 +9,7 @@ import torch
 from nestcap_av.config import SAMPLE_RATE, TrainConfig
 from nestcap_av.data import (
     family_weights,
+    pad_silence,
     random_channel,
     sample_indices,
     spec_augment,
@@ -80,10 +82,27 @@ class VoiceAugmentationTest(unittest.TestCase):
 
     def test_without_voice_augmentation_nothing_is_drawn(self):
         rng = np.random.default_rng(5)
-        self.assertEqual(voice_perturbation(rng, TrainConfig()), (1.0, False))
+        self.assertEqual(voice_perturbation(rng, TrainConfig()), (1.0, False, (0.0, 0.0)))
         self.assertEqual(rng.random(), np.random.default_rng(5).random())
-        speed, _ = voice_perturbation(np.random.default_rng(5), TrainConfig(p_speed=1.0, speed_range=(0.9, 0.95)))
+        speed, _, _ = voice_perturbation(np.random.default_rng(5), TrainConfig(p_speed=1.0, speed_range=(0.9, 0.95)))
         self.assertTrue(0.9 <= speed <= 0.95)
+
+    def test_silence_pads_both_streams_by_whole_frames_and_holds_the_edge_frames(self):
+        x = tone(300.0, 0.4)
+        frames = np.arange(10, dtype=np.uint8)[:, None, None].repeat(4, 1).repeat(4, 2)
+        y, v = pad_silence(x, frames, 0.12, 0.2)  # 3 and 5 frames at 25 fps
+        per_frame = SAMPLE_RATE // 25
+        self.assertEqual(len(y), len(x) + 8 * per_frame)
+        self.assertEqual(v.shape[0], frames.shape[0] + 8)
+        self.assertFalse(np.any(y[:3 * per_frame]) or np.any(y[-5 * per_frame:]))
+        self.assertTrue(np.array_equal(y[3 * per_frame:3 * per_frame + len(x)], x))
+        self.assertTrue(np.all(v[:3] == 0) and np.all(v[-5:] == 9))
+        self.assertTrue(np.array_equal(v[3:13], frames))
+
+    def test_padding_draws_each_side_within_its_range(self):
+        sides = [voice_perturbation(np.random.default_rng(s), TrainConfig(p_pad=1.0, pad_max=0.3))[2] for s in range(50)]
+        self.assertTrue(all(0.0 <= a <= 0.3 and 0.0 <= b <= 0.3 for a, b in sides))
+        self.assertGreater(len({a for a, _ in sides}), 40)
 
 
 if __name__ == "__main__":
