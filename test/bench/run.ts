@@ -342,7 +342,7 @@ async function liveSection(bundle: LoadedBundle, heldout: readonly Utterance[]):
   runs.push(await runLiveLatency(bundle, timeline, { kind: 'policy' }, true));
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
   return [
-    `Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; per-chunk rows time the fastest of ${passes} passes; bundle \`${bundle.manifest.id}\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`,
     '',
     ...liveLatencyReport(runs, timeline.durationSeconds),
   ].join('\n');
