@@ -135,7 +135,6 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             rng = np.random.default_rng([seed, i, int(1000 + (snr or 99))])
             ex = make_example(split, i, rng, "avsr", snr, "babble", False, "ok", pad=(pad, pad))
             voice = voice_group(split.rows[i]) if noise_name == noises[0][0] else None
-
             if noise_name == noises[0][0]:
                 media_s += len(ex["pcm"]) / SAMPLE_RATE
             t0 = time.time()
