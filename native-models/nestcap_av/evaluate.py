@@ -362,6 +362,12 @@ def decoding_description(block: dict) -> str:
             f"candidates by (1 - w) log p_LM + w log p_CTC).{words}")
 
 
+def clean_cells(block: dict, decoded: dict, task: str, n_scales: int) -> str:
+    """A row's clean WER per scale, "–" at the scales the compared ``decoded`` block did not decode."""
+    keys = [f"s{k}/{task}/clean" for k in range(n_scales)]
+    return " | ".join(fmt(block["wer"].get(key)) if key in decoded["wer"] else "–" for key in keys)
+
+
 def voice_table(block: dict, n_scales: int) -> list[str]:
     """Clean WER per voice group: where the errors come from, which the pooled tables hide."""
     last = n_scales - 1
@@ -436,9 +442,8 @@ def render_md(ev: dict) -> str:
                   "The engine offers all three (CLI `--decoding`).", "", head.rstrip("\n")]
         for task in ("asr", "avsr"):
             for block in [m, *searches]:
-                lines.append(f"| {TASK_NAME[task]}, {method_name(block)} | " + " | ".join(
-                    fmt(block["wer"].get(f"s{k}/{task}/clean")) if f"s{k}/{task}/clean" in searches[0]["wer"] else "–"
-                    for k in range(len(sc))) + " |")
+                lines.append(f"| {TASK_NAME[task]}, {method_name(block)} | "
+                             + clean_cells(block, searches[0], task, len(sc)) + " |")
     if ev.get("chunk_padded"):
         padded = ev["chunk_padded"]
         lines += ["", f"## 1d. As the engine's chunks: {padded['padding_seconds']} s of silence before and after the speech "
@@ -448,9 +453,7 @@ def render_md(ev: dict) -> str:
                   head.rstrip("\n")]
         for task in ("asr", "avsr"):
             for label, block in (("trimmed", ev["main"]), ("padded", padded)):
-                lines.append(f"| {TASK_NAME[task]}, {label} | " + " | ".join(
-                    fmt(block["wer"].get(f"s{k}/{task}/clean")) if f"s{k}/{task}/clean" in padded["wer"] else "–"
-                    for k in range(len(sc))) + " |")
+                lines.append(f"| {TASK_NAME[task]}, {label} | " + clean_cells(block, padded, task, len(sc)) + " |")
     if ev["main"].get("by_voice"):
         lines += ["", "## 1e. By voice: seen voices, clean — WER %", "",
                   "espeak-ng's voices and variants are pooled (dozens of draws, a few utterances each); a group of a few "
