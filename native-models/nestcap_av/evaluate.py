@@ -40,6 +40,7 @@ from .decoding import (
 )
 from .export import default_decoding, load_run, prefix_embeds
 from .model import AVModel, compress
+from .train import flat_lineage
 from .wordlm import WordLM
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
@@ -496,7 +497,9 @@ def render_md(ev: dict) -> str:
               "## 5. Targets", "", "| target | measured | status |", "|---|---|---|"]
     for t in ev["targets"]:
         lines.append(f"| {t['target']} | {t['measured']} | {t['status']} |")
-    lines += ["", "## Training record", "", "```json", json.dumps(ev["training"], indent=1), "```", ""]
+    # each seeding run once (flat_lineage): the nested record repeats shared ancestors
+    record = {**ev["training"], "seeded_from": flat_lineage(ev["training"].get("seeded_from"))}
+    lines += ["", "## Training record", "", "```json", json.dumps(record, indent=1), "```", ""]
     return "\n".join(lines)
 
 

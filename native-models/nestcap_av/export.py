@@ -25,6 +25,7 @@ from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, f
 from .data import TASKS, CharTokenizer
 from .decoding import DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam
 from .model import AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, count_params, ctc_log_probs
+from .train import flat_lineage
 from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, character_scores
 
 OPSET = 17
@@ -382,11 +383,12 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             "lm_pretraining": info.get("lm"),
             "encoder_pretraining": info.get("encoders"),
             "fusion_training": info.get("fusion"),
-            "seeded_from": info.get("seeded_from"),
+            "seeded_from": flat_lineage(info.get("seeded_from")),
             "training": {"steps": info["state"]["step"], "samples_seen": info["state"]["samples"],
                          "seconds": round(info["state"]["seconds"], 1), "epochs_started": info["state"]["epoch"] + 1,
                          "config": info["train"], "machine": "2 CPU cores (shared), no GPU",
-                         "note": "this run's own AV stage; weights it took from other runs are in seeded_from, "
+                         "note": "this run's own AV stage; the runs it took weights from are named in seeded_from.seeded_from "
+                                 "by role and recorded once each in seeded_from.runs, "
                                  "the audio-visual CTC head's stage in fusion_training"},
             "normalisation_measured": info.get("norms"),
             "word_lm": {"text": os.path.join(info["train"]["corpus"], "lm_text.txt") + " (training sentences only)",

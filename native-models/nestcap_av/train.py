@@ -433,6 +433,32 @@ def lineage(tc: TrainConfig) -> dict | None:
     return out
 
 
+def flat_lineage(record: dict | None) -> dict | None:
+    """``lineage``'s nested record with each seeding run's record once: ``seeded_from`` names the runs by role
+    and ``runs`` holds their records, whose own ``seeded_from`` name runs the same way. Runs seeded both
+    weights and adapters from the same ancestors, so the nested record repeats them and doubles with each
+    generation; a run recorded at two different states (resumed between its descendants) is kept twice,
+    the second keyed ``<run>@<AV step>``."""
+    if record is None:
+        return None
+    runs: dict[str, dict] = {}
+
+    def key_of(node: dict) -> str:
+        entry = {k: v for k, v in node.items() if k not in ("run", "seeded_from")}
+        entry["seeded_from"] = names(node.get("seeded_from"))
+        key, tries = node["run"], 1
+        while key in runs and runs[key] != entry:
+            tries += 1
+            key = f"{node['run']}@{(node.get('state') or {}).get('step')}" + (f"#{tries - 1}" if tries > 2 else "")
+        runs.setdefault(key, entry)
+        return key
+
+    def names(roles: dict | None) -> dict | None:
+        return None if roles is None else {role: key_of(node) for role, node in roles.items() if isinstance(node, dict)}
+
+    return {"seeded_from": names(record), "runs": runs}
+
+
 def without_resized(model: torch.nn.Module, seed: dict) -> tuple[dict, list[str]]:
     """Seed tensors minus those whose shape differs in ``model`` (a part resized since, say a wider audio
     encoder, starts fresh while everything else is seeded), and the names left out."""

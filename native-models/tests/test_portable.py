@@ -13,7 +13,7 @@ import torch  # noqa: E402
 
 from nestcap_av.config import TrainConfig  # noqa: E402
 from nestcap_av.portable import fusion_checkpoint, seeding_runs  # noqa: E402
-from nestcap_av.train import lineage  # noqa: E402
+from nestcap_av.train import flat_lineage, lineage  # noqa: E402
 
 
 class SeedingRunTests(unittest.TestCase):
@@ -30,6 +30,29 @@ class SeedingRunTests(unittest.TestCase):
             with open(path, "w", encoding="utf-8") as f:
                 json.dump({"seeded_from": None}, f)
             self.assertEqual(seeding_runs(path), [])
+
+
+class FlatLineageTests(unittest.TestCase):
+    def test_each_seeding_run_is_recorded_once_and_named_by_role(self):
+        joint = {"run": "work/runs/joint", "state": {"step": 7600}, "seeded_from": None}
+        enc = {"run": "work/runs/enc", "state": {"step": 0}, "seeded_from": {"lm_and_encoders": joint}}
+        av = {"run": "work/runs/av", "state": {"step": 400}, "seeded_from": {"lm_and_encoders": enc, "adapters": joint}}
+        flat = flat_lineage({"lm_and_encoders": av, "adapters": av})
+        self.assertEqual(flat["seeded_from"], {"lm_and_encoders": "work/runs/av", "adapters": "work/runs/av"})
+        self.assertEqual(sorted(flat["runs"]), ["work/runs/av", "work/runs/enc", "work/runs/joint"])
+        self.assertEqual(flat["runs"]["work/runs/av"]["seeded_from"], {"lm_and_encoders": "work/runs/enc", "adapters": "work/runs/joint"})
+        self.assertEqual(flat["runs"]["work/runs/av"]["state"], {"step": 400})
+        self.assertIsNone(flat["runs"]["work/runs/joint"]["seeded_from"])
+        self.assertIsNone(flat_lineage(None))
+
+    def test_a_run_recorded_at_two_states_is_kept_twice(self):
+        early = {"run": "work/runs/av", "state": {"step": 1200}, "seeded_from": None}
+        late = {"run": "work/runs/av", "state": {"step": 4200}, "seeded_from": None}
+        enc = {"run": "work/runs/enc", "state": {"step": 0}, "seeded_from": {"lm_and_encoders": early}}
+        flat = flat_lineage({"lm_and_encoders": enc, "adapters": late})
+        self.assertEqual(flat["runs"]["work/runs/enc"]["seeded_from"], {"lm_and_encoders": "work/runs/av"})
+        self.assertEqual(flat["seeded_from"]["adapters"], "work/runs/av@4200")
+        self.assertEqual(flat["runs"]["work/runs/av@4200"]["state"], {"step": 4200})
 
 
 class FusionCheckpointTests(unittest.TestCase):

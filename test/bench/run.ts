@@ -186,6 +186,17 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   return rows;
 }
 
+/**
+ * "at commit …", and whether the working tree differed from it: a bundle is usually measured before it
+ * is committed, and its figures must not read as the previous commit's.
+ */
+function measuredAt(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8' }).trim();
+  const changed = git('status', '--porcelain', '--untracked-files=no');
+  const files = changed.length > 0 ? changed.split('\n').length : 0;
+  return `at commit \`${git('rev-parse', '--short', 'HEAD')}\`${files > 0 ? ` plus uncommitted changes to ${files} tracked files` : ''}`;
+}
+
 function writeWav(path: string, pcm: Float32Array): void {
   const data = Buffer.alloc(pcm.length * 2);
   pcm.forEach((sample, index) => data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(sample * 32767))), index * 2));
@@ -340,9 +351,8 @@ async function liveSection(bundle: LoadedBundle, heldout: readonly Utterance[]):
   runs.push(await runLiveLatency(bundle, timeline, { kind: 'fixed', scaleIndex: 0 }, true));
   process.stderr.write('bench: live captions with the Balanced policy…\n');
   runs.push(await runLiveLatency(bundle, timeline, { kind: 'policy' }, true));
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
   return [
-    `Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} ${measuredAt()} on ${machineDescription()}; ${threads} ONNX Runtime threads; bundle \`${bundle.manifest.id}\`.`,
     '',
     ...liveLatencyReport(runs, timeline.durationSeconds),
   ].join('\n');
@@ -408,9 +418,8 @@ async function main(): Promise<void> {
     long = runPipelineChild(longFile, finest);
   }
 
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
   const lines: string[] = [];
-  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\` on ${machineDescription()}; ${threads} ONNX Runtime threads; per-chunk rows time the fastest of ${passes} passes; bundle \`${bundle.manifest.id}\`.`);
+  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} ${measuredAt()} on ${machineDescription()}; ${threads} ONNX Runtime threads; per-chunk rows time the fastest of ${passes} passes; bundle \`${bundle.manifest.id}\`.`);
   lines.push('');
   lines.push(`Float32 matmul peak through ONNX Runtime in the same run: ${fmt(peak / 1e9, 1)} GFLOP/s.`);
   lines.push('');
