@@ -709,7 +709,9 @@ def main() -> None:
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
                      encoder_conv_kernel=a.encoder_conv_kernel)
-    if a.init_from:  # dimensions of the seeded parts come from that run; the options given here apply on top
+    # dimensions of the seeded parts come from that run; the options given here apply on top. A resumed run
+    # has its own config (train() reads it), and its seeding runs need not be on this machine (portable).
+    if a.init_from and not os.path.exists(os.path.join(a.run, "config.json")):
         with open(os.path.join(a.init_from, "config.json"), encoding="utf-8") as f:
             base = from_dict(ModelConfig, json.load(f)["model"])
         base.lora_variant, base.mome, base.sink_loss, base.compression = mc.lora_variant, mc.mome, mc.sink_loss, mc.compression

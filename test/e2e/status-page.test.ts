@@ -77,7 +77,9 @@ test('the status page shows live facts from the real services in Chromium', asyn
 
   await t.test('choosing Battery saver reaches the policy on the main side', async () => {
     await page.getByTestId('policy-mode').selectOption('saver');
-    await page.getByTestId('current-scale').filter({ hasText: /Current scale: s1/ }).waitFor({ timeout: 5000 });
+    // Saver sits at s1 with nothing pressing and a rung coarser per pressure: on a machine busy with other
+    // work (a CPU above 90%) that is s2 or s3. Never the finest.
+    await page.getByTestId('current-scale').filter({ hasText: /Current scale: s[1-3] / }).waitFor({ timeout: 5000 });
     await page.getByTestId('policy-mode').selectOption('fixed');
     await page.getByTestId('fixed-scale').selectOption('s3');
     await page.getByTestId('current-scale').filter({ hasText: /Current scale: s3/ }).waitFor({ timeout: 5000 });
