@@ -30,6 +30,13 @@ start=$(date +%s)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --init-from "$out/enc_a" \
   --init-adapters-from "$out/enc" --freeze-encoders --steps 3 --batch 4 --ckpt-every 3 --fusion-steps 2 \
   --p-speed 0.3 --p-channel 0.3 --p-pad 0.5
+# a copied run trains on in its copy, with its original command, even where its seeding run is gone
+# (as a run unpacked from checkpoints/), and leaves the original alone
+cp -r "$out/run" "$out/run_copy"
+"$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run_copy" --tiny --init-from "$out/gone" \
+  --init-adapters-from "$out/gone" --freeze-encoders --steps 4 --batch 4 --ckpt-every 3 --fusion-steps 2
+"$py" -c 'import json, sys; steps = [json.load(open(f"{d}/state.json"))["state"]["step"] for d in sys.argv[1:]]; assert steps == [3, 4], steps' \
+  "$out/run" "$out/run_copy"
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"

@@ -482,7 +482,8 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         with open(cfg_path, encoding="utf-8") as f:
             saved = json.load(f)
         mc = from_dict(ModelConfig, saved["model"])
-        keep = {"steps": tc.steps, "enc_steps": tc.enc_steps, "fusion_steps": tc.fusion_steps,
+        # the run directory is where the run is now: a copied run trains on in its copy, not its original
+        keep = {"run_dir": tc.run_dir, "steps": tc.steps, "enc_steps": tc.enc_steps, "fusion_steps": tc.fusion_steps,
                 "max_minutes": tc.max_minutes, "threads": tc.threads}
         if tc.adapter_lr_mult != 1.0:
             keep["adapter_lr_mult"] = tc.adapter_lr_mult
