@@ -446,10 +446,10 @@ def flat_lineage(record: dict | None) -> dict | None:
     def key_of(node: dict) -> str:
         entry = {k: v for k, v in node.items() if k not in ("run", "seeded_from")}
         entry["seeded_from"] = names(node.get("seeded_from"))
-        key, tries = node["run"], 1
+        key, collisions = node["run"], 0
         while key in runs and runs[key] != entry:
-            tries += 1
-            key = f"{node['run']}@{(node.get('state') or {}).get('step')}" + (f"#{tries - 1}" if tries > 2 else "")
+            collisions += 1
+            key = f"{node['run']}@{(node.get('state') or {}).get('step')}" + (f"#{collisions}" if collisions > 1 else "")
         runs.setdefault(key, entry)
         return key
 
