@@ -634,6 +634,24 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
     return state
 
 
+def snr_text(choices: tuple[float | None, ...]) -> str:
+    return ",".join("clean" if v is None else f"{v:g}" for v in choices)
+
+
+def snr_choices_from(text: str) -> tuple[float | None, ...]:
+    """``--snr``'s list: dB values, and ``clean`` for a draw without noise."""
+    choices: list[float | None] = []
+    for item in (v.strip() for v in text.split(",")):
+        if item == "clean":
+            choices.append(None)
+            continue
+        try:
+            choices.append(float(item))
+        except ValueError:
+            raise SystemExit(f"--snr: {item!r} is neither a number of dB nor 'clean'") from None
+    return tuple(choices)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=TrainConfig.corpus)
@@ -690,12 +708,17 @@ def main() -> None:
                     help="share of training samples with silence before and after the speech, as the engine's chunks")
     ap.add_argument("--pad-max", type=float, default=TrainConfig.pad_max,
                     help="longest silence on either side, in seconds")
+    ap.add_argument("--p-noise", type=float, default=TrainConfig.p_noise,
+                    help="share of training samples (AV and encoder stages) given additive white, pink or babble noise")
+    ap.add_argument("--snr", default=snr_text(TrainConfig.snr_choices),
+                    help="comma-separated SNRs in dB that a noisy sample draws from, uniformly; 'clean' draws no noise")
     ap.add_argument("--spec-augment", action="store_true", help="SpecAugment masks in the encoder stage")
     ap.add_argument("--family-boost", action="append", default=[],
                     help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
     a = ap.parse_args()
     lo, hi = (float(v) for v in a.speed_range.split(","))
     boost = {k: float(v) for k, v in (item.split("=", 1) for item in a.family_boost)}
+    snrs = snr_choices_from(a.snr)
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
                      max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
                      scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
@@ -705,7 +728,7 @@ def main() -> None:
                      freeze_encoders=a.freeze_encoders, fusion_steps=a.fusion_steps,
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from, p_speed=a.p_speed,
                      speed_range=(lo, hi), p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
-                     spec_augment=a.spec_augment,
+                     spec_augment=a.spec_augment, p_noise=a.p_noise, snr_choices=snrs,
                      family_boost=boost)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,

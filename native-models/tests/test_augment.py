@@ -16,6 +16,7 @@ from nestcap_av.data import (
     speed_perturb,
     voice_perturbation,
 )
+from nestcap_av.train import snr_choices_from, snr_text
 
 
 def tone(freq: float, seconds: float) -> np.ndarray:
@@ -103,6 +104,16 @@ class VoiceAugmentationTest(unittest.TestCase):
         sides = [voice_perturbation(np.random.default_rng(s), TrainConfig(p_pad=1.0, pad_max=0.3))[2] for s in range(50)]
         self.assertTrue(all(0.0 <= a <= 0.3 and 0.0 <= b <= 0.3 for a, b in sides))
         self.assertGreater(len({a for a, _ in sides}), 40)
+
+
+class NoisePolicyOptionTest(unittest.TestCase):
+    def test_snr_list_reads_numbers_and_clean_and_the_default_round_trips(self):
+        self.assertEqual(snr_choices_from("clean, 20,-5"), (None, 20.0, -5.0))
+        self.assertEqual(snr_choices_from(snr_text(TrainConfig.snr_choices)), TrainConfig.snr_choices)
+
+    def test_a_misspelt_snr_is_refused_by_name(self):
+        with self.assertRaisesRegex(SystemExit, "'cleen'"):
+            snr_choices_from("cleen,10")
 
 
 if __name__ == "__main__":
