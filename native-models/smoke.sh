@@ -14,17 +14,19 @@ fi
 mkdir -p "$out"
 cd "$here"
 start=$(date +%s)
-"$py" -m nestcap_av.corpus --out "$out/corpus" --n-train 32 --n-eval-seen 8 --n-eval-heldout 8 --workers 2
+"$py" -m nestcap_av.corpus --out "$out/corpus" --n-train 32 --n-eval-seen 8 --n-eval-heldout 8 --n-train-extra 8 --workers 2
 # stages: LM, CTC encoder pre-training, AV (encoders with convolution modules, as the built-in bundle)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc" --tiny --lm-steps 3 --enc-steps 2 --enc-batch 2 \
   --encoder-conv-kernel 5 --steps 3 --batch 4 --ckpt-every 3
 # resuming with more steps continues from the checkpoint
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc" --tiny --steps 4 --batch 4 --ckpt-every 3
 # a wider audio encoder trained alone by CTC, the rest seeded (how the built-in bundle's audio encoder is trained),
-# with the voice augmentation (speed, channel, SpecAugment, a family oversampled)
+# with the voice augmentation (speed, channel, SpecAugment, a family oversampled), a milder noise policy and
+# the extra split of WordNet's sentences
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_a" --tiny --init-from "$out/enc" \
   --audio-dim 48 --audio-layers 2 --enc-modalities a --enc-steps 2 --enc-batch 2 --steps 0 \
-  --p-speed 0.5 --p-channel 0.5 --p-pad 0.5 --spec-augment --family-boost festival=2
+  --p-speed 0.5 --p-channel 0.5 --p-pad 0.5 --spec-augment --family-boost festival=2 --p-noise 0.35 --snr clean,10,0 \
+  --extra-split train_extra
 # projectors and LoRA on the frozen, seeded encoders (how the built-in bundle and its ablations are trained),
 # then the audio-visual CTC head alone (stage 4, as the built-in bundle's)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --init-from "$out/enc_a" \

@@ -21,6 +21,9 @@ class CorpusConfig:
     n_train: int = 6000
     n_eval_seen: int = 300
     n_eval_heldout: int = 200
+    # utterances of split train_extra: WordNet's example sentences (corpus.load_wordnet_examples) in the
+    # training voices, for acoustic training on more text than the fortunes give; 0 = no such split
+    n_train_extra: int = 0
     roi: int = 32  # mouth ROI side in pixels (grayscale)
     min_words: int = 3
     max_words: int = 10
@@ -122,6 +125,8 @@ class TrainConfig:
     pad_max: float = 0.5
     spec_augment: bool = False
     family_boost: dict[str, float] = field(default_factory=dict)
+    # corpus splits trained on besides ``train`` (e.g. ``train_extra``, WordNet's sentences), every stage
+    extra_splits: tuple[str, ...] = ()
     ckpt_every: int = 200
     log_every: int = 20
     max_minutes: float = 0.0  # stop (after checkpointing) when wall time exceeds this; 0 = no limit

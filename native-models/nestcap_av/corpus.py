@@ -2,7 +2,8 @@
 
     /usr/bin/python3 -m nestcap_av.corpus --out work/corpus --n-train 6000 --seed 1234
 
-Sentences come from Debian's ``fortunes``/``fortunes-min`` packages (/usr/share/games/fortunes). Speech comes
+Sentences come from Debian's ``fortunes``/``fortunes-min`` packages (/usr/share/games/fortunes); an optional
+split ``train_extra`` speaks the example sentences of WordNet (Debian's ``wordnet-base``). Speech comes
 from espeak-ng (voices x variants, rate, pitch), festival (kal_diphone, cmu_us_slt_arctic_hts, duration
 stretch + speed perturbation) and flite (kal, kal16, awb, rms, slt; duration stretch, f0). The phone timings
 of each engine drive a 25 fps grayscale mouth-ROI video (render.py). One family (flite by default) is held
@@ -33,6 +34,7 @@ from . import render, tts
 from .config import FPS, SAMPLE_RATE, CorpusConfig, dump_json, to_dict
 
 FORTUNE_DIR = "/usr/share/games/fortunes"
+WORDNET_DIR = "/usr/share/wordnet"
 # categories skipped: ascii art, offensive-leaning or non-prose collections
 SKIP = {"art", "ascii-art", "ethnic", "drugs", "men-women", "perl", "translate-me", "debian", "linux",
         "linuxcookie", "startrek", "knghtbrd", "paradoxum", "goedel", "disclaimer", "zippy"}
@@ -61,18 +63,46 @@ def load_sentences(cfg: CorpusConfig, source_dir: str = FORTUNE_DIR) -> list[tup
             body = " ".join(lines)
             for sent in re.split(r"(?<=[.!?])\s+", body):
                 sent = sent.strip()
-                if not re.fullmatch(r"[A-Za-z][A-Za-z ,;:'\-]*[.!?]", sent):
-                    continue
-                tr = normalise(sent)
-                words = tr.split()
-                if not (cfg.min_words <= len(words) <= cfg.max_words) or len(tr) > cfg.max_chars:
-                    continue
-                if tr in seen:
+                tr = keep_sentence(sent, cfg) if sent[-1:] in ".!?" else None
+                if tr is None or tr in seen:
                     continue
                 seen.add(tr)
                 out.append((sent, tr))
     out.sort(key=lambda x: x[1])
     return out
+
+
+def keep_sentence(sent: str, cfg: CorpusConfig) -> str | None:
+    """The transcript of a sentence the corpus can speak (letters and basic punctuation, the configured number
+    of words and characters), else None."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z ,;:'\-]*[.!?]?", sent):
+        return None
+    tr = normalise(sent)
+    words = tr.split()
+    if not (cfg.min_words <= len(words) <= cfg.max_words) or len(tr) > cfg.max_chars:
+        return None
+    return tr
+
+
+def load_wordnet_examples(cfg: CorpusConfig, source_dir: str = WORDNET_DIR) -> list[tuple[str, str]]:
+    """WordNet's usage examples (the quoted sentences in each synset's gloss), as the fortunes are filtered,
+    without any sentence whose transcript belongs to the evaluation share: everyday English over far more
+    words than the fortunes have (36,772 sentences over 26,449 words, against 6,418 over about 9,000)."""
+    files = sorted(glob.glob(os.path.join(source_dir, "data.*")))
+    if not files:
+        raise SystemExit(f"no WordNet data in {source_dir}: apt-get install wordnet-base")
+    found: dict[str, str] = {}
+    for path in files:
+        with open(path, encoding="latin-1") as f:
+            for line in f:
+                if line.startswith("  ") or "|" not in line:  # the licence header; synsets without a gloss
+                    continue
+                for example in re.findall(r'"([^"]+)"', line.split("|", 1)[1]):
+                    sent = example.strip()
+                    tr = keep_sentence(sent, cfg)
+                    if tr is not None and not is_eval_sentence(tr, cfg.eval_fraction):
+                        found.setdefault(tr, sent)
+    return sorted(((sent, tr) for tr, sent in found.items()), key=lambda x: x[1])
 
 
 def is_eval_sentence(transcript: str, fraction: float) -> bool:
@@ -85,15 +115,20 @@ def _utt_rng(seed: int, split: str, i: int) -> np.random.Generator:
     return np.random.default_rng(h)
 
 
-def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]]) -> dict[str, list[dict]]:
+def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
+              extra_sentences: list[tuple[str, str]] | None = None) -> dict[str, list[dict]]:
     train_s = [s for s in sentences if not is_eval_sentence(s[1], cfg.eval_fraction)]
     eval_s = [s for s in sentences if is_eval_sentence(s[1], cfg.eval_fraction)]
     plans: dict[str, list[dict]] = {}
     specs = [("train", cfg.n_train, train_s, cfg.train_families, cfg.family_weights),
              ("eval_seen", cfg.n_eval_seen, eval_s, cfg.train_families, cfg.family_weights),
              ("eval_heldout", cfg.n_eval_heldout, eval_s, (cfg.heldout_family,), (1.0,))]
+    if cfg.n_train_extra > 0:  # planned on its own generator, so the other splits stay as they were
+        specs.append(("train_extra", cfg.n_train_extra, extra_sentences or [], cfg.train_families, cfg.family_weights))
     for split, n, pool, fams, weights in specs:
-        rng = np.random.default_rng(cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2}[split])
+        if n > 0 and not pool:
+            raise SystemExit(f"no sentences for split {split}")
+        rng = np.random.default_rng(cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2, "train_extra": 3}[split])
         order = rng.permutation(len(pool))
         jobs = []
         for i in range(n):
@@ -163,8 +198,11 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print) -> dict:
     train_text = [tr for _, tr in sentences if not is_eval_sentence(tr, cfg.eval_fraction)]
     with open(os.path.join(out_dir, "lm_text.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(train_text) + "\n")
-    plans = plan_jobs(cfg, sentences)
+    extra = load_wordnet_examples(cfg) if cfg.n_train_extra > 0 else None
+    plans = plan_jobs(cfg, sentences, extra)
     stats: dict = {"config": to_dict(cfg), "source": FORTUNE_DIR + " (Debian fortunes, fortunes-min)",
+                   **({"extra_source": WORDNET_DIR + " (Debian wordnet-base, usage examples)",
+                       "sentences_extra_pool": len(extra)} if extra is not None else {}),
                    "sentences_total": len(sentences), "sentences_train_pool": len(train_text),
                    "sentences_eval_pool": len(sentences) - len(train_text), "splits": {}}
     chunk = 24
@@ -218,11 +256,13 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=CorpusConfig.n_train)
     ap.add_argument("--n-eval-seen", type=int, default=CorpusConfig.n_eval_seen)
     ap.add_argument("--n-eval-heldout", type=int, default=CorpusConfig.n_eval_heldout)
+    ap.add_argument("--n-train-extra", type=int, default=CorpusConfig.n_train_extra,
+                    help="utterances of split train_extra (WordNet's example sentences in the training voices)")
     ap.add_argument("--roi", type=int, default=CorpusConfig.roi)
     ap.add_argument("--workers", type=int, default=CorpusConfig.workers)
     a = ap.parse_args()
     cfg = CorpusConfig(seed=a.seed, n_train=a.n_train, n_eval_seen=a.n_eval_seen, n_eval_heldout=a.n_eval_heldout,
-                       roi=a.roi, workers=a.workers)
+                       n_train_extra=a.n_train_extra, roi=a.roi, workers=a.workers)
     generate(cfg, a.out)
 
 

@@ -85,6 +85,47 @@ class Split:
         return self.video[r["video_off"]: r["video_off"] + n].reshape(r["n_frames"], self.roi, self.roi)
 
 
+class TrainingSet:
+    """Several splits read as one, indexed in order (the training split, then extra splits such as
+    ``train_extra``): the same ``rows``, ``pcm`` and ``frames`` as a Split."""
+
+    def __init__(self, splits: list[Split]):
+        self.splits = splits
+        self.rows = [r for s in splits for r in s.rows]
+        self.starts = np.cumsum([0] + [len(s) for s in splits])[:-1]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _locate(self, i: int) -> tuple[Split, int]:
+        k = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.splits[k], i - int(self.starts[k])
+
+    def pcm(self, i: int) -> np.ndarray:
+        split, j = self._locate(i)
+        return split.pcm(j)
+
+    def frames(self, i: int) -> np.ndarray:
+        split, j = self._locate(i)
+        return split.frames(j)
+
+
+# what training samples from: one split, or several read as one
+SplitLike = Split | TrainingSet
+
+
+def training_set(root: str, roi: int, extra_splits: tuple[str, ...] = ()) -> SplitLike:
+    """The corpus's training split, with the named extra splits after it."""
+    train = Split(root, "train", roi)
+    if not extra_splits:
+        return train
+    missing = [name for name in extra_splits if not os.path.exists(os.path.join(root, name, "index.jsonl"))]
+    if missing:
+        raise SystemExit(f"{root} has no split {', '.join(missing)}: generate it with python -m nestcap_av.corpus "
+                         f"--n-train-extra N")
+    return TrainingSet([train, *(Split(root, name, roi) for name in extra_splits)])
+
+
 # ------------------------------------------------------------------------------------------ augmentation
 def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     spec = np.fft.rfft(rng.normal(0, 1, n))
@@ -93,7 +134,7 @@ def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return (x / (np.std(x) + 1e-9)).astype(np.float32)
 
 
-def babble(rng: np.random.Generator, split: Split, n: int, exclude: int, talkers: int | None = None) -> np.ndarray:
+def babble(rng: np.random.Generator, split: SplitLike, n: int, exclude: int, talkers: int | None = None) -> np.ndarray:
     k = int(talkers or rng.integers(3, 7))
     out = np.zeros(n, np.float32)
     for _ in range(k):
@@ -201,7 +242,7 @@ def spec_augment(mel: torch.Tensor, rng: np.random.Generator, freq_masks: int = 
     return out
 
 
-def family_weights(split: Split, boost: dict[str, float]) -> np.ndarray | None:
+def family_weights(split: SplitLike, boost: dict[str, float]) -> np.ndarray | None:
     """Sampling probabilities over the split that weight each TTS family by ``boost`` (1 where unnamed);
     None when nothing is boosted, so uniform sampling keeps its old random sequence."""
     if not boost:
@@ -214,7 +255,7 @@ def sample_indices(rng: np.random.Generator, n: int, size: int, weights: np.ndar
     return rng.integers(0, n, size) if weights is None else rng.choice(n, size, p=weights)
 
 
-def make_example(split: Split, i: int, rng: np.random.Generator, task: str, snr: float | None, noise_kind: str,
+def make_example(split: SplitLike, i: int, rng: np.random.Generator, task: str, snr: float | None, noise_kind: str,
                  do_reverb: bool, video_state: str, speed: float = 1.0, channel: bool = False,
                  pad: tuple[float, float] = (0.0, 0.0)) -> dict:
     x = split.pcm(i)
@@ -241,7 +282,7 @@ def make_example(split: Split, i: int, rng: np.random.Generator, task: str, snr:
     return {"pcm": x.astype(np.float32), "frames": v, "task": task, "text": split.rows[i]["transcript"]}
 
 
-def sample_example(split: Split, i: int, rng: np.random.Generator, tc, ramp: float = 1.0) -> dict:
+def sample_example(split: SplitLike, i: int, rng: np.random.Generator, tc, ramp: float = 1.0) -> dict:
     """Training sample with the TrainConfig's task sampling and augmentation policy (``ramp`` scales noise/reverb)."""
     tasks = list(tc.task_probs)
     task = str(rng.choice(tasks, p=np.array([tc.task_probs[t] for t in tasks]) / sum(tc.task_probs.values())))

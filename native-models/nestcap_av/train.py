@@ -27,7 +27,7 @@ from .config import ModelConfig, TrainConfig, dump_json, from_dict, to_dict
 from .data import (
     SPECIALS,
     CharTokenizer,
-    Split,
+    SplitLike,
     build_sequences,
     collate,
     family_weights,
@@ -35,6 +35,7 @@ from .data import (
     sample_example,
     sample_indices,
     spec_augment,
+    training_set,
     voice_perturbation,
 )
 from .model import AVModel, LM, av_ctc_log_probs, ctc_log_probs
@@ -63,7 +64,7 @@ def lr_at(step: int, tc: TrainConfig, base: float, total: int) -> float:
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * prog)))
 
 
-def measure_norms(split: Split, model: AVModel, n: int = 200) -> dict:
+def measure_norms(split: SplitLike, model: AVModel, n: int = 200) -> dict:
     """Global log-mel mean/std and ROI pixel mean/std over a sample of the training split."""
     rng = np.random.default_rng(0)
     idx = rng.choice(len(split), size=min(n, len(split)), replace=False)
@@ -206,7 +207,7 @@ def advance(state: dict, t_prev: float, samples: int) -> float:
 
 
 # ------------------------------------------------------------------------------------------------- stage 2
-def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConfig, run: str, log,
+def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: TrainConfig, run: str, log,
                       t_start: float) -> dict:
     """CTC-only training of both encoders (no LM pass, so a step costs a fraction of an AV step), with the
     AV stage's noise, reverberation and occlusion policy. Checkpoints to ``<run>/enc.pt``; re-running resumes,
@@ -259,7 +260,7 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: Split, tc: Trai
 
 
 # ------------------------------------------------------------------------------------------------- stage 4
-def fusion_example(split: Split, i: int, rng: np.random.Generator, tc: TrainConfig) -> dict:
+def fusion_example(split: SplitLike, i: int, rng: np.random.Generator, tc: TrainConfig) -> dict:
     """An audio-visual sample for the fusion head: noisy audio (babble most often, the hardest case) with
     the face in view, now and then occluded (a chunk without a face never reaches the head)."""
     snr = None
@@ -271,7 +272,7 @@ def fusion_example(split: Split, i: int, rng: np.random.Generator, tc: TrainConf
                         *voice_perturbation(rng, tc))
 
 
-def train_fusion(model: AVModel, tok: CharTokenizer, split: Split, tc: TrainConfig, run: str, log,
+def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: TrainConfig, run: str, log,
                  t_start: float) -> dict:
     """CTC training of the audio-visual CTC head alone, everything else frozen (the LM's prompts, projectors
     and adapters are untouched, so every other output of the model stays as it was). Checkpoints to
@@ -495,7 +496,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         raise SystemExit(f"{tc.run_dir} was created without the audio-visual CTC head, so --fusion-steps has "
                          f"nothing to train; start a new run seeded from it: --init-from {tc.run_dir} "
                          f"--init-adapters-from {tc.run_dir} --freeze-encoders --steps 0 --fusion-steps N")
-    split = Split(tc.corpus, "train", mc.roi)
+    split = training_set(tc.corpus, mc.roi, tc.extra_splits)
     model = build_model(mc)
     init = None
     if tc.init_from and not os.path.exists(os.path.join(tc.run_dir, "last.pt")):
@@ -713,6 +714,8 @@ def main() -> None:
     ap.add_argument("--snr", default=snr_text(TrainConfig.snr_choices),
                     help="comma-separated SNRs in dB that a noisy sample draws from, uniformly; 'clean' draws no noise")
     ap.add_argument("--spec-augment", action="store_true", help="SpecAugment masks in the encoder stage")
+    ap.add_argument("--extra-split", action="append", default=[],
+                    help="a corpus split to train on besides train, every stage (e.g. train_extra: WordNet's sentences)")
     ap.add_argument("--family-boost", action="append", default=[],
                     help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
     a = ap.parse_args()
@@ -729,6 +732,7 @@ def main() -> None:
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from, p_speed=a.p_speed,
                      speed_range=(lo, hi), p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
                      spec_augment=a.spec_augment, p_noise=a.p_noise, snr_choices=snrs,
+                     extra_splits=tuple(a.extra_split),
                      family_boost=boost)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,

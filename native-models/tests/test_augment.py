@@ -8,6 +8,7 @@ import torch
 
 from nestcap_av.config import SAMPLE_RATE, TrainConfig
 from nestcap_av.data import (
+    TrainingSet,
     family_weights,
     pad_silence,
     random_channel,
@@ -104,6 +105,30 @@ class VoiceAugmentationTest(unittest.TestCase):
         sides = [voice_perturbation(np.random.default_rng(s), TrainConfig(p_pad=1.0, pad_max=0.3))[2] for s in range(50)]
         self.assertTrue(all(0.0 <= a <= 0.3 and 0.0 <= b <= 0.3 for a, b in sides))
         self.assertGreater(len({a for a, _ in sides}), 40)
+
+
+class FakeAudioSplit:
+    def __init__(self, values: list[float]):
+        self.rows = [{"transcript": f"utterance {v:g}"} for v in values]
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def pcm(self, i: int) -> np.ndarray:
+        return np.full(4, self.values[i], np.float32)
+
+    def frames(self, i: int) -> np.ndarray:
+        return np.full((1, 2, 2), int(self.values[i]), np.uint8)
+
+
+class TrainingSetTest(unittest.TestCase):
+    def test_splits_read_as_one_in_order(self):
+        both = TrainingSet([FakeAudioSplit([1.0, 2.0, 3.0]), FakeAudioSplit([10.0, 20.0])])
+        self.assertEqual(len(both), 5)
+        self.assertEqual([float(both.pcm(i)[0]) for i in range(5)], [1.0, 2.0, 3.0, 10.0, 20.0])
+        self.assertEqual(int(both.frames(3)[0, 0, 0]), 10)
+        self.assertEqual(both.rows[4]["transcript"], "utterance 20")
 
 
 class NoisePolicyOptionTest(unittest.TestCase):

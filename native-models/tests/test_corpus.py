@@ -37,6 +37,33 @@ class SentenceTests(unittest.TestCase):
         evals = {j["transcript"] for j in plans["eval_seen"] + plans["eval_heldout"]}
         self.assertFalse(train & evals)
 
+    def test_an_extra_split_leaves_the_other_plans_as_they_were_and_holds_no_evaluation_sentence(self):
+        extra = [("The cat sat on the mat", "the cat sat on the mat"), ("A dog barked twice", "a dog barked twice")]
+        base = CorpusConfig(n_train=40, n_eval_seen=10, n_eval_heldout=10)
+        plain = corpus.plan_jobs(base, self.sentences)
+        with_extra = corpus.plan_jobs(CorpusConfig(n_train=40, n_eval_seen=10, n_eval_heldout=10, n_train_extra=6),
+                                      self.sentences, extra)
+        self.assertEqual({k: v for k, v in with_extra.items() if k != "train_extra"}, plain)
+        self.assertEqual(len(with_extra["train_extra"]), 6)
+        self.assertLessEqual({j["transcript"] for j in with_extra["train_extra"]}, {tr for _, tr in extra})
+        self.assertEqual({j["family"] for j in with_extra["train_extra"]} - set(base.train_families), set())
+
+    def test_wordnet_examples_are_filtered_like_the_fortunes_and_skip_the_evaluation_share(self):
+        cfg = CorpusConfig()
+        evaluation = next(tr for _, tr in self.sentences if corpus.is_eval_sentence(tr, cfg.eval_fraction))
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "data.noun"), "w", encoding="latin-1") as f:
+                f.write("  1 This software and database is being provided\n")
+                f.write('00001740 03 n 01 entity 0 | that which exists; "the cat slept on the warm mat"; '
+                        '"too short"; "numbers like 42 are out"; "' + evaluation + '"\n')
+                f.write('00001741 03 n 01 thing 0 | no examples at all\n')
+            found = corpus.load_wordnet_examples(cfg, d)
+        self.assertEqual(found, [("the cat slept on the warm mat", "the cat slept on the warm mat")])
+
+    def test_wordnet_is_required_only_for_the_extra_split(self):
+        with tempfile.TemporaryDirectory() as d, self.assertRaisesRegex(SystemExit, "wordnet-base"):
+            corpus.load_wordnet_examples(CorpusConfig(), d)
+
     def test_heldout_family_only_in_heldout_split(self):
         plans = corpus.plan_jobs(CorpusConfig(n_train=400, n_eval_seen=50, n_eval_heldout=50), self.sentences)
         self.assertNotIn("flite", {j["family"] for j in plans["train"] + plans["eval_seen"]})
