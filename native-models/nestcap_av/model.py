@@ -409,6 +409,9 @@ class AVModel(nn.Module):
     def audio_parameters(self) -> list[nn.Parameter]:
         return [p for mod in (self.audio, self.ctc_a) for p in mod.parameters()]
 
+    def video_parameters(self) -> list[nn.Parameter]:
+        return [p for mod in (self.video, self.ctc_v) for p in mod.parameters()]
+
     def encoder_parameters(self) -> list[nn.Parameter]:
         return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v) for p in mod.parameters()]
 

@@ -209,13 +209,14 @@ def advance(state: dict, t_prev: float, samples: int) -> float:
 # ------------------------------------------------------------------------------------------------- stage 2
 def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: TrainConfig, run: str, log,
                       t_start: float) -> dict:
-    """CTC-only training of both encoders (no LM pass, so a step costs a fraction of an AV step), with the
-    AV stage's noise, reverberation and occlusion policy. Checkpoints to ``<run>/enc.pt``; re-running resumes,
-    and a finished stage is loaded, not repeated."""
+    """CTC-only training of both encoders, or of one (``enc_modalities`` a or v), with no LM pass, so a step
+    costs a fraction of an AV step; the AV stage's noise, reverberation and occlusion policy. Checkpoints to
+    ``<run>/enc.pt``; re-running resumes, and a finished stage is loaded, not repeated."""
     path = os.path.join(run, "enc.pt")
     state = {"step": 0, "seconds": 0.0, "samples": 0, "done": False, "modalities": tc.enc_modalities}
-    audio_only = tc.enc_modalities == "a"
-    params = model.audio_parameters() if audio_only else model.encoder_parameters()
+    audio_only, video_only = tc.enc_modalities == "a", tc.enc_modalities == "v"
+    params = (model.audio_parameters() if audio_only else model.video_parameters() if video_only
+              else model.encoder_parameters())
     opt = torch.optim.AdamW(params, lr=tc.enc_lr, weight_decay=0.01)
     checkpoint = StageCheckpoint(path, "model", model.state_dict, lambda w: model.load_state_dict(w, strict=False), opt)
     state = checkpoint.load(state, log, "[enc] loaded encoder stage")
@@ -239,6 +240,9 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         if audio_only:
             enc_a, a_len = encode_audio(model, b, mel_augment)
             loss = la = ctc_loss(model.ctc_a, tok, b["texts"], enc_a, a_len)
+        elif video_only:
+            v_len = b["frame_len"]
+            loss = lv = ctc_loss(model.ctc_v, tok, b["texts"], model.video(b["frames"], v_len), v_len)
         else:
             enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False, mel_augment=mel_augment)
             la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
@@ -246,7 +250,8 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
-            rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1), "ctc_a": round(float(la), 4),
+            rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1),
+                   **({} if video_only else {"ctc_a": round(float(la), 4)}),
                    **({} if audio_only else {"ctc_v": round(float(lv), 4)})}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
@@ -684,10 +689,12 @@ def main() -> None:
                     help="CTC-only encoder pre-training steps before the AV stage (0 = none)")
     ap.add_argument("--enc-batch", type=int, default=TrainConfig.enc_batch)
     ap.add_argument("--enc-lr", type=float, default=TrainConfig.enc_lr)
-    ap.add_argument("--enc-modalities", default=TrainConfig.enc_modalities, choices=["av", "a"],
-                    help="encoders the CTC-only stage trains: both, or the audio encoder alone")
+    ap.add_argument("--enc-modalities", default=TrainConfig.enc_modalities, choices=["av", "a", "v"],
+                    help="encoders the CTC-only stage trains: both, the audio encoder alone or the video encoder alone")
     ap.add_argument("--audio-dim", type=int, default=0, help="width of the audio encoder (0 = default or seeded)")
     ap.add_argument("--audio-layers", type=int, default=0, help="blocks of the audio encoder (0 = default or seeded)")
+    ap.add_argument("--video-layers", type=int, default=0,
+                    help="blocks of the video encoder (0 = default or seeded); blocks a seeding run lacks start fresh")
     ap.add_argument("--freeze-encoders", action="store_true",
                     help="AV stage trains projectors, LoRA and MoME only (as Llama-MTSK on its frozen encoders)")
     ap.add_argument("--init-from", default="",
@@ -754,9 +761,10 @@ def main() -> None:
             mc.audio_dim = mc.video_dim = 32
             mc.lm_dim, mc.lm_ff, mc.lm_layers = 64, 128, 2
             mc.audio_layers = mc.video_layers = 1
-    # a resized audio encoder starts fresh (the seeding skips tensors whose shape changed)
+    # a resized audio encoder starts fresh (the seeding skips tensors whose shape changed); added video blocks too
     mc.audio_dim = a.audio_dim or mc.audio_dim
     mc.audio_layers = a.audio_layers or mc.audio_layers
+    mc.video_layers = a.video_layers or mc.video_layers
     if a.fixed_scale >= 0:
         mc.lora_variant = "MS"
     if a.fusion_steps > 0:
