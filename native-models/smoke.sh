@@ -47,6 +47,9 @@ cp -r "$out/run" "$out/run_copy"
   --init-adapters-from "$out/gone" --freeze-encoders --steps 4 --batch 4 --ckpt-every 3 --fusion-steps 2
 "$py" -c 'import json, sys; steps = [json.load(open(f"{d}/state.json"))["state"]["step"] for d in sys.argv[1:]]; assert steps == [3, 4], steps' \
   "$out/run" "$out/run_copy"
+# the quick development check of a run's CTC heads, with the search
+"$py" -m nestcap_av.devcheck --run "$out/run" --corpus "$out/corpus" --train 2 --seen-first 0 --seen 2 \
+  --heldout-first 0 --heldout 2 --search | grep -q "| audio-visual search, 0dB |"
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
