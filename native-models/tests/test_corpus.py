@@ -37,7 +37,7 @@ class SentenceTests(unittest.TestCase):
         evals = {j["transcript"] for j in plans["eval_seen"] + plans["eval_heldout"]}
         self.assertFalse(train & evals)
 
-    def test_an_extra_split_leaves_the_other_plans_as_they_were_and_holds_no_evaluation_sentence(self):
+    def test_an_extra_split_leaves_the_other_plans_as_they_were(self):
         extra = [("The cat sat on the mat", "the cat sat on the mat"), ("A dog barked twice", "a dog barked twice")]
         base = CorpusConfig(n_train=40, n_eval_seen=10, n_eval_heldout=10)
         plain = corpus.plan_jobs(base, self.sentences)
