@@ -27,14 +27,16 @@ start=$(date +%s)
   --audio-dim 48 --audio-layers 2 --enc-modalities a --enc-steps 2 --enc-batch 2 --steps 0 \
   --p-speed 0.5 --p-channel 0.5 --p-pad 0.5 --spec-augment --family-boost festival=2 --p-noise 0.35 --snr clean,10,0 \
   --extra-split train_extra
-# the video encoder, one block deeper, trained alone by CTC: the audio encoder stays exactly as it was seeded
+# the video encoder, one block deeper and on a finer grid, trained alone by CTC: the audio encoder stays
+# exactly as it was seeded
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_v" --tiny --init-from "$out/enc_a" \
-  --enc-modalities v --video-layers 2 --enc-steps 2 --enc-batch 2 --steps 0
+  --enc-modalities v --video-layers 2 --video-grid 4 --enc-steps 2 --enc-batch 2 --steps 0
 "$py" -c 'import sys, torch
 seed, run = (torch.load(f"{d}/last.pt")["model"] for d in sys.argv[1:])
 assert all(torch.equal(seed[k], run[k]) for k in seed if k.startswith(("audio.", "ctc_a.")))
 assert any(not torch.equal(seed[k], run[k]) for k in seed if k.startswith(("video.", "ctc_v.")))
-assert "video.blocks.1.q.weight" in run and "video.blocks.1.q.weight" not in seed' "$out/enc_a" "$out/enc_v"
+assert "video.blocks.1.q.weight" in run and "video.blocks.1.q.weight" not in seed
+assert run["video.fc.weight"].shape[1] == 4 * seed["video.fc.weight"].shape[1]' "$out/enc_a" "$out/enc_v"
 # projectors and LoRA on the frozen, seeded encoders (how the built-in bundle and its ablations are trained),
 # then the audio-visual CTC head alone (stage 4, as the built-in bundle's)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/run" --tiny --init-from "$out/enc_a" \

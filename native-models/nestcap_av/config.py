@@ -48,6 +48,8 @@ class ModelConfig:
     roi: int = 32
     video_dim: int = 144
     video_layers: int = 1
+    # side of the spatial grid the lip front end pools its feature map to before the linear layer (2 or 4)
+    video_grid: int = 2
     # depthwise kernel of a Conformer convolution module after every encoder block (0 = attention only,
     # the first bundle's design; runs saved before this option load with 0)
     encoder_conv_kernel: int = 0

@@ -196,7 +196,7 @@ class VideoEncoder(nn.Module):
         self.front = nn.Conv3d(1, 16, (3, 5, 5), stride=(1, 2, 2), padding=(1, 2, 2))
         self.c1 = nn.Conv2d(16, 32, 3, stride=2, padding=1)
         self.c2 = nn.Conv2d(32, 64, 3, stride=2, padding=1)
-        self.fc = nn.Linear(64 * 4, cfg.video_dim)
+        self.fc = nn.Linear(64 * cfg.video_grid ** 2, cfg.video_dim)
         self.tconv = nn.Conv1d(cfg.video_dim, cfg.video_dim, 5, padding=2)
         self.blocks = nn.ModuleList(Block(cfg.video_dim, 4, 2 * cfg.video_dim) for _ in range(cfg.video_layers))
         k = cfg.encoder_conv_kernel
@@ -209,7 +209,8 @@ class VideoEncoder(nn.Module):
         x = gelu(self.front(x.unsqueeze(1)))  # [B, C, T, H/2, W/2]
         x = x.transpose(1, 2).reshape(-1, 16, h // 2, w // 2)
         x = gelu(self.c2(gelu(self.c1(x))))  # [B*T, 64, H/8, W/8]
-        x = F.avg_pool2d(x, self.cfg.roi // 16).reshape(b, -1, 64 * 4)  # 2x2 spatial grid
+        grid = self.cfg.video_grid
+        x = F.avg_pool2d(x, self.cfg.roi // (8 * grid)).reshape(b, -1, 64 * grid ** 2)  # grid x grid spatial cells
         x = gelu(self.fc(x))
         x = x + gelu(self.tconv(x.transpose(1, 2))).transpose(1, 2)
         x = x + sinusoid(torch.arange(t), x.shape[2]).unsqueeze(0)

@@ -695,6 +695,8 @@ def main() -> None:
     ap.add_argument("--audio-layers", type=int, default=0, help="blocks of the audio encoder (0 = default or seeded)")
     ap.add_argument("--video-layers", type=int, default=0,
                     help="blocks of the video encoder (0 = default or seeded); blocks a seeding run lacks start fresh")
+    ap.add_argument("--video-grid", type=int, default=0, choices=[0, 2, 4],
+                    help="spatial grid the lip front end pools to (0 = default or seeded); a new grid's linear layer starts fresh")
     ap.add_argument("--freeze-encoders", action="store_true",
                     help="AV stage trains projectors, LoRA and MoME only (as Llama-MTSK on its frozen encoders)")
     ap.add_argument("--init-from", default="",
@@ -765,6 +767,7 @@ def main() -> None:
     mc.audio_dim = a.audio_dim or mc.audio_dim
     mc.audio_layers = a.audio_layers or mc.audio_layers
     mc.video_layers = a.video_layers or mc.video_layers
+    mc.video_grid = a.video_grid or mc.video_grid
     if a.fixed_scale >= 0:
         mc.lora_variant = "MS"
     if a.fusion_steps > 0:

@@ -124,6 +124,12 @@ class TrainingOptionTests(unittest.TestCase):
             self.assertEqual(m.audio(torch.randn(1, 32000) * 0.1).shape, (1, 50, 32))
             self.assertEqual(m.video(torch.rand(1, 50, 32, 32) * 255).shape, (1, 50, 32))
 
+    def test_a_finer_lip_grid_feeds_sixteen_cells_and_keeps_the_video_shapes(self):
+        m = AVModel(tiny(video_grid=4)).eval()
+        self.assertEqual(m.video.fc.in_features, 64 * 16)
+        with torch.no_grad():
+            self.assertEqual(m.video(torch.rand(1, 10, 32, 32) * 255).shape, (1, 10, 32))
+
     def test_frozen_encoders_train_only_adapters(self):
         torch.manual_seed(4)
         mc = tiny()
