@@ -22,11 +22,12 @@ start=$(date +%s)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc" --tiny --steps 4 --batch 4 --ckpt-every 3
 # a wider audio encoder trained alone by CTC, the rest seeded (how the built-in bundle's audio encoder is trained),
 # with the voice augmentation (speed, channel, SpecAugment, a family oversampled), a milder noise policy and
-# the extra split of WordNet's sentences
+# the extra split of WordNet's sentences, and a phone CTC head beside the character one
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_a" --tiny --init-from "$out/enc" \
   --audio-dim 48 --audio-layers 2 --enc-modalities a --enc-steps 2 --enc-batch 2 --steps 0 \
   --p-speed 0.5 --p-channel 0.5 --p-pad 0.5 --spec-augment --family-boost festival=2 --p-noise 0.35 --snr clean,10,0 \
-  --extra-split train_extra
+  --extra-split train_extra --phone-ctc 1
+grep -q '"ctc_p"' "$out/enc_a/log.jsonl" && test -f "$out/corpus/phone_lexicon.json"
 # the video encoder, one block deeper and on a finer grid, trained alone by CTC: the audio encoder stays
 # exactly as it was seeded
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_v" --tiny --init-from "$out/enc_a" \
@@ -51,7 +52,8 @@ cp -r "$out/run" "$out/run_copy"
   "$out/run" "$out/run_copy"
 # the quick development check of a run's CTC heads, with the search
 "$py" -m nestcap_av.devcheck --run "$out/run" --corpus "$out/corpus" --train 2 --seen-first 0 --seen 2 \
-  --heldout-first 0 --heldout 2 --search | grep -q "| audio-visual search, 0dB |"
+  --heldout-first 0 --heldout 2 --search > "$out/devcheck.md"
+grep -q "| audio-visual search, 0dB |" "$out/devcheck.md" && grep -q "| phone search, 0dB |" "$out/devcheck.md"
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"

@@ -4,6 +4,7 @@
  * tokens and prompts comes from here; nothing about the model is hard-coded in TypeScript.
  */
 
+import { phonesFormat } from './phone-search.js';
 import { wordLmFormat } from './word-lm.js';
 
 export type Task = 'asr' | 'vsr' | 'avsr';
@@ -67,6 +68,16 @@ export interface WordLmSpec {
   readonly candidates: number;
 }
 
+/**
+ * The phone head (phones.json.gz, see phone-search.ts): chunks with audio and no video, and partial captions,
+ * search its `output` instead of the character head's, at decoding.ctc's and decoding.word_lm's weights.
+ */
+export interface PhoneDecodingSpec {
+  readonly output: string;
+  readonly blank: number;
+  readonly file: string;
+}
+
 export const searchMethods = ['rescore', 'greedy', 'beam'] as const;
 export type SearchMethod = (typeof searchMethods)[number];
 
@@ -105,6 +116,8 @@ export interface BundleManifest {
     readonly noRepeatNgram: number;
     readonly ctc: CtcDecodingSpec | undefined;
     readonly wordLm: WordLmSpec | undefined;
+    /** Bundles from before the phone head have none. */
+    readonly phones: PhoneDecodingSpec | undefined;
     readonly defaultSearch: DefaultSearch;
   };
   /** Finest first, as the manifest lists them. */
@@ -215,11 +228,24 @@ const greedySearch: DefaultSearch = { method: 'greedy', beams: 1 };
  * alone. Bundles from before CTC rescoring have no `decoding.default`; they decode greedily.
  */
 function decodingRules(value: unknown, graphs: BundleManifest['graphs'], vocabSize: number): BundleManifest['decoding'] {
-  if (value === undefined) return { noRepeatNgram: 0, ctc: undefined, wordLm: undefined, defaultSearch: greedySearch };
+  if (value === undefined) return { noRepeatNgram: 0, ctc: undefined, wordLm: undefined, phones: undefined, defaultSearch: greedySearch };
   const rules = object(value, 'decoding');
   const noRepeatNgram = nonNegativeInteger(rules.no_repeat_ngram, 'decoding.no_repeat_ngram');
   const ctc = ctcRules(rules.ctc, graphs, vocabSize);
-  return { noRepeatNgram, ctc, wordLm: wordLmRules(rules.word_lm), defaultSearch: defaultSearchRules(rules.default, ctc) };
+  const wordLm = wordLmRules(rules.word_lm);
+  const defaultSearch = defaultSearchRules(rules.default, ctc);
+  const phones = phoneRules(rules.phones, graphs);
+  if (phones && !(ctc && wordLm)) throw new ManifestError('decoding.phones', 'needs decoding.ctc and decoding.word_lm: their weights weigh the phone search, and the word LM spells it');
+  return { noRepeatNgram, ctc, wordLm, phones, defaultSearch };
+}
+
+function phoneRules(value: unknown, graphs: BundleManifest['graphs']): PhoneDecodingSpec | undefined {
+  if (value === undefined) return undefined;
+  const rules = object(value, 'decoding.phones');
+  if (rules.format !== phonesFormat) throw new ManifestError('decoding.phones.format', `must be "${phonesFormat}"`);
+  const output = string(rules.output, 'decoding.phones.output');
+  if (!graphs.audioEncoder.outputs.includes(output)) throw new ManifestError('decoding.phones.output', `"${output}" is not an output of graphs.audio_encoder`);
+  return { output, blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'), file: bundlePath(rules.file, 'decoding.phones.file') };
 }
 
 function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined): DefaultSearch {

@@ -1,10 +1,12 @@
 import type * as Ort from 'onnxruntime-node';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { ExecutionProviderName } from '../ipc/contract.js';
 import { BundleUnavailableError, readBundleManifest } from './bundle-location.js';
 import { ManifestError, parseManifest, type BundleManifest, type GraphSpec } from './bundle-manifest.js';
 import { missingProviderLibrary } from './execution-providers.js';
+import { PhoneLexicon } from './phone-search.js';
 import { CharTokenizer } from './tokenizer.js';
 import { WordLm, WordLmError } from './word-lm.js';
 
@@ -48,6 +50,8 @@ export interface LoadedBundle {
   readonly tokenizer: CharTokenizer;
   /** The look-ahead word LM, where the manifest has one. */
   readonly wordLm: WordLm | undefined;
+  /** The phone head's lexicon and pronunciation word LM, where the manifest has them. */
+  readonly phones: PhoneLexicon | undefined;
   readonly sessions: {
     readonly audioEncoder: Ort.InferenceSession;
     readonly videoEncoder: Ort.InferenceSession;
@@ -76,8 +80,8 @@ function checkFiles(directory: string, manifest: BundleManifest): void {
     if (fileSize(directory, spec.file) === 0) throw new BundleError('truncated-file', `${spec.file} in ${directory} is empty.`);
   }
   fileSize(directory, manifest.tokenizerFile);
-  if (manifest.decoding.wordLm && fileSize(directory, manifest.decoding.wordLm.file) === 0) {
-    throw new BundleError('truncated-file', `${manifest.decoding.wordLm.file} in ${directory} is empty.`);
+  for (const spec of [manifest.decoding.wordLm, manifest.decoding.phones]) {
+    if (spec && fileSize(directory, spec.file) === 0) throw new BundleError('truncated-file', `${spec.file} in ${directory} is empty.`);
   }
   for (const scale of manifest.scales) {
     const expected = Math.max(...scale.adapterTensors.map((tensor) => tensor.byteOffset + tensor.byteLength));
@@ -163,6 +167,23 @@ function readWordLm(directory: string, manifest: BundleManifest): WordLm | undef
   }
 }
 
+function readPhones(directory: string, manifest: BundleManifest): PhoneLexicon | undefined {
+  const spec = manifest.decoding.phones;
+  if (!spec) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(gunzipSync(readFileSync(join(directory, spec.file))).toString('utf8'));
+  } catch (error) {
+    throw new BundleError('truncated-file', `${spec.file} in ${directory} is not complete gzipped JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return PhoneLexicon.parse(raw, spec.blank);
+  } catch (error) {
+    if (error instanceof WordLmError) throw new BundleError('mismatch', `${spec.file} in ${directory}: ${error.message}`);
+    throw error;
+  }
+}
+
 export async function loadBundle(ort: typeof Ort, directory: string, options: LoadOptions): Promise<LoadedBundle> {
   let manifest: BundleManifest;
   try {
@@ -181,6 +202,7 @@ export async function loadBundle(ort: typeof Ort, directory: string, options: Lo
     throw new BundleError('mismatch', error instanceof Error ? error.message : String(error));
   }
   const wordLm = readWordLm(directory, manifest);
+  const phones = readPhones(directory, manifest);
   const adapters = readAdapters(ort, directory, manifest);
 
   const candidates = options.device === 'auto' ? options.autoCandidates : [options.device];
@@ -216,6 +238,7 @@ export async function loadBundle(ort: typeof Ort, directory: string, options: Lo
       manifest,
       tokenizer,
       wordLm,
+      phones,
       sessions,
       adapters,
       provider: { used: provider, fallbacks },

@@ -3,6 +3,7 @@ import type { AudioVisualCtcSpec, BundleManifest, Task } from './bundle-manifest
 import type { LoadedBundle } from './bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
+import { phoneNBest } from './phone-search.js';
 import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
 
 /**
@@ -13,7 +14,8 @@ import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
  * next tokens jointly with the CTC prefix probability (see ctc-prefix-scorer.ts); where the bundle has
  * a word LM, they also get its look-ahead score (see word-lm.ts). A chunk with video too takes its CTC
  * log-probabilities from the bundle's audio-visual CTC head where it has one, so that lip video reaches
- * the search; partial captions (`ctc-search`) stay with the audio head and skip the video encoder.
+ * the search; partial captions (`ctc-search`) stay with the audio head and skip the video encoder. Where
+ * the bundle has a phone head, the searches over audio alone use it instead (see phone-search.ts).
  */
 
 export interface ChunkInput {
@@ -202,14 +204,30 @@ export class Recognizer {
     // Partials search the audio alone; a final caption with the face in view searches the audio-visual head.
     const partial = options.decoding.kind === 'ctc-search';
     const audioVisual = withCtc && hasVideo && !partial && sessions.avCtc ? ctcSpec.audioVisual : undefined;
+    // Audio alone searches the phone head where the bundle has one (the searches only: joint decoding is per character).
+    const searchBeams = options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search' ? options.decoding.beams : undefined;
+    const phoneSpec = this.#bundle.phones && searchBeams !== undefined ? manifest.decoding.phones : undefined;
+    const audioHead = phoneSpec?.output ?? ctcSpec?.output;
+    const searchAudio = (output: Ort.InferenceSession.OnnxValueMapType) => {
+      if (!phoneSpec) return search(output[ctcSpec!.output]!);
+      const logProbs = output[phoneSpec.output]!;
+      const [, frames, symbols] = logProbs.dims as [number, number, number];
+      const searchStart = performance.now();
+      nbest = phoneNBest(logProbs.data as Float32Array, frames, symbols, this.#bundle.phones!, this.#bundle.wordLm!, this.#bundle.tokenizer, {
+        beams: searchBeams!,
+        ctcWeight,
+        wordWeight,
+      });
+      searchMs = performance.now() - searchStart;
+    };
     let audioOutput: Ort.InferenceSession.OnnxValueMapType | undefined;
     if (hasAudio) {
       const pcm = input.pcm;
-      const wanted = [scale.audioOutput, ...(withCtc ? [audioVisual?.audioFeatures ?? ctcSpec.output] : [])];
+      const wanted = [scale.audioOutput, ...(withCtc ? [audioVisual?.audioFeatures ?? audioHead!] : [])];
       audioOutput = await sessions.audioEncoder.run({ pcm: new this.#ort.Tensor('float32', pcm, [1, pcm.length]) }, wanted);
       parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), audioOutput[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
       if (withCtc && partial) {
-        search(audioOutput[ctcSpec.output]!);
+        searchAudio(audioOutput);
         return this.#searched(nbest!, scale.id, performance.now() - encodeStart - searchMs, searchMs);
       }
     }
@@ -223,7 +241,7 @@ export class Recognizer {
       parts.push(this.#embeddingOf(table, manifest.specialTokens.videoStart), output[scale.videoOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.videoEnd));
       if (audioVisual) search(await this.#audioVisualCtc(audioVisual, audioOutput![audioVisual.audioFeatures]!, output[audioVisual.videoFeatures]!));
     }
-    if (withCtc && !audioVisual) search(audioOutput![ctcSpec.output]!);
+    if (withCtc && !audioVisual) searchAudio(audioOutput!);
     for (const id of manifest.prompts[task]) parts.push(this.#embeddingOf(table, id));
     const scoring: Scoring = { ctc: joint, words };
     const prefix = concat(parts);

@@ -35,6 +35,15 @@ export class CharTokenizer {
     return id >= this.#firstCharId && id < this.#vocab.length ? this.#vocab[id] : undefined;
   }
 
+  /** The character ids of `text`; a character outside the vocabulary is a RangeError (spelled words never have one). */
+  encode(text: string): number[] {
+    return Array.from(text, (character) => {
+      const id = this.#vocab.indexOf(character, this.#firstCharId);
+      if (id < 0) throw new RangeError(`"${character}" is not in the tokenizer's vocabulary`);
+      return id;
+    });
+  }
+
   decode(ids: readonly number[]): string {
     let text = '';
     for (const id of ids) {

@@ -43,8 +43,19 @@ export class WordLmError extends Error {
   override readonly name = 'WordLmError';
 }
 
-const unknownHistory = -1;
+/** The history after a word outside the lexicon. */
+export const unknownHistory = -1;
 const maxCachedRanges = 65536;
+
+/** Where the tables come from and what a word may be: the bundle's word_lm.json by default. */
+export interface WordLmSource {
+  /** Names the file in errors. */
+  readonly file: string;
+  readonly isWord: (word: string) => boolean;
+  readonly wordDescription: string;
+}
+
+const spelledWords: WordLmSource = { file: 'word_lm.json', isWord: (word) => /^[a-z']+$/.test(word), wordDescription: 'lower-case letters and apostrophes' };
 
 export class WordLm {
   readonly #words: readonly string[];
@@ -63,7 +74,7 @@ export class WordLm {
    * Every probability derives from the counts by the reference's arithmetic, in the same order, so
    * the two implementations agree up to the rounding of log (the parity test allows 1e-9).
    */
-  private constructor(words: readonly string[], counts: Int32Array, histories: Int32Array, offsets: Int32Array, successors: Int32Array, pairCounts: Int32Array) {
+  private constructor(words: readonly string[], counts: Int32Array, histories: Int32Array, offsets: Int32Array, successors: Int32Array, pairCounts: Int32Array, unknownScale: number) {
     this.#words = words;
     const tokenCount = counts.reduce((sum, count) => sum + count, 0);
     let singletons = 0;
@@ -75,7 +86,7 @@ export class WordLm {
     const newWord = singletons / tokenCount;
     const listOnlyProbability = (newWord * (1 - unknownShare)) / listOnly;
     this.#unigram = Float64Array.from(counts, (count, id) => (id < words.length && count === 0 ? listOnlyProbability : ((1 - newWord) * count) / tokenCount));
-    this.#unknownProbability = listOnly > 0 ? newWord * unknownShare : newWord;
+    this.#unknownProbability = (listOnly > 0 ? newWord * unknownShare : newWord) * unknownScale;
     this.#cumulativeUnigram = cumulative(this.#unigram.subarray(0, words.length));
     this.#historyRow = new Map(Array.from(histories, (history, row) => [history, row]));
     this.#offsets = offsets;
@@ -93,38 +104,41 @@ export class WordLm {
   }
 
   /** Checks every table against the others; a malformed file is a specific error, never a wrong score. */
-  static parse(raw: unknown): WordLm {
-    if (typeof raw !== 'object' || raw === null) throw new WordLmError('word_lm.json must hold an object');
+  static parse(raw: unknown, source: WordLmSource = spelledWords): WordLm {
+    const { file } = source;
+    if (typeof raw !== 'object' || raw === null) throw new WordLmError(`${file} must hold an object`);
     const json = raw as Record<string, unknown>;
-    if (json.format !== wordLmFormat) throw new WordLmError(`word_lm.json: format must be "${wordLmFormat}"`);
+    if (json.format !== wordLmFormat) throw new WordLmError(`${file}: format must be "${wordLmFormat}"`);
     if (json.discount !== discount || json.unk_share !== unknownShare) {
-      throw new WordLmError(`word_lm.json: discount and unk_share must be ${discount} and ${unknownShare}, as this engine computes them`);
+      throw new WordLmError(`${file}: discount and unk_share must be ${discount} and ${unknownShare}, as this engine computes them`);
     }
     const words = json.words;
-    if (!Array.isArray(words) || words.length === 0) throw new WordLmError('word_lm.json: words must be a non-empty array');
+    if (!Array.isArray(words) || words.length === 0) throw new WordLmError(`${file}: words must be a non-empty array`);
     for (let index = 0; index < words.length; index += 1) {
       const word = words[index] as unknown;
-      if (typeof word !== 'string' || !/^[a-z']+$/.test(word)) throw new WordLmError(`word_lm.json: word ${index} is not lower-case letters and apostrophes`);
-      if (index > 0 && !((words[index - 1] as string) < word)) throw new WordLmError(`word_lm.json: words are not sorted at ${index} ("${word}")`);
+      if (typeof word !== 'string' || !source.isWord(word)) throw new WordLmError(`${file}: word ${index} is not ${source.wordDescription}`);
+      if (index > 0 && !((words[index - 1] as string) < word)) throw new WordLmError(`${file}: words are not sorted at ${index} ("${word}")`);
     }
-    const counts = int32s(json.counts, 'counts');
-    if (counts.length !== words.length + 1) throw new WordLmError(`word_lm.json: counts has ${counts.length} entries; ${words.length} words and the sentence end need ${words.length + 1}`);
-    if (counts.some((count) => count < 0)) throw new WordLmError('word_lm.json: a negative word count');
-    if (!counts.some((count, id) => id < words.length && count === 1)) throw new WordLmError('word_lm.json: no word was counted once, so nothing gives the probability of a new word');
-    const histories = int32s(json.histories, 'histories');
-    const offsets = int32s(json.offsets, 'offsets');
-    const successors = int32s(json.successors, 'successors');
-    const pairCounts = int32s(json.pair_counts, 'pair_counts');
-    if (offsets.length !== histories.length + 1) throw new WordLmError(`word_lm.json: ${histories.length} histories need ${histories.length + 1} offsets`);
+    const counts = int32s(json.counts, 'counts', file);
+    if (counts.length !== words.length + 1) throw new WordLmError(`${file}: counts has ${counts.length} entries; ${words.length} words and the sentence end need ${words.length + 1}`);
+    if (counts.some((count) => count < 0)) throw new WordLmError(`${file}: a negative word count`);
+    if (!counts.some((count, id) => id < words.length && count === 1)) throw new WordLmError(`${file}: no word was counted once, so nothing gives the probability of a new word`);
+    const histories = int32s(json.histories, 'histories', file);
+    const offsets = int32s(json.offsets, 'offsets', file);
+    const successors = int32s(json.successors, 'successors', file);
+    const pairCounts = int32s(json.pair_counts, 'pair_counts', file);
+    if (offsets.length !== histories.length + 1) throw new WordLmError(`${file}: ${histories.length} histories need ${histories.length + 1} offsets`);
     if (offsets[0] !== 0 || offsets.at(-1) !== successors.length || pairCounts.length !== successors.length) {
-      throw new WordLmError('word_lm.json: offsets, successors and pair_counts do not describe the same bigrams');
+      throw new WordLmError(`${file}: offsets, successors and pair_counts do not describe the same bigrams`);
     }
     for (let row = 0; row < histories.length; row += 1) {
-      if (!(offsets[row + 1]! > offsets[row]!)) throw new WordLmError(`word_lm.json: history ${row} has no successors`);
+      if (!(offsets[row + 1]! > offsets[row]!)) throw new WordLmError(`${file}: history ${row} has no successors`);
     }
-    for (const id of successors) if (id < 0 || id > words.length) throw new WordLmError(`word_lm.json: successor id ${id} is outside the lexicon`);
-    for (const count of pairCounts) if (count < 1) throw new WordLmError(`word_lm.json: a bigram count of ${count}`);
-    return new WordLm(words as string[], counts, histories, offsets, successors, pairCounts);
+    for (const id of successors) if (id < 0 || id > words.length) throw new WordLmError(`${file}: successor id ${id} is outside the lexicon`);
+    for (const count of pairCounts) if (count < 1) throw new WordLmError(`${file}: a bigram count of ${count}`);
+    const unknownScale = json.unknown_scale ?? 1;
+    if (typeof unknownScale !== 'number' || !(unknownScale > 0 && unknownScale <= 1)) throw new WordLmError(`${file}: unknown_scale must be a number in (0, 1]`);
+    return new WordLm(words as string[], counts, histories, offsets, successors, pairCounts, unknownScale);
   }
 
   get #end(): number {
@@ -133,6 +147,19 @@ export class WordLm {
 
   start(): WordState {
     return { history: this.#words.length + 1, partial: '', outOfLexicon: false, mass: 1 };
+  }
+
+  /** The history after `word`: its id, or the unknown word's history where the lexicon lacks it. */
+  historyOf(word: string): number {
+    const low = lowerBoundWord(this.#words, word);
+    return this.#words[low] === word ? low : unknownHistory;
+  }
+
+  /** log P(word | history), a word outside the lexicon at its unknown-word price (as `word_logprob`). */
+  wordLogProbability(history: number, word: string): number {
+    const id = this.historyOf(word);
+    if (id !== unknownHistory) return Math.log(this.#mass(history, id, id + 1));
+    return Math.log(this.#unknown(history)) + (word.length + 1) * unknownLetter;
   }
 
   /** The score of `next` after `state`, and the state after it. */
@@ -233,10 +260,10 @@ function lowerBoundWord(sorted: readonly string[], value: string): number {
   return low;
 }
 
-function int32s(value: unknown, field: string): Int32Array {
-  if (typeof value !== 'string') throw new WordLmError(`word_lm.json: ${field} must be a base64 string`);
+function int32s(value: unknown, field: string, file: string): Int32Array {
+  if (typeof value !== 'string') throw new WordLmError(`${file}: ${field} must be a base64 string`);
   const bytes = Buffer.from(value, 'base64');
-  if (bytes.length % 4 !== 0) throw new WordLmError(`word_lm.json: ${field} has ${bytes.length} bytes, not a whole number of 32-bit integers`);
+  if (bytes.length % 4 !== 0) throw new WordLmError(`${file}: ${field} has ${bytes.length} bytes, not a whole number of 32-bit integers`);
   const out = new Int32Array(bytes.length / 4);
   for (let index = 0; index < out.length; index += 1) out[index] = bytes.readInt32LE(index * 4);
   return out;

@@ -77,6 +77,8 @@ class ModelConfig:
     ctc_weight: float = 0.5  # auxiliary CTC on encoder outputs (training only)
     # width of the audio-visual CTC head over both encoders' outputs (0 = none; see model.AVCTCHead)
     av_ctc_dim: int = 0
+    # symbols of the audio encoder's phone CTC head (0 = none; see phones.py); runs saved before it load with 0
+    phone_vocab: int = 0
 
 
 @dataclass
@@ -97,6 +99,8 @@ class TrainConfig:
     # "av": both encoders; "a": the audio encoder alone (the video encoder keeps its seeded weights), which
     # lets a larger audio encoder train without paying for the video front end every step
     enc_modalities: str = "av"
+    # weight of the phone CTC loss beside the character CTC loss in the encoder stage (0 = no phone head)
+    phone_ctc: float = 0.0
     # stage 3 (AV): train only projectors, LoRA and MoME on frozen encoders, as Llama-MTSK does
     freeze_encoders: bool = False
     init_from: str = ""  # a run whose LM and encoders seed this one

@@ -21,6 +21,7 @@ import torch
 from .config import NO_REPEAT_NGRAM
 from .data import SPECIALS, CharTokenizer
 from .model import av_ctc_log_probs, ctc_log_probs
+from .phones import PhoneTokenizer
 from .wordlm import EMPTY_WORD_PENALTY
 
 NEG = -1e30
@@ -325,6 +326,22 @@ def ctc_prefix_beam(log_probs: np.ndarray, tok: CharTokenizer, beams: int, weigh
         words = beam.word_score + word_lm.sentence_end(beam.words) if use_words else 0.0
         out.append(NBestEntry(list(beam.tokens), beam.ctc, words))
     out.sort(key=lambda e: -(weight * e.ctc + word_weight * e.words))
+    return out
+
+
+def phone_nbest(log_probs: np.ndarray, phonetic, tok: CharTokenizer, beams: int, weight: float,
+                word_weight: float) -> list[NBestEntry]:
+    """The phone head's N best for rescoring: CTC prefix beam search over its output with the pronunciation word
+    LM (phones.PhoneticWordLM), each transcript spelled and written in ``tok``'s character ids, its CTC and
+    word scores the phone search's.  Homophones that spell alike keep the first (best) entry.  The engine
+    (electron/engine/phone-search.ts) does the same."""
+    ptok = PhoneTokenizer()
+    out, seen = [], set()
+    for entry in ctc_prefix_beam(log_probs, ptok, beams, weight, phonetic.lm, word_weight):
+        text = phonetic.spell(ptok.decode(entry.tokens))
+        if text not in seen:
+            seen.add(text)
+            out.append(NBestEntry(tok.encode(text), entry.ctc, entry.words))
     return out
 
 

@@ -7,7 +7,8 @@ Utterances: the training split's first ones (how well the run fits what it train
 utterances of ``eval_seen`` (240-299 by default) and of ``eval_heldout`` (40-79), which no table of the report
 uses (the report takes the first ones; the weight sweep 240-259).  Rows: each head the run has (audio, video,
 audio-visual), greedy, clean and in babble of the same split at 10 and 0 dB (the video head hears no noise);
-with ``--search``, the CTC + word-LM search over each audio head (no LM rescoring) too.  Cells: CER / WER %.
+with ``--search``, the CTC + word-LM search over each audio head (no LM rescoring) too, and where the run has
+a phone head, its search over the lexicon's pronunciations, spelled (phones.py).  Cells: CER / WER %.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .decoding import audio_ctc, audio_visual_ctc, ctc_greedy, ctc_prefix_beam
 from .evaluate import edit_distance
 from .export import load_run
 from .model import ctc_log_probs
+from .phones import Lexicon, PhoneticWordLM, PhoneTokenizer
 from .wordlm import WordLM
 
 CONDITIONS: tuple[tuple[str, float | None], ...] = (("clean", None), ("10dB", 10.0), ("0dB", 0.0))
@@ -44,9 +46,11 @@ class ErrorCounts:
 
 @torch.no_grad()
 def check_range(model, tok: CharTokenizer, split: Split, first: int, count: int, word_lm: WordLM | None,
-                ctc_weight: float, word_weight: float, beams: int) -> dict[str, ErrorCounts]:
+                ctc_weight: float, word_weight: float, beams: int,
+                phonetic: PhoneticWordLM | None = None) -> dict[str, ErrorCounts]:
     """Error counts per row ("<head>, <condition>") over utterances ``first`` .. ``first + count - 1``."""
     rows: dict[str, ErrorCounts] = {}
+    ptok = PhoneTokenizer()
 
     def add(row: str, reference: str, hypothesis: str) -> None:
         rows.setdefault(row, ErrorCounts()).add(reference, normalise(hypothesis))
@@ -68,6 +72,10 @@ def check_range(model, tok: CharTokenizer, split: Split, first: int, count: int,
                 if word_lm is not None:
                     best = ctc_prefix_beam(log_probs, tok, beams, ctc_weight, word_lm, word_weight)[0]
                     add(f"{head} search, {name}", reference, tok.decode(best.tokens))
+            if model.ctc_p is not None and phonetic is not None and word_lm is not None:
+                log_probs = ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64)
+                best = ctc_prefix_beam(log_probs, ptok, beams, ctc_weight, phonetic.lm, word_weight)[0]
+                add(f"phone search, {name}", reference, phonetic.spell(ptok.decode(best.tokens)))
     return rows
 
 
@@ -101,6 +109,10 @@ def main() -> None:
     tok = CharTokenizer()
     roi = info["model"]["roi"]
     word_lm = WordLM.from_corpus(a.corpus) if a.search else None
+    phonetic = None
+    if model.ctc_p is not None and word_lm is not None:
+        with open(f"{a.corpus}/lm_text.txt", encoding="utf-8") as f:
+            phonetic = PhoneticWordLM.from_text(f.read().splitlines(), Lexicon.for_corpus(a.corpus), word_lm)
     ranges = [("train", "train", 0, a.train), ("seen", "eval_seen", a.seen_first, a.seen),
               ("held-out", "eval_heldout", a.heldout_first, a.heldout)]
     results: dict[str, dict[str, ErrorCounts]] = {}
@@ -108,7 +120,7 @@ def main() -> None:
         split = Split(a.corpus, split_name, roi)
         last = min(first + count, len(split)) - 1
         results[f"{name} {first}–{last}"] = check_range(model, tok, split, first, count, word_lm, a.ctc_weight,
-                                                        a.word_weight, a.beams)
+                                                        a.word_weight, a.beams, phonetic)
     print(f"devcheck of {a.run} on {a.corpus} (CER / WER %)\n")
     print("\n".join(table(results)))
 

@@ -36,17 +36,19 @@ from .decoding import (
     ctc_greedy,
     ctc_prefix_beam,
     greedy,
+    phone_nbest,
     rescore,
 )
 from .export import default_decoding, load_run, prefix_embeds
-from .model import AVModel, compress
+from .model import AVModel, compress, ctc_log_probs
 from .train import flat_lineage
+from .phones import Lexicon, PhoneticWordLM
 from .wordlm import WordLM
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
 TASKS = ["asr", "vsr", "avsr"]
 # the CTC heads' and the searches' own rows (scale-independent, not a decoding of the model)
-HEAD_ROWS = ("ctc/", "search/", "avctc/", "avsearch/")
+HEAD_ROWS = ("ctc/", "search/", "charsearch/", "avctc/", "avsearch/")
 TASK_NAME = {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"}
 REFERENCE = "MSS, baselines' budget"
 # silence the engine keeps either side of a voice-activity span (electron/engine/caption-engine.ts,
@@ -114,7 +116,8 @@ def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
 def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], tasks: list[str], noises, seed: int = 99,
                    pool_from: int | None = None, log=print, label: str = "",
                    ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0, word_lm: WordLM | None = None,
-                   word_weight: float = 0.0, method: str = "rescore", beams: int = 8, pad: float = 0.0) -> dict:
+                   word_weight: float = 0.0, method: str = "rescore", beams: int = 8, pad: float = 0.0,
+                   phonetic=None) -> dict:
     """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``, decoded as the engine does.
     ``method``: "rescore" (CTC prefix beam search with the word LM, its ``beams`` best rescored by the LM),
     "greedy" or "beam" (the LM's search, with ``beams``).  Tasks with audio use the audio CTC at
@@ -123,7 +126,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     CTC head where the model has one.  ``ctc/<noise>`` is the audio CTC head's own greedy output
     (scale-independent), the encoder's accuracy without the LM; ``search/<noise>`` the search's best without
     the LM; ``avctc/`` and ``avsearch/`` the same for the audio-visual head.  ``by_voice`` repeats the clean
-    keys per voice group (``voice_group``).  ``pad``: seconds of silence added before and after each utterance."""
+    keys per voice group (``voice_group``).  ``pad``: seconds of silence added before and after each utterance.
+    ``phonetic`` (a phones.PhoneticWordLM), with a model that has the phone head: audio-only chunks search the
+    phone head instead (as the engine does with such a bundle); ``charsearch/`` keeps the character search's best."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
@@ -146,13 +151,18 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             ctc_av = audio_visual_ctc(model, fa, fv) if model.ctc_av is not None else ctc
             search = method == "rescore" and ctc_weight > 0
             # the N best depend on the CTC output alone: searched once per head, rescored at every scale
-            nbest = ctc_prefix_beam(ctc, tok, beams, ctc_weight, word_lm, word_weight) if search else None
-            nbest_av = (nbest if ctc_av is ctc or not search
+            char_nbest = ctc_prefix_beam(ctc, tok, beams, ctc_weight, word_lm, word_weight) if search else None
+            phones = search and phonetic is not None and model.ctc_p is not None
+            nbest = (phone_nbest(ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64), phonetic, tok, beams,
+                                 ctc_weight, word_weight) if phones else char_nbest)
+            nbest_av = (char_nbest if ctc_av is ctc or not search
                         else ctc_prefix_beam(ctc_av, tok, beams, ctc_weight, word_lm, word_weight))
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
             if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
                 scores.add(f"search/{noise_name}", ex["text"], voice, tok.decode(nbest[0].tokens))
+                if phones:
+                    scores.add(f"charsearch/{noise_name}", ex["text"], voice, tok.decode(char_nbest[0].tokens))
             if ctc_av is not ctc:
                 scores.add(f"avctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc_av, tok))
                 if nbest_av is not None:
@@ -586,6 +596,10 @@ def main() -> None:
     model, info = load_run(a.run)
     corpus = a.corpus or info["train"]["corpus"]
     word_lm = WordLM.from_corpus(corpus, *([a.dictionary] if a.dictionary else []))
+    phonetic = None
+    if model.ctc_p is not None:  # audio-only chunks search the phone head, as the engine does with the bundle
+        with open(os.path.join(corpus, "lm_text.txt"), encoding="utf-8") as f:
+            phonetic = PhoneticWordLM.from_text(f.read().splitlines(), Lexicon.for_corpus(corpus), word_lm)
     roi = model.cfg.roi
     seen = Split(corpus, "eval_seen", roi)
     held = Split(corpus, "eval_heldout", roi)
@@ -614,13 +628,13 @@ def main() -> None:
                 sweep_key(cw, ww): evaluate_model(
                     model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
                     ctc_weight=float(cw), first=a.sweep_first, label=f" sweep {cw}/{ww}", word_lm=word_lm,
-                    word_weight=float(ww), method=a.decoding, beams=a.beams)["wer"]
+                    word_weight=float(ww), method=a.decoding, beams=a.beams, phonetic=phonetic)["wer"]
                 for cw in ctc_grid for ww in word_grid}}
     w, ww = chosen_weights(a.ctc_weight, a.word_weight, ev.get("ctc_weight_sweep"))
     print(f"[eval] CTC weight {w}, word-LM weight {ww}")
     # every row decodes as the engine will: the chosen weights, the word LM included
     weights = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
-    dec = {**weights, "method": a.decoding, "beams": a.beams}
+    dec = {**weights, "method": a.decoding, "beams": a.beams, "phonetic": phonetic}
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
     two_noises = [NOISES[0], NOISES[2]]
     ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" LM alone",

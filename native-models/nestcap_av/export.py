@@ -23,13 +23,16 @@ from torch import nn
 
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, from_dict
 from .data import TASKS, CharTokenizer
-from .decoding import DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam
+from .decoding import (DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam,
+                       phone_nbest)
 from .model import AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, count_params, ctc_log_probs
+from .phones import CHAR_OF, PHONES_FILE, PHONES_FORMAT, Lexicon, PhoneticWordLM, PhoneTokenizer
 from .train import flat_lineage
 from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, character_scores
 
 OPSET = 17
 CTC_OUTPUT = "audio_ctc_log_probs"
+PHONE_OUTPUT = "audio_phone_log_probs"
 AV_CTC_OUTPUT = "av_ctc_log_probs"
 
 
@@ -40,7 +43,8 @@ class AudioGraph(nn.Module):
 
     def forward(self, pcm):
         f = self.m.audio(pcm)
-        return (f, *[self.m.audio_tokens(f, k) for k in range(len(self.m.cfg.scales))], ctc_log_probs(self.m.ctc_a, f))
+        heads = [ctc_log_probs(self.m.ctc_a, f)] + ([] if self.m.ctc_p is None else [ctc_log_probs(self.m.ctc_p, f)])
+        return (f, *[self.m.audio_tokens(f, k) for k in range(len(self.m.cfg.scales))], *heads)
 
 
 class VideoGraph(nn.Module):
@@ -151,6 +155,27 @@ def ctc_beam_fixture(tok: CharTokenizer, word_lm: WordLM, rng: np.random.Generat
             "nbest": [{"tokens": e.tokens, "ctc": e.ctc, "words": e.words} for e in nbest]}
 
 
+# "the cat sat on their mat": "their" has a homophone, which the spelling must choose by its context
+PARITY_PHONES = "dh ah | k ae t | s ae t | aa n | dh eh r | m ae t"
+
+
+def phone_beam_fixture(tok: CharTokenizer, phonetic: PhoneticWordLM, rng: np.random.Generator) -> dict:
+    """The same for the phone head: phone log-probabilities leaning towards a sentence's pronunciation, with
+    random doubt, and the spelled N best the engine must find in them."""
+    ptok = PhoneTokenizer()
+    phones = " ".join("".join(CHAR_OF[p] for p in word.split()) for word in PARITY_PHONES.split(" | "))
+    path = [s for c in phones for s in (ptok.encode(c)[0], ptok.pad)] + [ptok.pad] * 3
+    x = rng.dirichlet(np.ones(len(ptok)) * 0.3, len(path)) * 0.5
+    x[np.arange(len(path)), path] += 0.5
+    log_probs = np.log(x).astype("<f4")
+    search = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
+    nbest = phone_nbest(log_probs.astype(np.float64), phonetic, tok, search["beams"], search["weight"],
+                        search["word_weight"])
+    return {**search, "log_probs": b64(log_probs), "shape": list(log_probs.shape),
+            "nbest": [{"text": tok.decode(e.tokens), "tokens": e.tokens, "ctc": e.ctc, "words": e.words}
+                      for e in nbest]}
+
+
 def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float | None = None,
            word_weight: float | None = None, dictionary: str = DICTIONARY) -> dict:
     """``ctc_weight`` and ``word_weight``: the joint-decoding weights for the manifest; by default the ones the
@@ -167,7 +192,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
     # ---- graphs
     pcm = torch.randn(1, SAMPLE_RATE * 2) * 0.1
     frames = torch.rand(1, 2 * FPS, mc.roi, mc.roi) * 255
-    a_names = ["audio_features"] + [f"audio_tokens_s{k}" for k in range(n_sc)] + [CTC_OUTPUT]
+    a_names = ([PHONE_OUTPUT] if model.ctc_p is not None else [])
+    a_names = ["audio_features"] + [f"audio_tokens_s{k}" for k in range(n_sc)] + [CTC_OUTPUT] + a_names
     v_names = ["video_features"] + [f"video_tokens_s{k}" for k in range(n_sc)]
     with torch.no_grad():
         torch.onnx.export(AudioGraph(model), (pcm,), os.path.join(out, "audio_encoder.onnx"), opset_version=OPSET,
@@ -213,6 +239,12 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
     dump_json(tok.to_json(), os.path.join(out, "tokenizer.json"))
     word_lm = WordLM.from_corpus(info["train"]["corpus"], dictionary)
     word_lm.save(os.path.join(out, WORD_LM_FILE))
+    phonetic = None
+    if model.ctc_p is not None:
+        with open(os.path.join(info["train"]["corpus"], "lm_text.txt"), encoding="utf-8") as f:
+            phonetic = PhoneticWordLM.from_text(f.read().splitlines(), Lexicon.for_corpus(info["train"]["corpus"]),
+                                                word_lm)
+        phonetic.save(os.path.join(out, PHONES_FILE))
 
     # ---- parity fixture (PyTorch reference outputs per scale)
     rng = np.random.default_rng(5)
@@ -238,6 +270,10 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                "total": word_lm.score_text(text)} for text in WORD_LM_PARITY_TEXTS]
         # and search the CTC output as the evaluation does (a made-up output: the fixture's own audio is noise)
         fixture["ctc_beam"] = ctc_beam_fixture(tok, word_lm, rng)
+        if phonetic is not None:
+            phone = ctc_log_probs(model.ctc_p, fa)
+            fixture["phone_log_probs"], fixture["phone_log_probs_shape"] = b64(phone.numpy()), list(phone.shape)
+            fixture["phone_beam"] = phone_beam_fixture(tok, phonetic, rng)
         fv = model.video(torch.from_numpy(f_frames)[None])
         if model.ctc_av is not None:
             av = av_ctc_log_probs(model, fa, fv)
@@ -310,7 +346,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                               "outputs": [{"name": "audio_features", "dtype": "float32", "shape": ["batch", "t", mc.audio_dim]}] +
                                          [{"name": f"audio_tokens_s{k}", "dtype": "float32", "shape": ["batch", f"floor(t/{ra})", mc.lm_dim]}
                                           for k, (ra, _) in enumerate(mc.scales)] +
-                                         [{"name": CTC_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.vocab_size]}]},
+                                         [{"name": CTC_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.vocab_size]}] +
+                                         ([] if phonetic is None else
+                                          [{"name": PHONE_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.phone_vocab]}])},
             "video_encoder": {"file": "video_encoder.onnx",
                               "inputs": [{"name": "frames", "dtype": "float32", "shape": ["batch", "frames", mc.roi, mc.roi]}],
                               "outputs": [{"name": "video_features", "dtype": "float32", "shape": ["batch", "frames", mc.video_dim]}] +
@@ -360,7 +398,17 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                  "candidates": JOINT_CANDIDATES, "words": len(word_lm.words),
                                  "note": "look-ahead word bigram (nestcap_av/wordlm.py): each candidate also scores weight * "
                                          "its change in log P(words), by the probability of the lexicon words the "
-                                         "spelling can still become; 0 = off"}},
+                                         "spelling can still become; 0 = off"},
+                     **({} if phonetic is None else {"phones": {
+                         "output": PHONE_OUTPUT, "blank": PhoneTokenizer().pad, "file": PHONES_FILE,
+                         "format": PHONES_FORMAT, "pronunciations": len(phonetic.lm.words),
+                         "note": "a chunk with audio and no video (and every partial caption) searches the phone head "
+                                 "instead of the character head: the same CTC prefix beam search, its word LM over the "
+                                 "lexicon's pronunciations (the file's word_lm, at decoding.word_lm.weight, CTC at "
+                                 "decoding.ctc.weight); each of the N best spelled word by word, the likeliest spelling "
+                                 "of the pronunciation after the previous word under word_lm.json (the first listed of "
+                                 "equals; a pronunciation without spellings is left out); homophone transcripts "
+                                 "spelled alike keep the first; then rescored as the character search's N best"}})},
         "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},
         "sequence_layout": {
             "asr": ["bos", "audio_start", "AUDIO_TOKENS", "audio_end", "PROMPT(asr)"],
@@ -394,6 +442,10 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             "word_lm": {"text": os.path.join(info["train"]["corpus"], "lm_text.txt") + " (training sentences only)",
                         "word_list": dictionary + " (Debian wamerican)", "words": len(word_lm.words),
                         "discount": DISCOUNT},
+            **({} if phonetic is None else {"phones": {
+                "pronunciations": "Debian's CMU dictionary (pocketsphinx-en-us), stress removed; regular possessives; "
+                                  "festival's letter-to-sound rules for the training text's other words (phones.py)",
+                "lexicon_words": sum(len(v) for v in phonetic.spellings.values())}}),
         },
     }
     dump_json(manifest, os.path.join(out, "manifest.json"))

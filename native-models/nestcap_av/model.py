@@ -390,6 +390,7 @@ class AVModel(nn.Module):
         self.ctc_a = nn.Linear(cfg.audio_dim, 2 * cfg.vocab_size)
         self.ctc_v = nn.Linear(cfg.video_dim, 2 * cfg.vocab_size)
         self.ctc_av = AVCTCHead(cfg) if cfg.av_ctc_dim > 0 else None
+        self.ctc_p = nn.Linear(cfg.audio_dim, 2 * cfg.phone_vocab) if cfg.phone_vocab > 0 else None
 
     def freeze_lm(self) -> None:
         for name, p in self.lm.named_parameters():
@@ -398,8 +399,8 @@ class AVModel(nn.Module):
     def freeze_encoders(self) -> None:
         """As the research freezes its pre-trained Whisper and AV-HuBERT encoders: only projectors, LoRA
         (and MoME) learn in the AV stage."""
-        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v):
-            for p in mod.parameters():
+        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p):
+            for p in mod.parameters() if mod is not None else ():
                 p.requires_grad = False
 
     def freeze_all_but_av_ctc(self) -> None:
@@ -408,13 +409,14 @@ class AVModel(nn.Module):
             p.requires_grad = name.startswith("ctc_av.")
 
     def audio_parameters(self) -> list[nn.Parameter]:
-        return [p for mod in (self.audio, self.ctc_a) for p in mod.parameters()]
+        return [p for mod in (self.audio, self.ctc_a, self.ctc_p) if mod is not None for p in mod.parameters()]
 
     def video_parameters(self) -> list[nn.Parameter]:
         return [p for mod in (self.video, self.ctc_v) for p in mod.parameters()]
 
     def encoder_parameters(self) -> list[nn.Parameter]:
-        return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v) for p in mod.parameters()]
+        return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p) if mod is not None
+                for p in mod.parameters()]
 
     def audio_tokens(self, feats: torch.Tensor, k: int) -> torch.Tensor:
         return self.proj_a[k](compress(feats, self.cfg.scales[k][0], self.cfg.compression))

@@ -39,6 +39,7 @@ from .data import (
     voice_perturbation,
 )
 from .model import AVModel, LM, av_ctc_log_probs, ctc_log_probs
+from .phones import Lexicon, PhoneTokenizer
 
 
 def log_line(path: str, obj: dict) -> None:
@@ -229,6 +230,7 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
     model.train()
     n = len(split)
     weights = family_weights(split, tc.family_boost)
+    phones = PhoneTargets(tc.corpus) if model.ctc_p is not None and tc.phone_ctc > 0 and not video_only else None
     while state["step"] < tc.enc_steps:
         step = state["step"]
         rng = np.random.default_rng([tc.seed, 10_000_000 + step])
@@ -237,9 +239,13 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         for g in opt.param_groups:
             g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
         mel_augment = (lambda mel, r=rng: spec_augment(mel, r)) if tc.spec_augment else None
+        lp = None
         if audio_only:
             enc_a, a_len = encode_audio(model, b, mel_augment)
             loss = la = ctc_loss(model.ctc_a, tok, b["texts"], enc_a, a_len)
+            if phones is not None:
+                lp = phones.loss(model.ctc_p, b["texts"], enc_a, a_len)
+                loss = loss + tc.phone_ctc * lp
         elif video_only:
             v_len = b["frame_len"]
             loss = lv = ctc_loss(model.ctc_v, tok, b["texts"], model.video(b["frames"], v_len), v_len)
@@ -247,12 +253,16 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
             enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False, mel_augment=mel_augment)
             la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
             loss = la + lv
+            if phones is not None:
+                lp = phones.loss(model.ctc_p, b["texts"], enc_a, a_len)
+                loss = loss + tc.phone_ctc * lp
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
             rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1),
                    **({} if video_only else {"ctc_a": round(float(la), 4)}),
-                   **({} if audio_only else {"ctc_v": round(float(lv), 4)})}
+                   **({} if audio_only else {"ctc_v": round(float(lv), 4)}),
+                   **({} if lp is None else {"ctc_p": round(float(lp), 4)})}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
@@ -349,6 +359,23 @@ def ctc_loss_of(log_probs: torch.Tensor, tok: CharTokenizer, texts: list[str], l
     t_ = log_probs.shape[1] // 2
     return F.ctc_loss(log_probs.transpose(0, 1), torch.cat(tgt), 2 * lens.clamp(max=t_),
                       torch.tensor([len(t) for t in tgt]), blank=tok.pad, zero_infinity=True)
+
+
+class PhoneTargets:
+    """Phone CTC targets from the corpus's pronunciation lexicon; a sample with a word the lexicon lacks
+    (about 1 in 170) sits out the phone loss rather than learning a wrong target."""
+
+    def __init__(self, corpus: str):
+        self.lexicon = Lexicon.for_corpus(corpus)
+        self.tok = PhoneTokenizer()
+
+    def loss(self, head: torch.nn.Module, texts: list[str], enc: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        phones = [self.lexicon.transcript(t) for t in texts]
+        keep = [i for i, p in enumerate(phones) if p]
+        if not keep:
+            return enc.sum() * 0.0
+        idx = torch.tensor(keep)
+        return ctc_loss_of(ctc_log_probs(head, enc[idx]), self.tok, [phones[i] for i in keep], lens[idx])
 
 
 def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torch.Tensor, a_len: torch.Tensor,
@@ -508,7 +535,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         # the seeded weights were trained on the earlier run's input normalisation: keep it
         with open(os.path.join(tc.init_from, "config.json"), encoding="utf-8") as f:
             init_norms = json.load(f)["norms"]
-        seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.")
+        seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.", "ctc_p.")
         init = {k: v for k, v in torch.load(os.path.join(tc.init_from, "last.pt"))["model"].items()
                 if k.startswith(seeded)}
         if tc.init_adapters_from:  # warm start for a model that is not part of an equal-budget comparison
@@ -725,6 +752,9 @@ def main() -> None:
     ap.add_argument("--spec-augment", action="store_true", help="SpecAugment masks in the encoder stage")
     ap.add_argument("--extra-split", action="append", default=[],
                     help="a corpus split to train on besides train, every stage (e.g. train_extra: WordNet's sentences)")
+    ap.add_argument("--phone-ctc", type=float, default=TrainConfig.phone_ctc,
+                    help="weight of a phone CTC head's loss in the encoder stage (0 = none; the head is seeded "
+                         "from --init-from when that run has one)")
     ap.add_argument("--family-boost", action="append", default=[],
                     help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
     a = ap.parse_args()
@@ -741,7 +771,7 @@ def main() -> None:
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from, p_speed=a.p_speed,
                      speed_range=(lo, hi), p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
                      spec_augment=a.spec_augment, p_noise=a.p_noise, snr_choices=snrs,
-                     extra_splits=tuple(a.extra_split),
+                     extra_splits=tuple(a.extra_split), phone_ctc=a.phone_ctc,
                      family_boost=boost)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
@@ -770,6 +800,8 @@ def main() -> None:
     mc.video_grid = a.video_grid or mc.video_grid
     if a.fixed_scale >= 0:
         mc.lora_variant = "MS"
+    if a.phone_ctc > 0:
+        mc.phone_vocab = len(PhoneTokenizer())
     if a.fusion_steps > 0:
         mc.av_ctc_dim = a.fusion_dim if not a.tiny else 32
     train(tc, mc, lm_from=a.lm_from)

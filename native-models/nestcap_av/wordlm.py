@@ -68,7 +68,7 @@ class WordLM:
     engine by the same arithmetic, so the two agree up to the rounding of log (the parity test allows 1e-9)."""
 
     def __init__(self, words: list[str], counts: np.ndarray, histories: np.ndarray, offsets: np.ndarray,
-                 successors: np.ndarray, pair_counts: np.ndarray):
+                 successors: np.ndarray, pair_counts: np.ndarray, unknown_scale: float = 1.0):
         self.words = words
         self.end = len(words)
         self.bos = len(words) + 1
@@ -88,6 +88,9 @@ class WordLM:
             self.p_unk = p_new * UNK_SHARE
         else:
             self.p_unk = p_new
+        # below 1 where a word outside the lexicon cannot be written (phones.PhoneticWordLM); kept in the JSON
+        self.unknown_scale = unknown_scale
+        self.p_unk *= unknown_scale
         self.cum_unigram = np.concatenate([[0.0], np.cumsum(self.unigram[: self.end])])
         self.history_row = {int(h): r for r, h in enumerate(self.histories)}
         totals = np.add.reduceat(self.pair_counts, self.offsets[:-1]) if len(self.histories) else np.zeros(0, np.int64)
@@ -136,9 +139,12 @@ class WordLM:
         def b64(a: np.ndarray) -> str:
             return base64.b64encode(np.ascontiguousarray(a, dtype="<i4").tobytes()).decode()
 
-        return {"format": WORD_LM_FORMAT, "discount": DISCOUNT, "unk_share": UNK_SHARE, "words": self.words,
-                "counts": b64(self.counts), "histories": b64(self.histories), "offsets": b64(self.offsets),
-                "successors": b64(self.successors), "pair_counts": b64(self.pair_counts)}
+        out = {"format": WORD_LM_FORMAT, "discount": DISCOUNT, "unk_share": UNK_SHARE, "words": self.words,
+               "counts": b64(self.counts), "histories": b64(self.histories), "offsets": b64(self.offsets),
+               "successors": b64(self.successors), "pair_counts": b64(self.pair_counts)}
+        if self.unknown_scale != 1.0:
+            out["unknown_scale"] = self.unknown_scale
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> "WordLM":
@@ -148,7 +154,8 @@ class WordLM:
         def arr(key: str) -> np.ndarray:
             return np.frombuffer(base64.b64decode(d[key]), dtype="<i4")
 
-        return cls(d["words"], arr("counts"), arr("histories"), arr("offsets"), arr("successors"), arr("pair_counts"))
+        return cls(d["words"], arr("counts"), arr("histories"), arr("offsets"), arr("successors"), arr("pair_counts"),
+                   float(d.get("unknown_scale", 1.0)))
 
     def save(self, path: str) -> None:
         with open(path, "w", encoding="utf-8") as f:

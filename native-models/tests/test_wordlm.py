@@ -71,6 +71,15 @@ class CharacterScoreTests(unittest.TestCase):
         self.assertEqual(back.words, m.words)
         for text in ["the garden is full", "zebra", "qq xx"]:
             self.assertEqual(back.score_text(text), m.score_text(text))
+        self.assertNotIn("unknown_scale", m.to_json())  # bundles from before the option stay byte-identical
+
+    def test_the_unknown_scale_makes_unlisted_words_dearer_and_survives_json(self):
+        m = lm()
+        scaled = WordLM(m.words, m.counts, m.histories, m.offsets, m.successors, m.pair_counts, 1e-3)
+        back = WordLM.from_json(scaled.to_json())
+        self.assertEqual(back.unknown_scale, 1e-3)
+        self.assertAlmostEqual(back.score_text("qq") - m.score_text("qq"), math.log(1e-3), places=9)
+        self.assertEqual(back.score_text("the garden"), m.score_text("the garden"))
 
 
 class FusionTests(unittest.TestCase):

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, truncateSync, writeFileSync, statSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { BundleError, loadBundle, type BundleProblem } from '../../electron/engine/bundle.js';
 import { candidateProviders } from '../../electron/engine/execution-providers.js';
@@ -204,4 +205,72 @@ test('an audio-visual CTC head that is missing, truncated or inconsistent is nam
   const inputs = copyOfTestBundle();
   editManifest(inputs, (manifest) => graphs(manifest).av_ctc!.inputs.reverse());
   await expectProblem(inputs, 'malformed-manifest', /graphs\.av_ctc\.inputs must be an output of graphs\.audio_encoder, then one of graphs\.video_encoder/);
+});
+
+test('a phone lexicon that is malformed, truncated or inconsistent is named', async (t) => {
+  const manifestPath = join(testBundleDirectory(), 'manifest.json');
+  const decoding = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { decoding: { phones?: { file: string } } }).decoding;
+  if (!decoding.phones) {
+    t.skip('this bundle has no phone head');
+    return;
+  }
+  const file = decoding.phones.file;
+  const phoneRules = (manifest: Record<string, unknown>) => (manifest.decoding as { phones: Record<string, unknown> }).phones;
+
+  const loaded = await loadBundle(ort, testBundleDirectory(), options);
+  try {
+    assert.ok(loaded.phones, 'the lexicon loads with the bundle');
+    assert.ok(loaded.phones.alphabet.characters.some(({ symbol }) => symbol.kind === 'character' && symbol.character === ' '), 'the word boundary is a symbol');
+  } finally {
+    await loaded.release();
+  }
+
+  const format = copyOfTestBundle();
+  editManifest(format, (manifest) => (phoneRules(manifest).format = 'cmudict'));
+  await expectProblem(format, 'malformed-manifest', /decoding\.phones\.format must be "nestcap-phones-1"/);
+
+  const output = copyOfTestBundle();
+  editManifest(output, (manifest) => (phoneRules(manifest).output = 'audio_phones_renamed'));
+  await expectProblem(output, 'malformed-manifest', /decoding\.phones\.output "audio_phones_renamed" is not an output of graphs\.audio_encoder/);
+
+  const withoutWordLm = copyOfTestBundle();
+  editManifest(withoutWordLm, (manifest) => delete (manifest.decoding as Record<string, unknown>).word_lm);
+  await expectProblem(withoutWordLm, 'malformed-manifest', /decoding\.phones needs decoding\.ctc and decoding\.word_lm/);
+
+  const truncated = copyOfTestBundle();
+  const bytes = readFileSync(join(truncated, file));
+  writeFileSync(join(truncated, file), bytes.subarray(0, bytes.length / 2));
+  await expectProblem(truncated, 'truncated-file', new RegExp(`${file} in .* is not complete gzipped JSON`));
+
+  const empty = copyOfTestBundle();
+  writeFileSync(join(empty, file), '');
+  await expectProblem(empty, 'truncated-file', new RegExp(`${file} in .* is empty`));
+
+  const editPhones = (directory: string, edit: (json: Record<string, unknown>) => void) => {
+    const json = JSON.parse(gunzipSync(readFileSync(join(directory, file))).toString('utf8')) as Record<string, unknown>;
+    edit(json);
+    writeFileSync(join(directory, file), gzipSync(JSON.stringify(json)));
+  };
+  const twoCharacterPhone = copyOfTestBundle();
+  editPhones(twoCharacterPhone, (json) => ((json.symbols as string[])[12] = 'aa'));
+  await expectProblem(twoCharacterPhone, 'mismatch', /symbols from first_symbol_id must be single characters/);
+
+  const notAPronunciation = copyOfTestBundle();
+  editPhones(notAPronunciation, (json) => ((json.word_lm as { words: string[] }).words[0] = '~'));
+  await expectProblem(notAPronunciation, 'mismatch', /word 0 is not a string of the phone symbols/);
+
+  const unknownScale = copyOfTestBundle();
+  editPhones(unknownScale, (json) => ((json.word_lm as Record<string, unknown>).unknown_scale = 2));
+  await expectProblem(unknownScale, 'mismatch', /unknown_scale must be a number in \(0, 1\]/);
+
+  const emptySpellings = copyOfTestBundle();
+  editPhones(emptySpellings, (json) => {
+    const spellings = json.spellings as Record<string, string[]>;
+    spellings[Object.keys(spellings)[0]!] = [];
+  });
+  await expectProblem(emptySpellings, 'mismatch', /the spellings of ".*" must be a non-empty array of words/);
+
+  const missingFile = copyOfTestBundle();
+  rmSync(join(missingFile, file));
+  await expectProblem(missingFile, 'missing-file', new RegExp(`missing ${file.replace('.', '\\.')}`));
 });

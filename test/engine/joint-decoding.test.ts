@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
+import { phoneNBest } from '../../electron/engine/phone-search.js';
 import { Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { engineTestUtterances, withBabble } from '../support/av-corpus.js';
@@ -81,19 +82,27 @@ test('joint CTC + LM decoding', async (t) => {
     }
   });
 
-  await t.test('rescoring picks one of the CTC search\'s N best, the search alone takes its best; without audio or CTC weight they decode as greedy does', async () => {
+  await t.test('rescoring picks one of the audio search\'s N best (the phone head\'s where the bundle has one), the search alone takes its best; without audio or CTC weight they decode as greedy does', async () => {
     const beams = 6;
     const wordWeight = bundle.manifest.decoding.wordLm?.weight ?? 0;
     const alphabet = searchAlphabet(bundle.tokenizer, bundle.manifest.lm.vocabSize, ctc.blank);
-    for (const utterance of utterances.slice(0, 3)) {
-      const output = await bundle.sessions.audioEncoder.run({ pcm: new ort.Tensor('float32', utterance.pcm, [1, utterance.pcm.length]) }, [ctc.output]);
-      const logProbs = output[ctc.output]!;
+    const phones = bundle.manifest.decoding.phones;
+    const audioNBest = async (pcm: Float32Array) => {
+      const head = phones?.output ?? ctc.output;
+      const logProbs = (await bundle.sessions.audioEncoder.run({ pcm: new ort.Tensor('float32', pcm, [1, pcm.length]) }, [head]))[head]!;
       const [, frames, symbols] = logProbs.dims as [number, number, number];
-      const nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, alphabet, {
+      if (phones) {
+        return phoneNBest(logProbs.data as Float32Array, frames, symbols, bundle.phones!, bundle.wordLm!, bundle.tokenizer, { beams, ctcWeight: ctc.weight, wordWeight });
+      }
+      return ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, alphabet, {
         beams,
         ctcWeight: ctc.weight,
         words: bundle.wordLm && { lm: bundle.wordLm, weight: wordWeight },
       });
+    };
+    t.diagnostic(`audio chunks search the ${phones ? 'phone' : 'character'} head`);
+    for (const utterance of utterances.slice(0, 3)) {
+      const nbest = await audioNBest(utterance.pcm);
       for (const scaleIndex of [0, coarsest]) {
         const rescored = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex, decoding: { kind: 'rescore', beams } });
         assert.ok(nbest.some((entry) => bundle.tokenizer.decode(entry.tokens) === rescored.text), `"${rescored.text}" is one of the N best`);
@@ -108,13 +117,7 @@ test('joint CTC + LM decoding', async (t) => {
     const frames = { pixels: first!.frames, count: first!.frameCount };
     // the search alone (live partials): its best as it is, without the LM or the video
     const searched = await recognizer.recognize({ pcm: first!.pcm, frames }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } });
-    const output = await bundle.sessions.audioEncoder.run({ pcm: new ort.Tensor('float32', first!.pcm, [1, first!.pcm.length]) }, [ctc.output]);
-    const [, frameCount, symbols] = output[ctc.output]!.dims as [number, number, number];
-    const [best] = ctcPrefixBeamSearch(output[ctc.output]!.data as Float32Array, frameCount, symbols, alphabet, {
-      beams,
-      ctcWeight: ctc.weight,
-      words: bundle.wordLm && { lm: bundle.wordLm, weight: wordWeight },
-    });
+    const [best] = await audioNBest(first!.pcm);
     assert.equal(searched.text, bundle.tokenizer.decode(best!.tokens));
     assert.equal(searched.task, 'asr');
     assert.equal(searched.timings.prefillMs, 0);

@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { CtcPrefixScorer } from '../../electron/engine/ctc-prefix-scorer.js';
+import { PhoneLexicon, phoneNBest } from '../../electron/engine/phone-search.js';
 import { CharTokenizer } from '../../electron/engine/tokenizer.js';
 import { WordLm, type NextSymbol } from '../../electron/engine/word-lm.js';
 import { testBundleDirectory } from '../support/bundle.js';
@@ -19,7 +21,7 @@ interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encod
 interface Manifest {
   graphs: Record<string, { file: string }>;
   tokenizer: { file: string };
-  decoding: { ctc: { output: string; blank: number; audio_visual_output?: string }; word_lm?: { file: string } };
+  decoding: { ctc: { output: string; blank: number; audio_visual_output?: string }; word_lm?: { file: string }; phones?: { output: string; blank: number; file: string } };
   lm: { dim: number; layers: number; heads: number; vocab_size: number };
   scales: ScaleEntry[];
   special_tokens: Record<string, number>;
@@ -33,6 +35,8 @@ interface Fixture {
   av_ctc_log_probs?: string; av_ctc_log_probs_shape?: number[];
   word_lm?: { text: string; character_scores: number[]; total: number }[];
   ctc_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { tokens: number[]; ctc: number; words: number }[] };
+  phone_log_probs?: string; phone_log_probs_shape?: number[];
+  phone_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { text: string; tokens: number[]; ctc: number; words: number }[] };
 }
 
 function present<T>(value: T | undefined, what: string): T {
@@ -172,6 +176,32 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
       ctcWeight: search.weight,
       words: { lm, weight: search.word_weight },
     });
+    assert.deepEqual(got.map((entry) => entry.tokens), search.nbest.map((entry) => entry.tokens));
+    for (const [i, want] of search.nbest.entries()) {
+      for (const part of ['ctc', 'words'] as const) {
+        const score = got[i]![part];
+        assert.ok(Math.abs(score - want[part]) < 1e-9 * Math.max(1, Math.abs(want[part])), `entry ${i} ${part}: ${score} vs ${want[part]}`);
+      }
+    }
+  });
+
+  await t.test('the phone head, and the engine\'s phone search finds and spells the N best the evaluation does', (sub) => {
+    const spec = manifest.decoding.phones;
+    const search = fixture.phone_beam;
+    if (!spec || !search || !manifest.decoding.word_lm) {
+      sub.skip('this bundle has no phone head');
+      return;
+    }
+    const phone = present(aOut[spec.output], spec.output);
+    assert.deepEqual(phone.dims, fixture.phone_log_probs_shape);
+    const diff = maxAbsDiff(phone.data as Float32Array, f32(present(fixture.phone_log_probs, 'phone log-probabilities')));
+    assert.ok(diff < TOLERANCE, `phone log-probabilities max abs diff ${diff}`);
+    const lexicon = PhoneLexicon.parse(JSON.parse(gunzipSync(readFileSync(join(bundleDir, spec.file))).toString('utf8')), spec.blank);
+    const spelled = WordLm.parse(JSON.parse(readFileSync(join(bundleDir, manifest.decoding.word_lm.file), 'utf8')));
+    const tokenizer = CharTokenizer.parse(JSON.parse(readFileSync(join(bundleDir, manifest.tokenizer.file), 'utf8')), manifest.lm.vocab_size);
+    const [frames, symbols] = search.shape;
+    const got = phoneNBest(f32(search.log_probs), frames, symbols, lexicon, spelled, tokenizer, { beams: search.beams, ctcWeight: search.weight, wordWeight: search.word_weight });
+    assert.deepEqual(got.map((entry) => tokenizer.decode(entry.tokens)), search.nbest.map((entry) => entry.text));
     assert.deepEqual(got.map((entry) => entry.tokens), search.nbest.map((entry) => entry.tokens));
     for (const [i, want] of search.nbest.entries()) {
       for (const part of ['ctc', 'words'] as const) {

@@ -1,0 +1,131 @@
+import { ctcPrefixBeamSearch, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
+import type { CharTokenizer } from './tokenizer.js';
+import { unknownHistory, WordLm, WordLmError } from './word-lm.js';
+
+/**
+ * The bundle's phone head and how its output becomes words (phones.json.gz). Most errors of the
+ * character head are spellings of the right sounds; the phone head only has to hear, and the lexicon spells.
+ * Each phone is one character, so a pronunciation is a string and the word LM's look-ahead works on
+ * pronunciations unchanged: the file's word LM is over the lexicon's pronunciations (homophones share
+ * one entry), and each pronunciation lists the words it can be, which the bundle's spelled word LM
+ * chooses among by the previous word.
+ *
+ * native-models/nestcap_av/phones.py and `phone_nbest` in decoding.py are the reference; the parity test
+ * compares the two on the bundle's fixture.
+ */
+
+export const phonesFormat = 'nestcap-phones-1';
+
+const phoneFile = 'phones.json.gz';
+
+export class PhoneLexicon {
+  readonly alphabet: SearchAlphabet;
+  readonly pronunciations: WordLm;
+  readonly #spellings: ReadonlyMap<string, readonly string[]>;
+  readonly #symbolOf: ReadonlyMap<number, string>;
+
+  private constructor(blank: number, symbolCount: number, symbols: ReadonlyMap<number, string>, pronunciations: WordLm, spellings: ReadonlyMap<string, readonly string[]>) {
+    this.symbolCount = symbolCount;
+    this.alphabet = { blank, characters: Array.from(symbols, ([id, character]) => ({ id, symbol: { kind: 'character', character } })) };
+    this.pronunciations = pronunciations;
+    this.#spellings = spellings;
+    this.#symbolOf = symbols;
+  }
+
+  /** The file's symbols, which the phone head's output width must match. */
+  readonly symbolCount: number;
+
+  /** `blank`: the phone head's blank id (decoding.phones.blank). */
+  static parse(raw: unknown, blank: number): PhoneLexicon {
+    if (typeof raw !== 'object' || raw === null) throw new WordLmError(`${phoneFile} must hold an object`);
+    const json = raw as Record<string, unknown>;
+    if (json.format !== phonesFormat) throw new WordLmError(`${phoneFile}: format must be "${phonesFormat}"`);
+    const { symbols, first_symbol_id: firstSymbolId } = json;
+    if (!Array.isArray(symbols) || !symbols.every((symbol) => typeof symbol === 'string')) throw new WordLmError(`${phoneFile}: symbols must be an array of strings`);
+    if (typeof firstSymbolId !== 'number' || !Number.isInteger(firstSymbolId) || firstSymbolId <= blank || firstSymbolId >= symbols.length) {
+      throw new WordLmError(`${phoneFile}: first_symbol_id must be an id after the blank and inside the symbols`);
+    }
+    const spoken = symbols.slice(firstSymbolId);
+    if (!spoken.every((symbol) => symbol.length === 1 && symbol !== '~') || spoken.filter((symbol) => symbol === ' ').length !== 1) {
+      throw new WordLmError(`${phoneFile}: the symbols from first_symbol_id must be single characters, one of them the word boundary " "`);
+    }
+    const phones = new Set(spoken.filter((symbol) => symbol !== ' '));
+    const pronunciations = WordLm.parse(json.word_lm, {
+      file: `${phoneFile} word_lm`,
+      isWord: (word) => word.length > 0 && Array.from(word).every((phone) => phones.has(phone)),
+      wordDescription: 'a string of the phone symbols',
+    });
+    const spellingsJson = json.spellings;
+    if (typeof spellingsJson !== 'object' || spellingsJson === null || Array.isArray(spellingsJson)) throw new WordLmError(`${phoneFile}: spellings must be an object`);
+    const spellings = new Map<string, readonly string[]>();
+    for (const [pronunciation, words] of Object.entries(spellingsJson as Record<string, unknown>)) {
+      if (!Array.isArray(words) || words.length === 0 || !words.every((word) => typeof word === 'string' && /^[a-z']+$/.test(word))) {
+        throw new WordLmError(`${phoneFile}: the spellings of "${pronunciation}" must be a non-empty array of words`);
+      }
+      spellings.set(pronunciation, words as string[]);
+    }
+    const symbolOf = new Map(spoken.map((character, index) => [firstSymbolId + index, character]));
+    return new PhoneLexicon(blank, symbols.length, symbolOf, pronunciations, spellings);
+  }
+
+  /**
+   * Words for a phone transcript, left to right, each the likeliest spelling of its pronunciation after the
+   * previous word under `spelled` (the first listed of equals); a pronunciation without spellings is left out.
+   */
+  spell(phones: string, spelled: WordLm): string {
+    const words: string[] = [];
+    let history = spelled.start().history;
+    for (const pronunciation of phones.split(/\s+/)) {
+      if (pronunciation === '') continue;
+      const options = this.#spellings.get(pronunciation);
+      if (!options) {
+        history = unknownHistory;
+        continue;
+      }
+      let best = options[0]!;
+      let bestScore = spelled.wordLogProbability(history, best);
+      for (const word of options.slice(1)) {
+        const score = spelled.wordLogProbability(history, word);
+        if (score > bestScore) [best, bestScore] = [word, score];
+      }
+      words.push(best);
+      history = spelled.historyOf(best);
+    }
+    return words.join(' ');
+  }
+
+  /** The phone string of phone-symbol ids (other ids write nothing). */
+  phonesOf(ids: readonly number[]): string {
+    return ids.map((id) => this.#symbolOf.get(id) ?? '').join('');
+  }
+}
+
+export interface PhoneSearchOptions {
+  readonly beams: number;
+  readonly ctcWeight: number;
+  /** Of the pronunciation word LM; 0 = off. */
+  readonly wordWeight: number;
+}
+
+/**
+ * The phone head's N best for rescoring: the CTC prefix beam search over its output with the pronunciation
+ * word LM, each transcript spelled and written in the character tokenizer's ids, its CTC and word scores
+ * the phone search's. Homophone transcripts that spell alike keep the first (best) entry.
+ */
+export function phoneNBest(logProbs: Float32Array, frames: number, symbols: number, lexicon: PhoneLexicon, spelled: WordLm, tokenizer: CharTokenizer, options: PhoneSearchOptions): NBestEntry[] {
+  if (symbols !== lexicon.symbolCount) throw new RangeError(`the phone head writes ${symbols} symbols; ${phoneFile} has ${lexicon.symbolCount}`);
+  const searched = ctcPrefixBeamSearch(logProbs, frames, symbols, lexicon.alphabet, {
+    beams: options.beams,
+    ctcWeight: options.ctcWeight,
+    words: options.wordWeight > 0 ? { lm: lexicon.pronunciations, weight: options.wordWeight } : undefined,
+  });
+  const seen = new Set<string>();
+  const out: NBestEntry[] = [];
+  for (const entry of searched) {
+    const text = lexicon.spell(lexicon.phonesOf(entry.tokens), spelled);
+    if (seen.has(text)) continue;
+    seen.add(text);
+    out.push({ tokens: tokenizer.encode(text), ctc: entry.ctc, words: entry.words });
+  }
+  return out;
+}
