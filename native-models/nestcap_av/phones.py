@@ -24,9 +24,7 @@ import subprocess
 import tempfile
 from collections import Counter
 
-import numpy as np
-
-from .data import SPECIALS, TASKS
+from .data import SPECIALS
 from .wordlm import WORD, WordLM, read_dictionary
 
 CMUDICT = "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"
@@ -85,8 +83,10 @@ def festival_letter_to_sound(words: list[str]) -> dict[str, str]:
         text = subprocess.run(["festival", "-b", script], capture_output=True, text=True, check=True).stdout
     out = {}
     for line in text.splitlines():
+        # word ("word" pos (((p h o n e s) stress) ...)): the syllables come after the quoted word and its pos
         word, _, rest = line.partition(" ")
-        phones = [FESTIVAL_ONLY.get(p, p) for p in re.findall(r"[a-z]+", rest.split("nil", 1)[-1])]
+        syllables = rest.split('"', 2)[-1].strip().partition(" ")[2]
+        phones = [FESTIVAL_ONLY.get(p, p) for p in re.findall(r"[a-z]+", syllables)]
         if phones and all(p in CHAR_OF for p in phones):
             out[word] = "".join(CHAR_OF[p] for p in phones)
     return out
@@ -99,7 +99,8 @@ class Lexicon:
         self.prons = prons
 
     @classmethod
-    def build(cls, words: set[str], cmudict: dict[str, list[str]]) -> "Lexicon":
+    def build(cls, words: set[str], cmudict: dict[str, list[str]]) -> tuple["Lexicon", list[str]]:
+        """The lexicon of ``words`` the dictionary (or a possessive's base) gives, and the words it lacks."""
         prons: dict[str, list[str]] = {}
         missing = []
         for w in sorted(words):
@@ -159,10 +160,6 @@ class PhoneTokenizer:
 
     def decode(self, ids) -> str:
         return "".join(self.vocab[int(i)] for i in ids if int(i) >= len(SPECIALS) and int(i) != self.eos)
-
-    def to_json(self) -> dict:
-        return {"type": "phone", "vocab": self.vocab, "blank": self.pad, "first_symbol_id": len(SPECIALS),
-                "phones": dict(zip(PHONE_CHARS, ARPABET)), "tasks": list(TASKS)}
 
 
 class PhoneticWordLM:
@@ -227,15 +224,3 @@ class PhoneticWordLM:
         if d.get("format") != PHONES_FORMAT or d.get("symbols") != PhoneTokenizer().vocab:
             raise ValueError(f"{path} is not a {PHONES_FORMAT} file with this tokenizer's symbols")
         return cls(WordLM.from_json(d["word_lm"]), d["spellings"], spelled)
-
-
-def phone_error_rate(ref: str, hyp: str) -> float:
-    """Edit distance over phones (word boundaries ignored) per reference phone."""
-    r, h = ref.replace(" ", ""), hyp.replace(" ", "")
-    d = np.arange(len(h) + 1)
-    for i, rc in enumerate(r, 1):
-        prev, d[0] = d.copy(), i
-        for j, hc in enumerate(h, 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rc != hc))
-    return float(d[len(h)]) / max(1, len(r))
-
