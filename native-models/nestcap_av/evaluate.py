@@ -363,6 +363,10 @@ def decoding_description(block: dict) -> str:
     # audio-visual rows search the audio-visual CTC head where the model has one (its own rows are then present)
     head = ("the audio encoder's CTC head (audio-visual: the audio-visual CTC head over both encoders)"
             if any(k.startswith("avctc/") for k in block["wer"]) else "the audio encoder's CTC head")
+    if any(k.startswith("charsearch/") for k in block["wer"]):
+        head = head.replace("the audio encoder's CTC head", "the audio encoder's phone CTC head (audio-only; its "
+                            "word LM over the lexicon's pronunciations, each transcript spelled by the word LM) or "
+                            "character CTC head", 1)
     if block.get("method") == "rescore":
         return (f"Decoding: CTC prefix beam search over {head} with {block['beams']} beams, ranked by "
                 f"{w} log p_CTC + {ww} log p_words; the {block['beams']} transcripts it ends with are rescored by the LM "
@@ -418,12 +422,18 @@ def render_md(ev: dict) -> str:
                 if nw:
                     lines.append(f"| {TASK_NAME[task]}, {noise}, no word LM | " + " | ".join(fmt(nw.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
                 lines.append(f"| {TASK_NAME[task]}, {noise}, LM alone | " + " | ".join(fmt(lo.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+        phones = any(key.startswith("charsearch/") for key in m)
         for noise, _ in NOISES:
             if f"search/{noise}" in m:
-                lines.append(f"| CTC + word-LM search without LM rescoring (every scale), {noise} | "
+                head_name = "phone CTC + pronunciation word-LM search, spelled," if phones else "CTC + word-LM search"
+                lines.append(f"| {head_name} without LM rescoring (every scale), {noise} | "
                              + " | ".join(fmt(m.get(f"search/{noise}")) for _ in sc) + " |")
         for noise, _ in NOISES:
-            lines.append(f"| CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
+            if f"charsearch/{noise}" in m:
+                lines.append(f"| character CTC + word-LM search without LM rescoring (every scale), {noise} | "
+                             + " | ".join(fmt(m.get(f"charsearch/{noise}")) for _ in sc) + " |")
+        for noise, _ in NOISES:
+            lines.append(f"| character CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
         for noise, _ in NOISES:
             if f"avsearch/{noise}" in m:
                 lines.append(f"| audio-visual CTC + word-LM search without LM rescoring (every scale), {noise} | "
