@@ -54,9 +54,13 @@ cp -r "$out/run" "$out/run_copy"
 "$py" -m nestcap_av.devcheck --run "$out/run" --corpus "$out/corpus" --train 2 --seen-first 0 --seen 2 \
   --heldout-first 0 --heldout 2 --search > "$out/devcheck.md"
 grep -q "| audio-visual search, 0dB |" "$out/devcheck.md" && grep -q "| phone search, 0dB |" "$out/devcheck.md"
+grep -q "| audio-visual phone search, 0dB |" "$out/devcheck.md"
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2
-test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md"
+test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md" && test -f "$out/bundle/phones.json.gz"
+# the phone heads (seeded from enc_a, the audio-visual one trained in stage 4) reach the bundle and the report
+grep -q '"audio_visual_output": "av_phone_log_probs"' "$out/bundle/manifest.json"
+grep -q "^| character CTC + word-LM search without LM rescoring" "$out/bundle/EVAL.md"
 grep -q "^## 1e. By voice" "$out/bundle/EVAL.md" && grep -q "^## 1d. As the engine" "$out/bundle/EVAL.md"
 if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
   # ONNX Runtime agrees with PyTorch, and the app's engine loads the bundle and its scale ladder

@@ -70,12 +70,14 @@ export interface WordLmSpec {
 
 /**
  * The phone head (phones.json.gz, see phone-search.ts): chunks with audio and no video, and partial captions,
- * search its `output` instead of the character head's, at decoding.ctc's and decoding.word_lm's weights.
+ * search its `output` instead of the character head's, at decoding.ctc's and decoding.word_lm's weights;
+ * chunks with video too search graphs.av_ctc's `audioVisualOutput` where the bundle has it.
  */
 export interface PhoneDecodingSpec {
   readonly output: string;
   readonly blank: number;
   readonly file: string;
+  readonly audioVisualOutput: string | undefined;
 }
 
 export const searchMethods = ['rescore', 'greedy', 'beam'] as const;
@@ -245,7 +247,13 @@ function phoneRules(value: unknown, graphs: BundleManifest['graphs']): PhoneDeco
   if (rules.format !== phonesFormat) throw new ManifestError('decoding.phones.format', `must be "${phonesFormat}"`);
   const output = string(rules.output, 'decoding.phones.output');
   if (!graphs.audioEncoder.outputs.includes(output)) throw new ManifestError('decoding.phones.output', `"${output}" is not an output of graphs.audio_encoder`);
-  return { output, blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'), file: bundlePath(rules.file, 'decoding.phones.file') };
+  let audioVisualOutput: string | undefined;
+  if (rules.audio_visual_output !== undefined) {
+    const field = 'decoding.phones.audio_visual_output';
+    audioVisualOutput = string(rules.audio_visual_output, field);
+    if (!graphs.avCtc?.outputs.includes(audioVisualOutput)) throw new ManifestError(field, `"${audioVisualOutput}" is not an output of graphs.av_ctc`);
+  }
+  return { output, blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'), file: bundlePath(rules.file, 'decoding.phones.file'), audioVisualOutput };
 }
 
 function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined): DefaultSearch {

@@ -208,9 +208,7 @@ export class Recognizer {
     const searchBeams = options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search' ? options.decoding.beams : undefined;
     const phoneSpec = this.#bundle.phones && searchBeams !== undefined ? manifest.decoding.phones : undefined;
     const audioHead = phoneSpec?.output ?? ctcSpec?.output;
-    const searchAudio = (output: Ort.InferenceSession.OnnxValueMapType) => {
-      if (!phoneSpec) return search(output[ctcSpec!.output]!);
-      const logProbs = output[phoneSpec.output]!;
+    const searchPhones = (logProbs: Ort.Tensor) => {
       const [, frames, symbols] = logProbs.dims as [number, number, number];
       const searchStart = performance.now();
       nbest = phoneNBest(logProbs.data as Float32Array, frames, symbols, this.#bundle.phones!, this.#bundle.wordLm!, this.#bundle.tokenizer, {
@@ -220,6 +218,7 @@ export class Recognizer {
       });
       searchMs = performance.now() - searchStart;
     };
+    const searchAudio = (output: Ort.InferenceSession.OnnxValueMapType) => (phoneSpec ? searchPhones(output[phoneSpec.output]!) : search(output[ctcSpec!.output]!));
     let audioOutput: Ort.InferenceSession.OnnxValueMapType | undefined;
     if (hasAudio) {
       const pcm = input.pcm;
@@ -239,7 +238,11 @@ export class Recognizer {
         [scale.videoOutput, ...(audioVisual ? [audioVisual.videoFeatures] : [])],
       );
       parts.push(this.#embeddingOf(table, manifest.specialTokens.videoStart), output[scale.videoOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.videoEnd));
-      if (audioVisual) search(await this.#audioVisualCtc(audioVisual, audioOutput![audioVisual.audioFeatures]!, output[audioVisual.videoFeatures]!));
+      if (audioVisual) {
+        const heads = await this.#audioVisualCtc(audioVisual, audioOutput![audioVisual.audioFeatures]!, output[audioVisual.videoFeatures]!);
+        if (phoneSpec?.audioVisualOutput) searchPhones(heads[phoneSpec.audioVisualOutput]!);
+        else search(heads[audioVisual.output]!);
+      }
     }
     if (withCtc && !audioVisual) searchAudio(audioOutput!);
     for (const id of manifest.prompts[task]) parts.push(this.#embeddingOf(table, id));
@@ -277,8 +280,8 @@ export class Recognizer {
     };
   }
 
-  /** The audio-visual CTC head's log-probabilities over the two streams' common length. */
-  async #audioVisualCtc(spec: AudioVisualCtcSpec, audio: Ort.Tensor, video: Ort.Tensor): Promise<Ort.Tensor> {
+  /** The audio-visual CTC heads' log-probabilities over the two streams' common length, by output name. */
+  async #audioVisualCtc(spec: AudioVisualCtcSpec, audio: Ort.Tensor, video: Ort.Tensor): Promise<Ort.InferenceSession.OnnxValueMapType> {
     const [, audioFrames, audioDim] = audio.dims as [number, number, number];
     const [, videoFrames, videoDim] = video.dims as [number, number, number];
     const frames = Math.min(audioFrames, videoFrames);
@@ -286,7 +289,7 @@ export class Recognizer {
       [spec.audioFeatures]: new this.#ort.Tensor('float32', (audio.data as Float32Array).subarray(0, frames * audioDim), [1, frames, audioDim]),
       [spec.videoFeatures]: new this.#ort.Tensor('float32', (video.data as Float32Array).subarray(0, frames * videoDim), [1, frames, videoDim]),
     });
-    return output[spec.output]!;
+    return output;
   }
 
   /** The CTC search's best as the transcript; its confidence is the CTC probability per character. */

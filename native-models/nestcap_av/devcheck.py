@@ -23,7 +23,7 @@ from .data import CharTokenizer, Split, add_noise, babble
 from .decoding import audio_ctc, audio_visual_ctc, ctc_greedy, ctc_prefix_beam
 from .evaluate import edit_distance
 from .export import load_run
-from .model import ctc_log_probs
+from .model import av_phone_log_probs, ctc_log_probs
 from .phones import Lexicon, PhoneticWordLM, PhoneTokenizer
 from .wordlm import WordLM
 
@@ -73,9 +73,13 @@ def check_range(model, tok: CharTokenizer, split: Split, first: int, count: int,
                     best = ctc_prefix_beam(log_probs, tok, beams, ctc_weight, word_lm, word_weight)[0]
                     add(f"{head} search, {name}", reference, tok.decode(best.tokens))
             if model.ctc_p is not None and phonetic is not None and word_lm is not None:
-                log_probs = ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64)
-                best = ctc_prefix_beam(log_probs, ptok, beams, ctc_weight, phonetic.lm, word_weight)[0]
-                add(f"phone search, {name}", reference, phonetic.spell(ptok.decode(best.tokens)))
+                phone_heads = {"phone": ctc_log_probs(model.ctc_p, fa)[0]}
+                if model.ctc_avp is not None:
+                    phone_heads["audio-visual phone"] = av_phone_log_probs(model, fa, fv)[0]
+                for head, log_probs in phone_heads.items():
+                    best = ctc_prefix_beam(log_probs.numpy().astype(np.float64), ptok, beams, ctc_weight, phonetic.lm,
+                                           word_weight)[0]
+                    add(f"{head} search, {name}", reference, phonetic.spell(ptok.decode(best.tokens)))
     return rows
 
 

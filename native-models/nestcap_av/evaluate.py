@@ -40,7 +40,7 @@ from .decoding import (
     rescore,
 )
 from .export import default_decoding, load_run, prefix_embeds
-from .model import AVModel, compress, ctc_log_probs
+from .model import AVModel, av_phone_log_probs, compress, ctc_log_probs
 from .train import flat_lineage
 from .phones import Lexicon, PhoneticWordLM
 from .wordlm import WordLM
@@ -48,7 +48,7 @@ from .wordlm import WordLM
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
 TASKS = ["asr", "vsr", "avsr"]
 # the CTC heads' and the searches' own rows (scale-independent, not a decoding of the model)
-HEAD_ROWS = ("ctc/", "search/", "charsearch/", "avctc/", "avsearch/")
+HEAD_ROWS = ("ctc/", "search/", "charsearch/", "avctc/", "avsearch/", "avcharsearch/")
 TASK_NAME = {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"}
 REFERENCE = "MSS, baselines' budget"
 # silence the engine keeps either side of a voice-activity span (electron/engine/caption-engine.ts,
@@ -128,7 +128,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     the LM; ``avctc/`` and ``avsearch/`` the same for the audio-visual head.  ``by_voice`` repeats the clean
     keys per voice group (``voice_group``).  ``pad``: seconds of silence added before and after each utterance.
     ``phonetic`` (a phones.PhoneticWordLM), with a model that has the phone head: audio-only chunks search the
-    phone head instead (as the engine does with such a bundle); ``charsearch/`` keeps the character search's best."""
+    phone head instead (as the engine does with such a bundle); ``charsearch/`` keeps the character search's best;
+    audio-visual ones likewise the audio-visual phone head where the model has one (``avcharsearch/``)."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
@@ -155,8 +156,13 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             phones = search and phonetic is not None and model.ctc_p is not None
             nbest = (phone_nbest(ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64), phonetic, tok, beams,
                                  ctc_weight, word_weight) if phones else char_nbest)
-            nbest_av = (char_nbest if ctc_av is ctc or not search
-                        else ctc_prefix_beam(ctc_av, tok, beams, ctc_weight, word_lm, word_weight))
+            # without an audio-visual head, audio-visual chunks search what audio-only ones do (as the engine)
+            char_nbest_av = (char_nbest if ctc_av is ctc or not search
+                             else ctc_prefix_beam(ctc_av, tok, beams, ctc_weight, word_lm, word_weight))
+            phones_av = phones and model.ctc_avp is not None
+            nbest_av = (nbest if ctc_av is ctc or not search
+                        else phone_nbest(av_phone_log_probs(model, fa, fv)[0].numpy().astype(np.float64), phonetic, tok,
+                                         beams, ctc_weight, word_weight) if phones_av else char_nbest_av)
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
             if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
@@ -167,6 +173,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                 scores.add(f"avctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc_av, tok))
                 if nbest_av is not None:
                     scores.add(f"avsearch/{noise_name}", ex["text"], voice, tok.decode(nbest_av[0].tokens))
+                    if phones_av:
+                        scores.add(f"avcharsearch/{noise_name}", ex["text"], voice,
+                                   tok.decode(char_nbest_av[0].tokens))
             for k in scales:
                 at, vt, lora = scale_tokens(model, fa, fv, k, pool_from)
                 for task in tasks:
@@ -367,6 +376,9 @@ def decoding_description(block: dict) -> str:
         head = head.replace("the audio encoder's CTC head", "the audio encoder's phone CTC head (audio-only; its "
                             "word LM over the lexicon's pronunciations, each transcript spelled by the word LM) or "
                             "character CTC head", 1)
+    if any(k.startswith("avcharsearch/") for k in block["wer"]):
+        head = head.replace("the audio-visual CTC head over both encoders", "the audio-visual phone CTC head over "
+                            "both encoders, searched and spelled the same way", 1)
     if block.get("method") == "rescore":
         return (f"Decoding: CTC prefix beam search over {head} with {block['beams']} beams, ranked by "
                 f"{w} log p_CTC + {ww} log p_words; the {block['beams']} transcripts it ends with are rescored by the LM "
@@ -434,10 +446,16 @@ def render_md(ev: dict) -> str:
                              + " | ".join(fmt(m.get(f"charsearch/{noise}")) for _ in sc) + " |")
         for noise, _ in NOISES:
             lines.append(f"| character CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
+        av_phones = any(key.startswith("avcharsearch/") for key in m)
         for noise, _ in NOISES:
             if f"avsearch/{noise}" in m:
-                lines.append(f"| audio-visual CTC + word-LM search without LM rescoring (every scale), {noise} | "
+                head_name = "audio-visual phone CTC + pronunciation word-LM search, spelled," if av_phones else "audio-visual CTC + word-LM search"
+                lines.append(f"| {head_name} without LM rescoring (every scale), {noise} | "
                              + " | ".join(fmt(m.get(f"avsearch/{noise}")) for _ in sc) + " |")
+        for noise, _ in NOISES:
+            if f"avcharsearch/{noise}" in m:
+                lines.append(f"| audio-visual character CTC + word-LM search without LM rescoring (every scale), {noise} | "
+                             + " | ".join(fmt(m.get(f"avcharsearch/{noise}")) for _ in sc) + " |")
         for noise, _ in NOISES:
             if f"avctc/{noise}" in m:
                 lines.append(f"| audio-visual CTC head alone (no LM, every scale), {noise} | "

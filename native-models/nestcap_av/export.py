@@ -25,7 +25,8 @@ from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, f
 from .data import TASKS, CharTokenizer
 from .decoding import (DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam,
                        phone_nbest)
-from .model import AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, count_params, ctc_log_probs
+from .model import (AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, av_phone_log_probs, av_phone_log_probs_aligned,
+                    count_params, ctc_log_probs)
 from .phones import CHAR_OF, PHONES_FILE, PHONES_FORMAT, Lexicon, PhoneticWordLM, PhoneTokenizer
 from .train import flat_lineage
 from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, character_scores
@@ -33,6 +34,7 @@ from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, 
 OPSET = 17
 CTC_OUTPUT = "audio_ctc_log_probs"
 PHONE_OUTPUT = "audio_phone_log_probs"
+AV_PHONE_OUTPUT = "av_phone_log_probs"
 AV_CTC_OUTPUT = "av_ctc_log_probs"
 
 
@@ -58,14 +60,18 @@ class VideoGraph(nn.Module):
 
 
 class AVCTCGraph(nn.Module):
-    """The audio-visual CTC head over equal-length feature streams (the engine trims the longer one)."""
+    """The audio-visual CTC head over equal-length feature streams (the engine trims the longer one), and the
+    audio-visual phone head where the model has one."""
 
     def __init__(self, m: AVModel):
         super().__init__()
         self.m = m
 
     def forward(self, audio_features, video_features):
-        return av_ctc_log_probs_aligned(self.m, audio_features, video_features)
+        chars = av_ctc_log_probs_aligned(self.m, audio_features, video_features)
+        if self.m.ctc_avp is None:
+            return chars
+        return chars, av_phone_log_probs_aligned(self.m, audio_features, video_features)
 
 
 class EmbedGraph(nn.Module):
@@ -217,11 +223,12 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                         "present_kv": {2: "batch", 4: "total"}})
         if model.ctc_av is not None:
             t = 2 * FPS
+            av_names = [AV_CTC_OUTPUT] + ([] if model.ctc_avp is None else [AV_PHONE_OUTPUT])
             torch.onnx.export(AVCTCGraph(model), (torch.randn(1, t, mc.audio_dim), torch.randn(1, t, mc.video_dim)),
                               os.path.join(out, "av_ctc.onnx"), opset_version=OPSET,
-                              input_names=["audio_features", "video_features"], output_names=[AV_CTC_OUTPUT],
+                              input_names=["audio_features", "video_features"], output_names=av_names,
                               dynamic_axes={"audio_features": {0: "batch", 1: "t"}, "video_features": {0: "batch", 1: "t"},
-                                            AV_CTC_OUTPUT: {0: "batch", 1: "t2"}})
+                                            **{n: {0: "batch", 1: "t2"} for n in av_names}})
 
     # ---- adapters
     adapters = []
@@ -278,6 +285,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         if model.ctc_av is not None:
             av = av_ctc_log_probs(model, fa, fv)
             fixture["av_ctc_log_probs"], fixture["av_ctc_log_probs_shape"] = b64(av.numpy()), list(av.shape)
+        if model.ctc_avp is not None:
+            avp = av_phone_log_probs(model, fa, fv)
+            fixture["av_phone_log_probs"], fixture["av_phone_log_probs_shape"] = b64(avp.numpy()), list(avp.shape)
         for k in range(n_sc):
             at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)
             pre = prefix_embeds(model, tok, at, vt, "avsr")
@@ -372,7 +382,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                 "file": "av_ctc.onnx",
                 "inputs": [{"name": "audio_features", "dtype": "float32", "shape": ["batch", "t", mc.audio_dim]},
                            {"name": "video_features", "dtype": "float32", "shape": ["batch", "t", mc.video_dim]}],
-                "outputs": [{"name": AV_CTC_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.vocab_size]}],
+                "outputs": [{"name": AV_CTC_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.vocab_size]}] +
+                           ([] if model.ctc_avp is None else
+                            [{"name": AV_PHONE_OUTPUT, "dtype": "float32", "shape": ["batch", "2*t", mc.phone_vocab]}]),
                 "note": "audio_features and video_features as the encoders give them, the longer cut to the shorter"}}),
         },
         "lm": {"dim": mc.lm_dim, "layers": L, "heads": H, "ff": mc.lm_ff, "vocab_size": mc.vocab_size,
@@ -402,8 +414,10 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                      **({} if phonetic is None else {"phones": {
                          "output": PHONE_OUTPUT, "blank": PhoneTokenizer().pad, "file": PHONES_FILE,
                          "format": PHONES_FORMAT, "pronunciations": len(phonetic.lm.words),
+                         **({} if model.ctc_avp is None else {"audio_visual_output": AV_PHONE_OUTPUT}),
                          "note": "a chunk with audio and no video (and every partial caption) searches the phone head "
-                                 "instead of the character head: the same CTC prefix beam search, its word LM over the "
+                                 "instead of the character head (a chunk with video too, graphs.av_ctc's "
+                                 "audio_visual_output where present): the same CTC prefix beam search, its word LM over the "
                                  "lexicon's pronunciations (the file's word_lm, at decoding.word_lm.weight, CTC at "
                                  "decoding.ctc.weight); each of the N best spelled word by word, the likeliest spelling "
                                  "of the pronunciation after the previous word under word_lm.json (the first listed of "

@@ -352,7 +352,9 @@ class AVCTCHead(nn.Module):
     to trust each stream.
     """
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, symbols: int = 0):
+        """``symbols``: the output vocabulary (default the character tokenizer's; the phone head's for
+        the audio-visual phone head)."""
         super().__init__()
         d = cfg.av_ctc_dim
         self.norm_a, self.norm_v = nn.LayerNorm(cfg.audio_dim), nn.LayerNorm(cfg.video_dim)
@@ -360,7 +362,7 @@ class AVCTCHead(nn.Module):
         self.conv = ConvModule(d, 15)
         self.block = Block(d, 4, 2 * d)
         self.ln = nn.LayerNorm(d)
-        self.out = nn.Linear(d, 2 * cfg.vocab_size)
+        self.out = nn.Linear(d, 2 * (symbols or cfg.vocab_size))
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
@@ -391,6 +393,8 @@ class AVModel(nn.Module):
         self.ctc_v = nn.Linear(cfg.video_dim, 2 * cfg.vocab_size)
         self.ctc_av = AVCTCHead(cfg) if cfg.av_ctc_dim > 0 else None
         self.ctc_p = nn.Linear(cfg.audio_dim, 2 * cfg.phone_vocab) if cfg.phone_vocab > 0 else None
+        # the same correction for the phone head, trained beside the character one (stage 4)
+        self.ctc_avp = AVCTCHead(cfg, cfg.phone_vocab) if cfg.av_ctc_dim > 0 and cfg.phone_vocab > 0 else None
 
     def freeze_lm(self) -> None:
         for name, p in self.lm.named_parameters():
@@ -406,7 +410,7 @@ class AVModel(nn.Module):
     def freeze_all_but_av_ctc(self) -> None:
         """Stage 4: the audio-visual CTC head learns; every other output of the model stays as it was."""
         for name, p in self.named_parameters():
-            p.requires_grad = name.startswith("ctc_av.")
+            p.requires_grad = name.startswith(("ctc_av.", "ctc_avp."))
 
     def audio_parameters(self) -> list[nn.Parameter]:
         return [p for mod in (self.audio, self.ctc_a, self.ctc_p) if mod is not None for p in mod.parameters()]
@@ -443,6 +447,20 @@ def av_ctc_log_probs_aligned(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
     """The same for streams of equal length (what the exported graph computes: its time axis stays dynamic)."""
     b, t, _ = fa.shape
     logits = model.ctc_a(fa) + model.ctc_av(fa, fv, lengths)
+    return F.log_softmax(logits.reshape(b, 2 * t, -1), -1)
+
+
+def av_phone_log_probs(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
+                       lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """[B, 2T, P] log-probabilities of the audio-visual phone head: the phone head corrected by both streams."""
+    t = min(fa.shape[1], fv.shape[1])
+    return av_phone_log_probs_aligned(model, fa[:, :t], fv[:, :t], lengths)
+
+
+def av_phone_log_probs_aligned(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
+                               lengths: torch.Tensor | None = None) -> torch.Tensor:
+    b, t, _ = fa.shape
+    logits = model.ctc_p(fa) + model.ctc_avp(fa, fv, lengths)
     return F.log_softmax(logits.reshape(b, 2 * t, -1), -1)
 
 

@@ -19,6 +19,8 @@ import shutil
 
 import torch
 
+from .train import PHONE_HEAD_PREFIX
+
 KEPT = ("config.json", "state.json", "log.jsonl")
 
 
@@ -63,6 +65,8 @@ def fusion_checkpoint(model: dict, state_path: str) -> dict | None:
     with open(state_path, encoding="utf-8") as f:
         state = json.load(f).get("fusion")
     head = {k[len("ctc_av."):]: v for k, v in model.items() if k.startswith("ctc_av.")}
+    # the audio-visual phone head, where the run has one, as train.fusion_weights keeps it
+    head.update({PHONE_HEAD_PREFIX + k[len("ctc_avp."):]: v for k, v in model.items() if k.startswith("ctc_avp.")})
     if not state or not head or state.get("step", 0) == 0:
         return None
     return {"head": head, "state": {**state, "done": True}}

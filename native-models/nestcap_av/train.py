@@ -38,7 +38,7 @@ from .data import (
     training_set,
     voice_perturbation,
 )
-from .model import AVModel, LM, av_ctc_log_probs, ctc_log_probs
+from .model import AVModel, LM, av_ctc_log_probs, av_phone_log_probs, ctc_log_probs
 from .phones import Lexicon, PhoneTokenizer
 
 
@@ -275,6 +275,24 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
 
 
 # ------------------------------------------------------------------------------------------------- stage 4
+PHONE_HEAD_PREFIX = "phones."  # the audio-visual phone head's tensors in the stage checkpoint
+
+
+def fusion_weights(model: AVModel) -> dict:
+    """The stage's weights: the audio-visual head's, then the audio-visual phone head's, prefixed."""
+    weights = dict(model.ctc_av.state_dict())
+    if model.ctc_avp is not None:
+        weights.update({PHONE_HEAD_PREFIX + k: v for k, v in model.ctc_avp.state_dict().items()})
+    return weights
+
+
+def restore_fusion(model: AVModel, weights: dict) -> None:
+    model.ctc_av.load_state_dict({k: v for k, v in weights.items() if not k.startswith(PHONE_HEAD_PREFIX)})
+    if model.ctc_avp is not None:
+        model.ctc_avp.load_state_dict({k[len(PHONE_HEAD_PREFIX):]: v for k, v in weights.items()
+                                       if k.startswith(PHONE_HEAD_PREFIX)})
+
+
 def fusion_example(split: SplitLike, i: int, rng: np.random.Generator, tc: TrainConfig) -> dict:
     """An audio-visual sample for the fusion head: noisy audio (babble most often, the hardest case) with
     the face in view, now and then occluded (a chunk without a face never reaches the head)."""
@@ -298,9 +316,11 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: Train
     if head is None or tc.fusion_steps <= 0:
         return state
     model.freeze_all_but_av_ctc()
-    params = list(head.parameters())
+    phone_head = model.ctc_avp
+    phones = PhoneTargets(tc.corpus) if phone_head is not None else None
+    params = list(head.parameters()) + ([] if phone_head is None else list(phone_head.parameters()))
     opt = torch.optim.AdamW(params, lr=tc.fusion_lr, weight_decay=0.01)
-    checkpoint = StageCheckpoint(path, "head", head.state_dict, head.load_state_dict, opt)
+    checkpoint = StageCheckpoint(path, "head", lambda: fusion_weights(model), lambda w: restore_fusion(model, w), opt)
     state = checkpoint.load(state, log, "[fusion] loaded")
     if state["done"] and state["step"] >= tc.fusion_steps:
         return state
@@ -321,11 +341,15 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: Train
         with torch.no_grad():
             enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=True)
         lens = torch.minimum(a_len, v_len)
-        loss = ctc_loss_of(av_ctc_log_probs(model, enc_a, enc_v, lens), tok, b["texts"], lens)
+        loss = l_av = ctc_loss_of(av_ctc_log_probs(model, enc_a, enc_v, lens), tok, b["texts"], lens)
+        if phones is not None:
+            l_avp = phones.loss_of(av_phone_log_probs(model, enc_a, enc_v, lens), b["texts"], lens)
+            loss = loss + l_avp
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.fusion_steps:
-            rec = {"stage": "fusion", "step": step, "t": round(state["seconds"], 1), "ctc_av": round(float(loss), 4)}
+            rec = {"stage": "fusion", "step": step, "t": round(state["seconds"], 1), "ctc_av": round(float(l_av), 4),
+                   **({} if phones is None else {"ctc_avp": round(float(l_avp), 4)})}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
@@ -370,12 +394,16 @@ class PhoneTargets:
         self.tok = PhoneTokenizer()
 
     def loss(self, head: torch.nn.Module, texts: list[str], enc: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
+        return self.loss_of(ctc_log_probs(head, enc), texts, lens)
+
+    def loss_of(self, log_probs: torch.Tensor, texts: list[str], lens: torch.Tensor) -> torch.Tensor:
+        """For any phone head's [B, 2T, P] log-probabilities, ``lens`` counting 25 Hz frames."""
         phones = [self.lexicon.transcript(t) for t in texts]
         keep = [i for i, p in enumerate(phones) if p]
         if not keep:
-            return enc.sum() * 0.0
+            return log_probs.sum() * 0.0
         idx = torch.tensor(keep)
-        return ctc_loss_of(ctc_log_probs(head, enc[idx]), self.tok, [phones[i] for i in keep], lens[idx])
+        return ctc_loss_of(log_probs[idx], self.tok, [phones[i] for i in keep], lens[idx])
 
 
 def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torch.Tensor, a_len: torch.Tensor,

@@ -196,6 +196,29 @@ class TrainingOptionTests(unittest.TestCase):
         with torch.no_grad():
             self.assertEqual(ctc_greedy(av_ctc_log_probs(m, fa, fv)[0].numpy(), tok), text)
 
+    def test_the_phone_heads_start_as_the_audio_phone_head_and_train_in_stage_four(self):
+        from nestcap_av.model import av_phone_log_probs, ctc_log_probs
+        from nestcap_av.train import fusion_weights, restore_fusion
+
+        m = AVModel(tiny(av_ctc_dim=32, phone_vocab=50))
+        fa, fv = torch.randn(1, 24, 32), torch.randn(1, 22, 32)
+        with torch.no_grad():
+            self.assertEqual(ctc_log_probs(m.ctc_p, fa).shape, (1, 48, 50))
+            phones = av_phone_log_probs(m, fa, fv)
+            self.assertEqual(phones.shape, (1, 44, 50))
+            self.assertTrue(torch.allclose(phones, ctc_log_probs(m.ctc_p, fa[:, :22])))
+        m.freeze_all_but_av_ctc()
+        learning = {n for n, p in m.named_parameters() if p.requires_grad}
+        self.assertTrue(learning and all(n.startswith(("ctc_av.", "ctc_avp.")) for n in learning))
+        self.assertTrue(any(n.startswith("ctc_avp.") for n in learning))
+        # the stage checkpoint keeps both heads, apart, and gives them back
+        weights = fusion_weights(m)
+        other = AVModel(tiny(av_ctc_dim=32, phone_vocab=50))
+        restore_fusion(other, weights)
+        self.assertTrue(torch.equal(other.ctc_avp.inp.weight, m.ctc_avp.inp.weight))
+        self.assertTrue(torch.equal(other.ctc_av.inp.weight, m.ctc_av.inp.weight))
+        self.assertIsNone(AVModel(tiny(av_ctc_dim=32)).ctc_avp)  # runs without the phone head load as before
+
     def test_ctc_losses_are_per_character_and_finite(self):
         from nestcap_av.train import ctc_losses
 

@@ -233,6 +233,10 @@ test('a phone lexicon that is malformed, truncated or inconsistent is named', as
   editManifest(output, (manifest) => (phoneRules(manifest).output = 'audio_phones_renamed'));
   await expectProblem(output, 'malformed-manifest', /decoding\.phones\.output "audio_phones_renamed" is not an output of graphs\.audio_encoder/);
 
+  const audioVisual = copyOfTestBundle();
+  editManifest(audioVisual, (manifest) => (phoneRules(manifest).audio_visual_output = 'av_phones_renamed'));
+  await expectProblem(audioVisual, 'malformed-manifest', /decoding\.phones\.audio_visual_output "av_phones_renamed" is not an output of graphs\.av_ctc/);
+
   const withoutWordLm = copyOfTestBundle();
   editManifest(withoutWordLm, (manifest) => delete (manifest.decoding as Record<string, unknown>).word_lm);
   await expectProblem(withoutWordLm, 'malformed-manifest', /decoding\.phones needs decoding\.ctc and decoding\.word_lm/);

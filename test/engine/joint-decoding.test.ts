@@ -147,16 +147,22 @@ test('joint CTC + LM decoding', async (t) => {
       const [, audioFrames, audioDim] = audio.dims as [number, number, number];
       const [, videoFrames, videoDim] = video.dims as [number, number, number];
       const common = Math.min(audioFrames, videoFrames);
-      const logProbs: ort.Tensor = (await head.run({
+      const heads: ort.InferenceSession.OnnxValueMapType = await head.run({
         [audioVisual.audioFeatures]: new ort.Tensor('float32', (audio.data as Float32Array).slice(0, common * audioDim), [1, common, audioDim]),
         [audioVisual.videoFeatures]: new ort.Tensor('float32', (video.data as Float32Array).slice(0, common * videoDim), [1, common, videoDim]),
-      }))[audioVisual.output]!;
-      assert.deepEqual(logProbs.dims, [1, 2 * common, bundle.manifest.lm.vocabSize]);
-      const nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, 2 * common, bundle.manifest.lm.vocabSize, alphabet, {
-        beams,
-        ctcWeight: ctc.weight,
-        words: bundle.wordLm && { lm: bundle.wordLm, weight: wordWeight },
       });
+      const logProbs: ort.Tensor = heads[audioVisual.output]!;
+      assert.deepEqual(logProbs.dims, [1, 2 * common, bundle.manifest.lm.vocabSize]);
+      // the audio-visual phone head's N best where the bundle has one
+      const phoneOutput = bundle.manifest.decoding.phones?.audioVisualOutput;
+      const phoneLogProbs = phoneOutput === undefined ? undefined : heads[phoneOutput]!;
+      const nbest = phoneLogProbs
+        ? phoneNBest(phoneLogProbs.data as Float32Array, 2 * common, phoneLogProbs.dims[2] as number, bundle.phones!, bundle.wordLm!, bundle.tokenizer, { beams, ctcWeight: ctc.weight, wordWeight })
+        : ctcPrefixBeamSearch(logProbs.data as Float32Array, 2 * common, bundle.manifest.lm.vocabSize, alphabet, {
+            beams,
+            ctcWeight: ctc.weight,
+            words: bundle.wordLm && { lm: bundle.wordLm, weight: wordWeight },
+          });
       const chunk = { pcm: utterance.pcm, frames: { pixels: utterance.frames, count: utterance.frameCount } };
       const rescored = await recognizer.recognize(chunk, { scaleIndex: coarsest, decoding: { kind: 'rescore', beams } });
       assert.equal(rescored.task, 'avsr');

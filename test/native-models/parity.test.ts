@@ -21,7 +21,7 @@ interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encod
 interface Manifest {
   graphs: Record<string, { file: string }>;
   tokenizer: { file: string };
-  decoding: { ctc: { output: string; blank: number; audio_visual_output?: string }; word_lm?: { file: string }; phones?: { output: string; blank: number; file: string } };
+  decoding: { ctc: { output: string; blank: number; audio_visual_output?: string }; word_lm?: { file: string }; phones?: { output: string; blank: number; file: string; audio_visual_output?: string } };
   lm: { dim: number; layers: number; heads: number; vocab_size: number };
   scales: ScaleEntry[];
   special_tokens: Record<string, number>;
@@ -36,6 +36,7 @@ interface Fixture {
   word_lm?: { text: string; character_scores: number[]; total: number }[];
   ctc_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { tokens: number[]; ctc: number; words: number }[] };
   phone_log_probs?: string; phone_log_probs_shape?: number[];
+  av_phone_log_probs?: string; av_phone_log_probs_shape?: number[];
   phone_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { text: string; tokens: number[]; ctc: number; words: number }[] };
 }
 
@@ -122,10 +123,18 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
     const videoFeatures = present(vOut.video_features, 'video_features');
     // the fixture's streams are equally long, so nothing is cut here
     assert.equal(audioFeatures.dims[1], videoFeatures.dims[1]);
-    const got = present((await head.run({ audio_features: audioFeatures, video_features: videoFeatures }))[output], output);
+    const outputs = await head.run({ audio_features: audioFeatures, video_features: videoFeatures });
+    const got = present(outputs[output], output);
     assert.deepEqual(got.dims, fixture.av_ctc_log_probs_shape);
     const diff = maxAbsDiff(got.data as Float32Array, f32(fixture.av_ctc_log_probs));
     assert.ok(diff < TOLERANCE, `audio-visual CTC log-probabilities max abs diff ${diff}`);
+    const phoneOutput = manifest.decoding.phones?.audio_visual_output;
+    if (phoneOutput !== undefined) {
+      const phones = present(outputs[phoneOutput], phoneOutput);
+      assert.deepEqual(phones.dims, fixture.av_phone_log_probs_shape);
+      const phoneDiff = maxAbsDiff(phones.data as Float32Array, f32(present(fixture.av_phone_log_probs, 'audio-visual phone log-probabilities')));
+      assert.ok(phoneDiff < TOLERANCE, `audio-visual phone log-probabilities max abs diff ${phoneDiff}`);
+    }
     // the time axis is dynamic: streams longer than the ones the graph was exported with keep every frame
     const twice = (tensor: ort.Tensor) => {
       const [, frames, dim] = tensor.dims as [number, number, number];
