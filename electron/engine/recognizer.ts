@@ -15,7 +15,8 @@ import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
  * a word LM, they also get its look-ahead score (see word-lm.ts). A chunk with video too takes its CTC
  * log-probabilities from the bundle's audio-visual CTC head where it has one, so that lip video reaches
  * the search; partial captions (`ctc-search`) stay with the audio head and skip the video encoder. Where
- * the bundle has a phone head, the searches over audio alone use it instead (see phone-search.ts).
+ * the bundle has phone heads, the searches use them instead, their transcripts spelled by the lexicon
+ * (see phone-search.ts).
  */
 
 export interface ChunkInput {
@@ -204,7 +205,8 @@ export class Recognizer {
     // Partials search the audio alone; a final caption with the face in view searches the audio-visual head.
     const partial = options.decoding.kind === 'ctc-search';
     const audioVisual = withCtc && hasVideo && !partial && sessions.avCtc ? ctcSpec.audioVisual : undefined;
-    // Audio alone searches the phone head where the bundle has one (the searches only: joint decoding is per character).
+    // The searches take the phone heads where the bundle has them (audio alone, and audio-visual where it has
+    // that one too); joint decoding scores characters, so it keeps the character heads.
     const searchBeams = options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search' ? options.decoding.beams : undefined;
     const phoneSpec = this.#bundle.phones && searchBeams !== undefined ? manifest.decoding.phones : undefined;
     const audioHead = phoneSpec?.output ?? ctcSpec?.output;
