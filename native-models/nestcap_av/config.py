@@ -163,7 +163,11 @@ def from_dict(cls: type, data: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def dump_json(obj: Any, path: str) -> None:
+def dump_json(obj: Any, path: str, compact: bool = False) -> None:
+    """Indented for people; ``compact`` for what ships inside the size-capped bundle (eval.json)."""
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=False)
+        if compact:
+            json.dump(obj, f, separators=(",", ":"))
+        else:
+            json.dump(obj, f, indent=2, sort_keys=False)
         f.write("\n")

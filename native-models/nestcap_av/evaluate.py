@@ -714,7 +714,7 @@ def main() -> None:
                            for k in scales}
     ev["seconds"] = round(time.time() - t0, 1)
     os.makedirs(a.bundle, exist_ok=True)
-    dump_json(ev, os.path.join(a.bundle, "eval.json"))
+    dump_json(ev, os.path.join(a.bundle, "eval.json"), compact=True)  # the bundle's 30 MB include it
     with open(os.path.join(a.bundle, "EVAL.md"), "w", encoding="utf-8") as f:
         f.write(render_md(ev))
     man_path = os.path.join(a.bundle, "manifest.json")
