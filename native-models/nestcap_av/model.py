@@ -408,7 +408,8 @@ class AVModel(nn.Module):
                 p.requires_grad = False
 
     def freeze_all_but_av_ctc(self) -> None:
-        """Stage 4: the audio-visual CTC head learns; every other output of the model stays as it was."""
+        """Stage 4: the audio-visual CTC heads (character, and phone where the model has one) learn; every
+        other output of the model stays as it was."""
         for name, p in self.named_parameters():
             p.requires_grad = name.startswith(("ctc_av.", "ctc_avp."))
 

@@ -307,7 +307,8 @@ def fusion_example(split: SplitLike, i: int, rng: np.random.Generator, tc: Train
 
 def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: TrainConfig, run: str, log,
                  t_start: float) -> dict:
-    """CTC training of the audio-visual CTC head alone, everything else frozen (the LM's prompts, projectors
+    """CTC training of the audio-visual CTC head alone (and of the audio-visual phone head beside it, its loss
+    added, where the model has the phone head), everything else frozen (the LM's prompts, projectors
     and adapters are untouched, so every other output of the model stays as it was). Checkpoints to
     ``<run>/fusion.pt``; re-running resumes, and a finished stage is loaded, not repeated."""
     path = os.path.join(run, "fusion.pt")
