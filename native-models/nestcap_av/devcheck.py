@@ -23,7 +23,7 @@ from .data import CharTokenizer, Split, add_noise, babble
 from .decoding import audio_ctc, audio_visual_ctc, ctc_greedy, ctc_prefix_beam
 from .evaluate import edit_distance
 from .export import load_run
-from .model import av_phone_log_probs, ctc_log_probs
+from .model import av_ctc_log_probs, ctc_log_probs
 from .phones import Lexicon, PhoneticWordLM, PhoneTokenizer
 from .wordlm import WordLM
 
@@ -75,7 +75,7 @@ def check_range(model, tok: CharTokenizer, split: Split, first: int, count: int,
             if model.ctc_p is not None and phonetic is not None and word_lm is not None:
                 phone_heads = {"phone": ctc_log_probs(model.ctc_p, fa)[0]}
                 if model.ctc_avp is not None:
-                    phone_heads["audio-visual phone"] = av_phone_log_probs(model, fa, fv)[0]
+                    phone_heads["audio-visual phone"] = av_ctc_log_probs(model, fa, fv, phones=True)[0]
                 for head, log_probs in phone_heads.items():
                     best = ctc_prefix_beam(log_probs.numpy().astype(np.float64), ptok, beams, ctc_weight, phonetic.lm,
                                            word_weight)[0]

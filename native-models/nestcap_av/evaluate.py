@@ -40,7 +40,7 @@ from .decoding import (
     rescore,
 )
 from .export import default_decoding, load_run, prefix_embeds
-from .model import AVModel, av_phone_log_probs, compress, ctc_log_probs
+from .model import AVModel, av_ctc_log_probs, compress, ctc_log_probs
 from .train import flat_lineage
 from .phones import Lexicon, PhoneticWordLM
 from .wordlm import WordLM
@@ -161,7 +161,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                              else ctc_prefix_beam(ctc_av, tok, beams, ctc_weight, word_lm, word_weight))
             phones_av = phones and model.ctc_avp is not None
             nbest_av = (nbest if ctc_av is ctc or not search
-                        else phone_nbest(av_phone_log_probs(model, fa, fv)[0].numpy().astype(np.float64), phonetic, tok,
+                        else phone_nbest(av_ctc_log_probs(model, fa, fv, phones=True)[0].numpy().astype(np.float64), phonetic, tok,
                                          beams, ctc_weight, word_weight) if phones_av else char_nbest_av)
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))

@@ -25,8 +25,7 @@ from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, f
 from .data import TASKS, CharTokenizer
 from .decoding import (DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam,
                        phone_nbest)
-from .model import (AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, av_phone_log_probs, av_phone_log_probs_aligned,
-                    count_params, ctc_log_probs)
+from .model import AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, count_params, ctc_log_probs
 from .phones import CHAR_OF, PHONES_FILE, PHONES_FORMAT, Lexicon, PhoneticWordLM, PhoneTokenizer
 from .train import flat_lineage
 from .wordlm import DICTIONARY, DISCOUNT, WORD_LM_FILE, WORD_LM_FORMAT, WordLM, character_scores
@@ -71,7 +70,7 @@ class AVCTCGraph(nn.Module):
         chars = av_ctc_log_probs_aligned(self.m, audio_features, video_features)
         if self.m.ctc_avp is None:
             return chars
-        return chars, av_phone_log_probs_aligned(self.m, audio_features, video_features)
+        return chars, av_ctc_log_probs_aligned(self.m, audio_features, video_features, phones=True)
 
 
 class EmbedGraph(nn.Module):
@@ -147,14 +146,23 @@ def default_decoding(evaluated: dict | None) -> dict:
     return {"method": evaluated["method"], "beams": int(evaluated["beams"])}
 
 
-def ctc_beam_fixture(tok: CharTokenizer, word_lm: WordLM, rng: np.random.Generator) -> dict:
-    """CTC log-probabilities leaning towards a misspelt sentence, with random doubt on every frame, and the N
-    best that CTC prefix beam search with the word LM finds in them."""
-    path = [s for c in PARITY_CTC_TEXT for s in (tok.encode(c)[0], tok.pad)] + [tok.pad] * 3
+PARITY_SEARCH = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
+
+
+def leaning_log_probs(tok, text: str, rng: np.random.Generator) -> np.ndarray:
+    """Float32 CTC log-probabilities leaning towards ``text``'s symbols (``tok``: the character or phone
+    tokenizer), each followed by a blank, with random doubt on every frame."""
+    path = [s for c in text for s in (tok.encode(c)[0], tok.pad)] + [tok.pad] * 3
     x = rng.dirichlet(np.ones(len(tok)) * 0.3, len(path)) * 0.5
     x[np.arange(len(path)), path] += 0.5
-    log_probs = np.log(x).astype("<f4")
-    search = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
+    return np.log(x).astype("<f4")
+
+
+def ctc_beam_fixture(tok: CharTokenizer, word_lm: WordLM, rng: np.random.Generator) -> dict:
+    """CTC log-probabilities leaning towards a misspelt sentence, and the N best that CTC prefix beam search
+    with the word LM finds in them."""
+    log_probs = leaning_log_probs(tok, PARITY_CTC_TEXT, rng)
+    search = PARITY_SEARCH
     nbest = ctc_prefix_beam(log_probs.astype(np.float64), tok, search["beams"], search["weight"], word_lm,
                             search["word_weight"])
     return {**search, "log_probs": b64(log_probs), "shape": list(log_probs.shape),
@@ -168,13 +176,9 @@ PARITY_PHONES = "dh ah | k ae t | s ae t | aa n | dh eh r | m ae t"
 def phone_beam_fixture(tok: CharTokenizer, phonetic: PhoneticWordLM, rng: np.random.Generator) -> dict:
     """The same for the phone head: phone log-probabilities leaning towards a sentence's pronunciation, with
     random doubt, and the spelled N best the engine must find in them."""
-    ptok = PhoneTokenizer()
     phones = " ".join("".join(CHAR_OF[p] for p in word.split()) for word in PARITY_PHONES.split(" | "))
-    path = [s for c in phones for s in (ptok.encode(c)[0], ptok.pad)] + [ptok.pad] * 3
-    x = rng.dirichlet(np.ones(len(ptok)) * 0.3, len(path)) * 0.5
-    x[np.arange(len(path)), path] += 0.5
-    log_probs = np.log(x).astype("<f4")
-    search = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
+    log_probs = leaning_log_probs(PhoneTokenizer(), phones, rng)
+    search = PARITY_SEARCH
     nbest = phone_nbest(log_probs.astype(np.float64), phonetic, tok, search["beams"], search["weight"],
                         search["word_weight"])
     return {**search, "log_probs": b64(log_probs), "shape": list(log_probs.shape),
@@ -286,7 +290,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             av = av_ctc_log_probs(model, fa, fv)
             fixture["av_ctc_log_probs"], fixture["av_ctc_log_probs_shape"] = b64(av.numpy()), list(av.shape)
         if model.ctc_avp is not None:
-            avp = av_phone_log_probs(model, fa, fv)
+            avp = av_ctc_log_probs(model, fa, fv, phones=True)
             fixture["av_phone_log_probs"], fixture["av_phone_log_probs_shape"] = b64(avp.numpy()), list(avp.shape)
         for k in range(n_sc):
             at, vt = model.audio_tokens(fa, k), model.video_tokens(fv, k)

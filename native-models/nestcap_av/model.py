@@ -437,31 +437,20 @@ def ctc_log_probs(head: nn.Module, feats: torch.Tensor) -> torch.Tensor:
 
 
 def av_ctc_log_probs(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
-                     lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """[B, 2T, V] log-probabilities of the audio-visual CTC head, T the shorter of the two streams."""
+                     lengths: torch.Tensor | None = None, phones: bool = False) -> torch.Tensor:
+    """[B, 2T, V] log-probabilities of the audio-visual CTC head, T the shorter of the two streams; with
+    ``phones``, of the audio-visual phone head ([B, 2T, P])."""
     t = min(fa.shape[1], fv.shape[1])
-    return av_ctc_log_probs_aligned(model, fa[:, :t], fv[:, :t], lengths)
+    return av_ctc_log_probs_aligned(model, fa[:, :t], fv[:, :t], lengths, phones)
 
 
 def av_ctc_log_probs_aligned(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
-                             lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """The same for streams of equal length (what the exported graph computes: its time axis stays dynamic)."""
+                             lengths: torch.Tensor | None = None, phones: bool = False) -> torch.Tensor:
+    """The same for streams of equal length (what the exported graph computes: its time axis stays dynamic):
+    the audio head's logits (character or phone) plus its audio-visual correction."""
     b, t, _ = fa.shape
-    logits = model.ctc_a(fa) + model.ctc_av(fa, fv, lengths)
-    return F.log_softmax(logits.reshape(b, 2 * t, -1), -1)
-
-
-def av_phone_log_probs(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
-                       lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """[B, 2T, P] log-probabilities of the audio-visual phone head: the phone head corrected by both streams."""
-    t = min(fa.shape[1], fv.shape[1])
-    return av_phone_log_probs_aligned(model, fa[:, :t], fv[:, :t], lengths)
-
-
-def av_phone_log_probs_aligned(model: AVModel, fa: torch.Tensor, fv: torch.Tensor,
-                               lengths: torch.Tensor | None = None) -> torch.Tensor:
-    b, t, _ = fa.shape
-    logits = model.ctc_p(fa) + model.ctc_avp(fa, fv, lengths)
+    head, correction = (model.ctc_p, model.ctc_avp) if phones else (model.ctc_a, model.ctc_av)
+    logits = head(fa) + correction(fa, fv, lengths)
     return F.log_softmax(logits.reshape(b, 2 * t, -1), -1)
 
 

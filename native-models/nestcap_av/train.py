@@ -38,7 +38,7 @@ from .data import (
     training_set,
     voice_perturbation,
 )
-from .model import AVModel, LM, av_ctc_log_probs, av_phone_log_probs, ctc_log_probs
+from .model import AVModel, LM, av_ctc_log_probs, ctc_log_probs
 from .phones import Lexicon, PhoneTokenizer
 
 
@@ -344,7 +344,7 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: Train
         lens = torch.minimum(a_len, v_len)
         loss = l_av = ctc_loss_of(av_ctc_log_probs(model, enc_a, enc_v, lens), tok, b["texts"], lens)
         if phones is not None:
-            l_avp = phones.loss_of(av_phone_log_probs(model, enc_a, enc_v, lens), b["texts"], lens)
+            l_avp = phones.loss_of(av_ctc_log_probs(model, enc_a, enc_v, lens, phones=True), b["texts"], lens)
             loss = loss + l_avp
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))

@@ -197,14 +197,14 @@ class TrainingOptionTests(unittest.TestCase):
             self.assertEqual(ctc_greedy(av_ctc_log_probs(m, fa, fv)[0].numpy(), tok), text)
 
     def test_the_phone_heads_start_as_the_audio_phone_head_and_train_in_stage_four(self):
-        from nestcap_av.model import av_phone_log_probs, ctc_log_probs
+        from nestcap_av.model import av_ctc_log_probs, ctc_log_probs
         from nestcap_av.train import fusion_weights, restore_fusion
 
         m = AVModel(tiny(av_ctc_dim=32, phone_vocab=50))
         fa, fv = torch.randn(1, 24, 32), torch.randn(1, 22, 32)
         with torch.no_grad():
             self.assertEqual(ctc_log_probs(m.ctc_p, fa).shape, (1, 48, 50))
-            phones = av_phone_log_probs(m, fa, fv)
+            phones = av_ctc_log_probs(m, fa, fv, phones=True)
             self.assertEqual(phones.shape, (1, 44, 50))
             self.assertTrue(torch.allclose(phones, ctc_log_probs(m.ctc_p, fa[:, :22])))
         m.freeze_all_but_av_ctc()
