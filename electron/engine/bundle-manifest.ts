@@ -61,6 +61,7 @@ export interface AudioVisualCtcSpec {
 
 /** Look-ahead word LM fusion: the file with its tables, and how to weigh its score. */
 export interface WordLmSpec {
+  /** JSON, gzipped where the name ends in .gz (word_lm.json.gz; word_lm.json in bundles before 2026-12-03). */
   readonly file: string;
   /** At least 0: each candidate also scores weight × its change in log P(words); 0 = off. */
   readonly weight: number;

@@ -150,38 +150,36 @@ async function createSession(ort: typeof Ort, directory: string, spec: GraphSpec
   return session;
 }
 
-function readWordLm(directory: string, manifest: BundleManifest): WordLm | undefined {
-  const spec = manifest.decoding.wordLm;
-  if (!spec) return undefined;
-  let raw: unknown;
+/** A JSON file of the bundle, gunzipped first where its name ends in .gz (the word LM and the phone lexicon). */
+export function readBundleJson(directory: string, file: string): unknown {
+  const gzipped = file.endsWith('.gz');
   try {
-    raw = JSON.parse(readFileSync(join(directory, spec.file), 'utf8'));
+    const bytes = readFileSync(join(directory, file));
+    return JSON.parse((gzipped ? gunzipSync(bytes) : bytes).toString('utf8'));
   } catch (error) {
-    throw new BundleError('truncated-file', `${spec.file} in ${directory} is not complete JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new BundleError('truncated-file', `${file} in ${directory} is not complete ${gzipped ? 'gzipped ' : ''}JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** Parses one of the bundle's decoding tables, naming the file in a mismatch. */
+function parseTable<T>(directory: string, file: string, parse: (raw: unknown) => T): T {
+  const raw = readBundleJson(directory, file);
   try {
-    return WordLm.parse(raw);
+    return parse(raw);
   } catch (error) {
-    if (error instanceof WordLmError) throw new BundleError('mismatch', `${spec.file} in ${directory}: ${error.message}`);
+    if (error instanceof WordLmError) throw new BundleError('mismatch', `${file} in ${directory}: ${error.message}`);
     throw error;
   }
 }
 
+function readWordLm(directory: string, manifest: BundleManifest): WordLm | undefined {
+  const spec = manifest.decoding.wordLm;
+  return spec && parseTable(directory, spec.file, (raw) => WordLm.parse(raw));
+}
+
 function readPhones(directory: string, manifest: BundleManifest): PhoneLexicon | undefined {
   const spec = manifest.decoding.phones;
-  if (!spec) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(gunzipSync(readFileSync(join(directory, spec.file))).toString('utf8'));
-  } catch (error) {
-    throw new BundleError('truncated-file', `${spec.file} in ${directory} is not complete gzipped JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  try {
-    return PhoneLexicon.parse(raw, spec.blank);
-  } catch (error) {
-    if (error instanceof WordLmError) throw new BundleError('mismatch', `${spec.file} in ${directory}: ${error.message}`);
-    throw error;
-  }
+  return spec && parseTable(directory, spec.file, (raw) => PhoneLexicon.parse(raw, spec.blank));
 }
 
 export async function loadBundle(ort: typeof Ort, directory: string, options: LoadOptions): Promise<LoadedBundle> {

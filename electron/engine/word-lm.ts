@@ -1,5 +1,5 @@
 /**
- * The bundle's look-ahead word LM (word_lm.json): a word bigram over a lexicon, scored one character
+ * The bundle's look-ahead word LM (word_lm.json.gz): a word bigram over a lexicon, scored one character
  * at a time so that it can join character-by-character decoding. The recognizer spells words, and most
  * of its errors are plausible spellings of the right sound; the word LM knows which spellings are words.
  *
@@ -47,7 +47,7 @@ export class WordLmError extends Error {
 export const unknownHistory = -1;
 const maxCachedRanges = 65536;
 
-/** Where the tables come from and what a word may be: the bundle's word_lm.json by default. */
+/** Where the tables come from and what a word may be: the bundle's spelled word LM by default. */
 export interface WordLmSource {
   /** Names the file in errors. */
   readonly file: string;
@@ -55,7 +55,7 @@ export interface WordLmSource {
   readonly wordDescription: string;
 }
 
-const spelledWords: WordLmSource = { file: 'word_lm.json', isWord: (word) => /^[a-z']+$/.test(word), wordDescription: 'lower-case letters and apostrophes' };
+const spelledWords: WordLmSource = { file: 'word LM', isWord: (word) => /^[a-z']+$/.test(word), wordDescription: 'lower-case letters and apostrophes' };
 
 export class WordLm {
   readonly #words: readonly string[];

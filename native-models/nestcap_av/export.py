@@ -424,7 +424,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                  "audio_visual_output where present): the same CTC prefix beam search, its word LM over the "
                                  "lexicon's pronunciations (the file's word_lm, at decoding.word_lm.weight, CTC at "
                                  "decoding.ctc.weight); each of the N best spelled word by word, the likeliest spelling "
-                                 "of the pronunciation after the previous word under word_lm.json (the first listed of "
+                                 "of the pronunciation after the previous word under decoding.word_lm.file (the first listed of "
                                  "equals; a pronunciation without spellings is left out); homophone transcripts "
                                  "spelled alike keep the first; then rescored as the character search's N best"}})},
         "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},

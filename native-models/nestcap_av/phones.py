@@ -207,7 +207,7 @@ class PhoneticWordLM:
     # ----------------------------------------------------------------------------------- serialisation
     def to_json(self) -> dict:
         """What the engine reads (gzipped, ``PHONES_FILE``): the phone head's symbols, the pronunciation word
-        LM and each pronunciation's spellings in order; the spelled word LM is the bundle's own word_lm.json."""
+        LM and each pronunciation's spellings in order; the spelled word LM is the bundle's own ``WORD_LM_FILE``."""
         return {"format": PHONES_FORMAT, "symbols": PhoneTokenizer().vocab, "first_symbol_id": len(SPECIALS),
                 "arpabet": dict(zip(PHONE_CHARS, ARPABET)), "word_lm": self.lm.to_json(),
                 "spellings": self.spellings}

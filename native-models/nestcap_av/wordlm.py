@@ -16,7 +16,7 @@ Lexicon and probabilities:
   (singletons / tokens); a tenth of that is kept for words in neither, ``<unk>``;
 * bigrams with absolute discounting, backed off to the unigram.
 
-The engine (electron/engine/word-lm.ts) reads the same tables from the bundle's ``word_lm.json`` and
+The engine (electron/engine/word-lm.ts) reads the same tables from the bundle's ``word_lm.json.gz`` and
 implements the same scores; this module is the reference the evaluation uses.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import gzip
 import json
 import math
 import os
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DICTIONARY = "/usr/share/dict/american-english"
-WORD_LM_FILE = "word_lm.json"
+WORD_LM_FILE = "word_lm.json.gz"  # gzipped: a fifth of the plain JSON (bundles before 2026-12-03 had word_lm.json)
 WORD_LM_FORMAT = "nestcap-word-bigram-1"
 DISCOUNT = 0.75
 UNK_SHARE = 0.1  # of the new-word probability, for words in neither the text nor the word list
@@ -64,7 +65,7 @@ class WordState:
 
 
 class WordLM:
-    """Built from counts alone (what ``word_lm.json`` holds); every probability is derived here, and in the
+    """Built from counts alone (what ``WORD_LM_FILE`` holds); every probability is derived here, and in the
     engine by the same arithmetic, so the two agree up to the rounding of log (the parity test allows 1e-9)."""
 
     def __init__(self, words: list[str], counts: np.ndarray, histories: np.ndarray, offsets: np.ndarray,
@@ -158,8 +159,15 @@ class WordLM:
                    float(d.get("unknown_scale", 1.0)))
 
     def save(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_json(), f, separators=(",", ":"))
+        """Gzipped when ``path`` ends in .gz, as the engine reads it; mtime 0, so the same tables give the same bytes."""
+        text = json.dumps(self.to_json(), separators=(",", ":")).encode()
+        with (gzip.GzipFile(path, "wb", mtime=0) if path.endswith(".gz") else open(path, "wb")) as f:
+            f.write(text)
+
+    @classmethod
+    def load(cls, path: str) -> "WordLM":
+        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
+            return cls.from_json(json.loads(f.read()))
 
     # ----------------------------------------------------------------------------------- probabilities
     def word_range(self, prefix: str) -> tuple[int, int]:

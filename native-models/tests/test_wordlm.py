@@ -4,6 +4,7 @@ the engine reads, and fusion in greedy decoding."""
 import math
 import os
 import sys
+import tempfile
 import unittest
 
 import numpy as np
@@ -72,6 +73,16 @@ class CharacterScoreTests(unittest.TestCase):
         for text in ["the garden is full", "zebra", "qq xx"]:
             self.assertEqual(back.score_text(text), m.score_text(text))
         self.assertNotIn("unknown_scale", m.to_json())  # bundles from before the option stay byte-identical
+
+    def test_the_saved_file_loads_back_gzipped_or_plain(self):
+        m = lm()
+        with tempfile.TemporaryDirectory() as d:
+            for name in ("word_lm.json.gz", "word_lm.json"):  # the bundle's file now, and before 2026-12-03
+                path = os.path.join(d, name)
+                m.save(path)
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(2) == b"\x1f\x8b", name.endswith(".gz"))
+                self.assertEqual(WordLM.load(path).score_text("the garden is full"), m.score_text("the garden is full"))
 
     def test_the_unknown_scale_makes_unlisted_words_dearer_and_survives_json(self):
         m = lm()

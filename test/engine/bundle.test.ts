@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
-import { BundleError, loadBundle, type BundleProblem } from '../../electron/engine/bundle.js';
+import { BundleError, loadBundle, readBundleJson, type BundleProblem } from '../../electron/engine/bundle.js';
 import { candidateProviders } from '../../electron/engine/execution-providers.js';
 import { copyOfTestBundle, testBundleDirectory } from '../support/bundle.js';
 
@@ -143,19 +143,21 @@ test('a word LM that is malformed, truncated or inconsistent is named', async (t
   editManifest(format, (manifest) => (wordLmRules(manifest).format = 'arpa'));
   await expectProblem(format, 'malformed-manifest', /decoding\.word_lm\.format must be "nestcap-word-bigram-1"/);
 
+  const gzipped = file.endsWith('.gz');
   const truncated = copyOfTestBundle();
-  const text = readFileSync(join(truncated, file), 'utf8');
-  writeFileSync(join(truncated, file), text.slice(0, text.length / 2));
-  await expectProblem(truncated, 'truncated-file', new RegExp(`${file} in .* is not complete JSON`));
+  const bytes = readFileSync(join(truncated, file));
+  writeFileSync(join(truncated, file), bytes.subarray(0, bytes.length / 2));
+  await expectProblem(truncated, 'truncated-file', new RegExp(`${file} in .* is not complete ${gzipped ? 'gzipped ' : ''}JSON`));
 
   const empty = copyOfTestBundle();
   writeFileSync(join(empty, file), '');
   await expectProblem(empty, 'truncated-file', new RegExp(`${file} in .* is empty`));
 
   const editWordLm = (directory: string, edit: (json: Record<string, unknown>) => void) => {
-    const json = JSON.parse(readFileSync(join(directory, file), 'utf8')) as Record<string, unknown>;
+    const json = readBundleJson(directory, file) as Record<string, unknown>;
     edit(json);
-    writeFileSync(join(directory, file), JSON.stringify(json));
+    const text = JSON.stringify(json);
+    writeFileSync(join(directory, file), gzipped ? gzipSync(text) : text);
   };
   const unsorted = copyOfTestBundle();
   editWordLm(unsorted, (json) => (json.words = [...(json.words as string[])].reverse()));
@@ -172,6 +174,21 @@ test('a word LM that is malformed, truncated or inconsistent is named', async (t
   const missingFile = copyOfTestBundle();
   rmSync(join(missingFile, file));
   await expectProblem(missingFile, 'missing-file', new RegExp(`missing ${file}`));
+
+  // Bundles before 2026-12-03 shipped the tables as plain word_lm.json; the same tables must score alike.
+  const plain = copyOfTestBundle();
+  writeFileSync(join(plain, 'word_lm.json'), JSON.stringify(readBundleJson(plain, file)));
+  if (gzipped) rmSync(join(plain, file));
+  editManifest(plain, (manifest) => (wordLmRules(manifest).file = 'word_lm.json'));
+  const [fromPlain, fromShipped] = [await loadBundle(ort, plain, options), await loadBundle(ort, testBundleDirectory(), options)];
+  try {
+    const history = (lm: NonNullable<typeof fromPlain.wordLm>) => lm.historyOf('the');
+    for (const word of ['garden', 'cat', 'zzyzx']) {
+      assert.equal(fromPlain.wordLm!.wordLogProbability(history(fromPlain.wordLm!), word), fromShipped.wordLm!.wordLogProbability(history(fromShipped.wordLm!), word));
+    }
+  } finally {
+    await Promise.all([fromPlain.release(), fromShipped.release()]);
+  }
 });
 
 test('an audio-visual CTC head that is missing, truncated or inconsistent is named', async (t) => {

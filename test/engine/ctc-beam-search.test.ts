@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { readBundleJson } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet, type SearchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { CharTokenizer } from '../../electron/engine/tokenizer.js';
 import { WordLm } from '../../electron/engine/word-lm.js';
@@ -64,7 +65,7 @@ test('the bundle\'s word LM pulls a likely misspelling onto the word, and a cert
   assert.equal(tokenizer.decode(best!.tokens), 'the apple');
 
   if (!manifest.decoding.word_lm) return;
-  const lm = WordLm.parse(JSON.parse(readFileSync(join(bundle, manifest.decoding.word_lm.file), 'utf8')));
+  const lm = WordLm.parse(readBundleJson(bundle, manifest.decoding.word_lm.file));
   const doubtful = leaningTowards(tokenizer, vocabSize, 'you shoud know', 0.8);
   const alone = ctcPrefixBeamSearch(doubtful.x, doubtful.frames, vocabSize, alphabet, { beams: 8, ctcWeight: 0.5, words: undefined });
   assert.equal(tokenizer.decode(alone[0]!.tokens), 'you shoud know');

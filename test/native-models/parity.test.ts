@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
+import { readBundleJson } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { CtcPrefixScorer } from '../../electron/engine/ctc-prefix-scorer.js';
 import { PhoneLexicon, phoneNBest } from '../../electron/engine/phone-search.js';
@@ -155,7 +155,7 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
       sub.skip('this bundle has no word LM');
       return;
     }
-    const lm = WordLm.parse(JSON.parse(readFileSync(join(bundleDir, spec.file), 'utf8')));
+    const lm = WordLm.parse(readBundleJson(bundleDir, spec.file));
     for (const { text, character_scores: want } of fixture.word_lm) {
       let state = lm.start();
       const symbols: NextSymbol[] = [...text].map((character) => ({ kind: 'character', character }));
@@ -176,7 +176,7 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
       sub.skip('this bundle has no word LM or no search fixture');
       return;
     }
-    const lm = WordLm.parse(JSON.parse(readFileSync(join(bundleDir, spec.file), 'utf8')));
+    const lm = WordLm.parse(readBundleJson(bundleDir, spec.file));
     const tokenizer = CharTokenizer.parse(JSON.parse(readFileSync(join(bundleDir, manifest.tokenizer.file), 'utf8')), manifest.lm.vocab_size);
     const alphabet = searchAlphabet(tokenizer, manifest.lm.vocab_size, manifest.decoding.ctc.blank);
     const [frames, symbols] = search.shape;
@@ -205,8 +205,8 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
     assert.deepEqual(phone.dims, fixture.phone_log_probs_shape);
     const diff = maxAbsDiff(phone.data as Float32Array, f32(present(fixture.phone_log_probs, 'phone log-probabilities')));
     assert.ok(diff < TOLERANCE, `phone log-probabilities max abs diff ${diff}`);
-    const lexicon = PhoneLexicon.parse(JSON.parse(gunzipSync(readFileSync(join(bundleDir, spec.file))).toString('utf8')), spec.blank);
-    const spelled = WordLm.parse(JSON.parse(readFileSync(join(bundleDir, manifest.decoding.word_lm.file), 'utf8')));
+    const lexicon = PhoneLexicon.parse(readBundleJson(bundleDir, spec.file), spec.blank);
+    const spelled = WordLm.parse(readBundleJson(bundleDir, manifest.decoding.word_lm.file));
     const tokenizer = CharTokenizer.parse(JSON.parse(readFileSync(join(bundleDir, manifest.tokenizer.file), 'utf8')), manifest.lm.vocab_size);
     const [frames, symbols] = search.shape;
     const got = phoneNBest(f32(search.log_probs), frames, symbols, lexicon, spelled, tokenizer, { beams: search.beams, ctcWeight: search.weight, wordWeight: search.word_weight });
