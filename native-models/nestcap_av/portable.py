@@ -19,7 +19,7 @@ import shutil
 
 import torch
 
-from .train import PHONE_HEAD_PREFIX
+from .train import PHONE_HEAD_PREFIX, seed_name
 
 KEPT = ("config.json", "state.json", "log.jsonl")
 
@@ -34,10 +34,11 @@ def seeding_runs(state_path: str) -> list[str]:
         if not isinstance(node, dict):
             return
         for part in node.values():
-            if isinstance(part, dict) and "run" in part:
-                if part["run"] not in found:
-                    found.append(part["run"])
-                walk(part.get("seeded_from"))
+            if isinstance(part, str) or (isinstance(part, dict) and "run" in part):
+                if seed_name(part) not in found:
+                    found.append(seed_name(part))
+                if isinstance(part, dict):
+                    walk(part.get("seeded_from"))
 
     walk(record)
     return found

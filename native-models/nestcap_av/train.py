@@ -483,21 +483,33 @@ def lineage(tc: TrainConfig) -> dict | None:
         if recorded is not None:
             return recorded
 
-    def record(run: str) -> dict:
+    def record(run: str, nested: bool) -> dict:
         with open(os.path.join(run, "state.json"), encoding="utf-8") as f:
             st = json.load(f)
+        seeds = st.get("seeded_from")
+        if not nested and seeds is not None:
+            seeds = {role: seed_name(node) for role, node in seeds.items()}
         return {"run": run, "state": st.get("state"), "encoders": st.get("encoders"), "train": st.get("train"),
-                "seeded_from": st.get("seeded_from")}
+                "seeded_from": seeds}
 
-    out = {"lm_and_encoders": record(tc.init_from)}
+    # The adapters' seeds are named, not nested: nesting both records repeated the common ancestors, and the
+    # record doubled with every generation (2.4 MB by run j). Their records stay in the encoders' chain or
+    # in the packed checkpoints' logs.
+    out = {"lm_and_encoders": record(tc.init_from, nested=True)}
     if tc.init_adapters_from:
-        out["adapters"] = record(tc.init_adapters_from)
+        out["adapters"] = record(tc.init_adapters_from, nested=False)
     return out
+
+
+def seed_name(node: dict | str) -> str:
+    """The run a ``seeded_from`` entry names: a nested record's ``run``, or the name itself."""
+    return node if isinstance(node, str) else node["run"]
 
 
 def flat_lineage(record: dict | None) -> dict | None:
     """``lineage``'s nested record with each seeding run's record once: ``seeded_from`` names the runs by role
-    and ``runs`` holds their records, whose own ``seeded_from`` name runs the same way. Runs seeded both
+    and ``runs`` holds their records, whose own ``seeded_from`` name runs the same way (an entry that is a
+    name already, as the adapters' seeds are, stays that name). Runs seeded both
     weights and adapters from the same ancestors, so the nested record repeats them and doubles with each
     generation; a run recorded at two different states (resumed between its descendants) is kept twice,
     the second keyed ``<run>@<AV step>``."""
@@ -516,7 +528,8 @@ def flat_lineage(record: dict | None) -> dict | None:
         return key
 
     def names(roles: dict | None) -> dict | None:
-        return None if roles is None else {role: key_of(node) for role, node in roles.items() if isinstance(node, dict)}
+        return None if roles is None else {role: node if isinstance(node, str) else key_of(node)
+                                           for role, node in roles.items() if isinstance(node, (dict, str))}
 
     return {"seeded_from": names(record), "runs": runs}
 

@@ -93,6 +93,32 @@ class LineageTests(unittest.TestCase):
             self.assertEqual(lineage(tc), fresh)
             self.assertIsNone(lineage(TrainConfig(run_dir=run)))
 
+    def test_the_adapters_seeds_are_named_so_the_record_grows_by_one_run_per_generation(self):
+        with tempfile.TemporaryDirectory() as d:
+            def write_state(run: str, seeded_from) -> None:
+                os.makedirs(run, exist_ok=True)
+                with open(os.path.join(run, "state.json"), "w", encoding="utf-8") as f:
+                    json.dump({"state": {"step": 1}, "seeded_from": seeded_from}, f)
+
+            previous = os.path.join(d, "gen0")
+            write_state(previous, None)
+            sizes = []
+            for generation in range(1, 7):  # each run seeds both its weights and its adapters from the last
+                run = os.path.join(d, f"gen{generation}")
+                record = lineage(TrainConfig(run_dir=run, init_from=previous, init_adapters_from=previous))
+                write_state(run, record)
+                sizes.append(len(json.dumps(record)))
+                previous = run
+            self.assertEqual(record["adapters"]["seeded_from"], {"lm_and_encoders": os.path.join(d, "gen4"),
+                                                                 "adapters": os.path.join(d, "gen4")})
+            self.assertEqual(record["lm_and_encoders"]["seeded_from"]["lm_and_encoders"]["run"], os.path.join(d, "gen4"))
+            growth = [b - a for a, b in zip(sizes, sizes[1:])]
+            self.assertLess(max(growth[1:]) - min(growth[1:]), 200, f"linear, not doubling: {sizes}")
+            path = os.path.join(previous, "state.json")
+            self.assertEqual(seeding_runs(path), [os.path.join(d, f"gen{g}") for g in range(5, -1, -1)])
+            flat = flat_lineage(record)
+            self.assertEqual(flat["runs"][os.path.join(d, "gen5")]["seeded_from"]["adapters"], os.path.join(d, "gen4"))
+
 
 if __name__ == "__main__":
     unittest.main()
