@@ -29,7 +29,7 @@ function packedBy(patterns: readonly string[]): (file: string) => boolean {
 function builderFiles(): string[] {
   const config = load(readFileSync(join(root, 'build', 'electron-builder.yml'), 'utf8')) as { files?: unknown };
   assert.ok(Array.isArray(config.files) && config.files.every((pattern) => typeof pattern === 'string'), 'files is a list of patterns');
-  return config.files as string[];
+  return config.files;
 }
 
 test('the installer packs every file the built-in model bundle loads', () => {
