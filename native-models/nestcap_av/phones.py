@@ -16,7 +16,6 @@ actually carries.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -25,7 +24,7 @@ import tempfile
 from collections import Counter
 
 from .data import SPECIALS
-from .wordlm import WORD, WordLM, read_dictionary
+from .wordlm import WORD, WordLM, load_table, read_dictionary, save_table
 
 CMUDICT = "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"
 LEXICON_FILE = "phone_lexicon.json"
@@ -213,14 +212,11 @@ class PhoneticWordLM:
                 "spellings": self.spellings}
 
     def save(self, path: str) -> None:
-        # mtime 0: the same tables give the same bytes
-        with gzip.GzipFile(path, "wb", mtime=0) as f:
-            f.write(json.dumps(self.to_json(), separators=(",", ":")).encode())
+        save_table(path, self.to_json())
 
     @classmethod
     def load(cls, path: str, spelled: WordLM) -> "PhoneticWordLM":
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            d = json.load(f)
+        d = load_table(path)
         if d.get("format") != PHONES_FORMAT or d.get("symbols") != PhoneTokenizer().vocab:
             raise ValueError(f"{path} is not a {PHONES_FORMAT} file with this tokenizer's symbols")
         return cls(WordLM.from_json(d["word_lm"]), d["spellings"], spelled)

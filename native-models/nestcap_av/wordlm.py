@@ -52,6 +52,19 @@ def read_dictionary(path: str = DICTIONARY) -> list[str]:
         return [w for w in (line.strip().lower() for line in f) if WORD.fullmatch(w)]
 
 
+def save_table(path: str, table: dict) -> None:
+    """A bundle table as compact JSON, gzipped when ``path`` ends in .gz (the engine gunzips by the same rule);
+    mtime 0, so the same table gives the same bytes."""
+    text = json.dumps(table, separators=(",", ":")).encode()
+    with (gzip.GzipFile(path, "wb", mtime=0) if path.endswith(".gz") else open(path, "wb")) as f:
+        f.write(text)
+
+
+def load_table(path: str) -> dict:
+    with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
+        return json.loads(f.read())
+
+
 @dataclass
 class WordState:
     """Where a transcript stands for the word LM: the previous word's id, the word being spelled and, while
@@ -159,15 +172,11 @@ class WordLM:
                    float(d.get("unknown_scale", 1.0)))
 
     def save(self, path: str) -> None:
-        """Gzipped when ``path`` ends in .gz, as the engine reads it; mtime 0, so the same tables give the same bytes."""
-        text = json.dumps(self.to_json(), separators=(",", ":")).encode()
-        with (gzip.GzipFile(path, "wb", mtime=0) if path.endswith(".gz") else open(path, "wb")) as f:
-            f.write(text)
+        save_table(path, self.to_json())
 
     @classmethod
     def load(cls, path: str) -> "WordLM":
-        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
-            return cls.from_json(json.loads(f.read()))
+        return cls.from_json(load_table(path))
 
     # ----------------------------------------------------------------------------------- probabilities
     def word_range(self, prefix: str) -> tuple[int, int]:
