@@ -33,6 +33,8 @@ export interface CaptionCommand {
   readonly decoding: SearchMethod | 'auto';
   /** Undefined: the bundle's count (or 8 where the bundle decodes greedily). */
   readonly beams: number | undefined;
+  /** Of the CTC search under rescore; undefined: the bundle's (or `beams`). */
+  readonly searchBeams: number | undefined;
   /** Undefined: the bundle's weight. */
   readonly ctcWeight: number | undefined;
   /** Undefined: the bundle's weight. */
@@ -175,9 +177,13 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
 }
 
 /** The search the command asked for: the bundle's default unless it named one, with its beams unless it gave a count. */
-export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCommand, 'decoding' | 'beams'>): Decoding {
+export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCommand, 'decoding' | 'beams' | 'searchBeams'>): Decoding {
   const fallback = manifest.decoding.defaultSearch;
   const method = command.decoding === 'auto' ? fallback.method : command.decoding;
   if (method === 'greedy') return { kind: 'greedy' };
-  return { kind: method, beams: command.beams ?? (fallback.method === 'greedy' ? 8 : fallback.beams) };
+  const beams = command.beams ?? (fallback.method === 'greedy' ? 8 : fallback.beams);
+  if (method === 'beam') return { kind: 'beam', beams };
+  // the bundle's search width, unless the LM is to rescore more than it finds
+  const searchBeams = command.searchBeams ?? (fallback.searchBeams !== undefined && fallback.searchBeams >= beams ? fallback.searchBeams : undefined);
+  return searchBeams === undefined ? { kind: 'rescore', beams } : { kind: 'rescore', beams, searchBeams };
 }

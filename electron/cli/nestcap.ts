@@ -22,7 +22,10 @@ Options:
   --video <mode>     lip reading from the video track: auto, on or off (default: auto)
   --decoding <m>     auto (the bundle's: CTC beam search + word LM, rescored by the LM), rescore,
                      greedy or beam (the LM's own searches, slower) (default: auto)
-  --beams <n>        beams of rescore or beam, 1 to 16 (default: the bundle's, 8)
+  --beams <n>        transcripts the LM rescores (rescore), or beams of beam, 1 to 16
+                     (default: the bundle's, 8)
+  --search-beams <n> beams of the CTC search that rescore rescores, from --beams to 256
+                     (default: the bundle's)
   --ctc-weight <w>   weight of the audio CTC head in joint decoding, from 0 (the LM alone)
                      to below 1 (default: the bundle's, tuned by its evaluation)
   --word-weight <w>  weight of the bundle's word LM, from 0 (off) up (default: the
@@ -48,6 +51,7 @@ interface CaptionOptions {
   readonly video: 'auto' | 'on' | 'off';
   readonly decoding: SearchMethod | 'auto';
   readonly beams: number | undefined;
+  readonly searchBeams: number | undefined;
   readonly ctcWeight: number | undefined;
   readonly wordWeight: number | undefined;
   readonly overwrite: boolean;
@@ -67,6 +71,7 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
       video: { type: 'string', default: 'auto' },
       decoding: { type: 'string', default: 'auto' },
       beams: { type: 'string' },
+      'search-beams': { type: 'string' },
       'ctc-weight': { type: 'string' },
       'word-weight': { type: 'string' },
       overwrite: { type: 'boolean', default: false },
@@ -85,6 +90,11 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
   const beams = values.beams === undefined ? undefined : Number(values.beams);
   if (beams !== undefined && !(Number.isInteger(beams) && beams >= 1 && beams <= 16)) throw new UsageError('--beams must be an integer from 1 to 16');
   if (beams !== undefined && values.decoding === 'greedy') throw new UsageError('--beams does not apply to --decoding greedy');
+  const searchBeams = values['search-beams'] === undefined ? undefined : Number(values['search-beams']);
+  if (searchBeams !== undefined && !(Number.isInteger(searchBeams) && searchBeams >= (beams ?? 1) && searchBeams <= 256)) {
+    throw new UsageError(`--search-beams must be an integer from ${beams ?? 1} (--beams) to 256`);
+  }
+  if (searchBeams !== undefined && values.decoding !== 'auto' && values.decoding !== 'rescore') throw new UsageError('--search-beams applies to --decoding rescore only');
   const ctcWeight = values['ctc-weight'] === undefined ? undefined : Number(values['ctc-weight']);
   if (ctcWeight !== undefined && !(ctcWeight >= 0 && ctcWeight < 1)) throw new UsageError('--ctc-weight must be a number from 0 to below 1');
   const wordWeight = values['word-weight'] === undefined ? undefined : Number(values['word-weight']);
@@ -102,6 +112,7 @@ function parseCaptionArguments(args: string[], projectRoot: string): CaptionOpti
     video,
     decoding: values.decoding as SearchMethod | 'auto',
     beams,
+    searchBeams,
     ctcWeight,
     wordWeight,
     overwrite: values.overwrite,
@@ -173,6 +184,7 @@ async function runCaption(args: string[]): Promise<ExitCode> {
       video: options.video,
       decoding: options.decoding,
       beams: options.beams,
+      searchBeams: options.searchBeams,
       ctcWeight: options.ctcWeight,
       wordWeight: options.wordWeight,
       overwrite: options.overwrite,

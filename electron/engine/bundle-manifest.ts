@@ -86,11 +86,13 @@ export type SearchMethod = (typeof searchMethods)[number];
 
 /**
  * How the bundle was evaluated and decodes unless the caller chooses: 'rescore' = CTC prefix beam search
- * with the word LM, its `beams` best rescored by the LM; 'greedy' / 'beam' = the LM's own search.
+ * with the word LM over `searchBeams` prefixes (undefined: `beams`), its `beams` best rescored by the LM;
+ * 'greedy' / 'beam' = the LM's own search.
  */
 export interface DefaultSearch {
   readonly method: SearchMethod;
   readonly beams: number;
+  readonly searchBeams?: number;
 }
 
 export interface BundleManifest {
@@ -263,7 +265,12 @@ function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined): D
   const method = rules.method;
   if (!searchMethods.includes(method as SearchMethod)) throw new ManifestError('decoding.default.method', `must be one of ${searchMethods.join(', ')}`);
   if (method === 'rescore' && !ctc) throw new ManifestError('decoding.default.method', '"rescore" needs the CTC head of decoding.ctc');
-  return { method: method as SearchMethod, beams: positiveInteger(rules.beams, 'decoding.default.beams') };
+  const beams = positiveInteger(rules.beams, 'decoding.default.beams');
+  if (rules.search_beams === undefined) return { method: method as SearchMethod, beams };
+  if (method !== 'rescore') throw new ManifestError('decoding.default.search_beams', 'applies to "rescore" only');
+  const searchBeams = positiveInteger(rules.search_beams, 'decoding.default.search_beams');
+  if (searchBeams < beams) throw new ManifestError('decoding.default.search_beams', `must be at least decoding.default.beams (${beams}): the search finds the transcripts the LM rescores`);
+  return { method: 'rescore', beams, searchBeams };
 }
 
 function wordLmRules(value: unknown): WordLmSpec | undefined {

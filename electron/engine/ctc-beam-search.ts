@@ -109,7 +109,10 @@ export function ctcPrefixBeamSearch(logProbs: Float32Array, frames: number, symb
         });
       }
     }
-    live = [...merged.values()].sort((a, b) => rank(b) - rank(a)).slice(0, options.beams);
+    // each prefix ranked once, not once per comparison (a stable sort, as the reference's)
+    const ranked = Array.from(merged.values(), (prefix) => ({ prefix, rank: rank(prefix) }));
+    ranked.sort((a, b) => b.rank - a.rank);
+    live = ranked.slice(0, options.beams).map(({ prefix }) => prefix);
   }
   return live
     .map((prefix): NBestEntry => ({

@@ -69,35 +69,51 @@ export class PhoneLexicon {
   }
 
   /**
-   * Words for a phone transcript, left to right, each the likeliest spelling of its pronunciation after the
-   * previous word under `spelled` (the first listed of equals); a pronunciation without spellings is left out.
+   * Words for a phone transcript: of every way to spell its pronunciations, the likeliest sentence under
+   * `spelled`, its end included (Viterbi over each pronunciation's spellings; the first listed of equals),
+   * so the next word and the sentence's end choose among homophones too. A pronunciation without spellings
+   * is left out, and the word after it starts afresh.
    */
   spell(phones: string, spelled: WordLm): string {
-    const words: string[] = [];
-    let history = spelled.start().history;
+    /** The best sentence ending in each spelling of the latest word. */
+    let paths: SpellingPath[] = [{ score: 0, history: spelled.start().history, words: [] }];
     for (const pronunciation of phones.split(/\s+/)) {
       if (pronunciation === '') continue;
       const options = this.#spellings.get(pronunciation);
       if (!options) {
-        history = unknownHistory;
+        const best = firstBest(paths, (path) => path.score);
+        paths = [{ ...best, history: unknownHistory }];
         continue;
       }
-      let best = options[0]!;
-      let bestScore = spelled.wordLogProbability(history, best);
-      for (const word of options.slice(1)) {
-        const score = spelled.wordLogProbability(history, word);
-        if (score > bestScore) [best, bestScore] = [word, score];
-      }
-      words.push(best);
-      history = spelled.historyOf(best);
+      paths = options.map((word) => {
+        const from = firstBest(paths, (path) => path.score + spelled.wordLogProbability(path.history, word));
+        return { score: from.score + spelled.wordLogProbability(from.history, word), history: spelled.historyOf(word), words: [...from.words, word] };
+      });
     }
-    return words.join(' ');
+    return firstBest(paths, (path) => path.score + spelled.endLogProbability(path.history)).words.join(' ');
   }
 
   /** The phone string of phone-symbol ids (other ids write nothing). */
   phonesOf(ids: readonly number[]): string {
     return ids.map((id) => this.#symbolOf.get(id) ?? '').join('');
   }
+}
+
+interface SpellingPath {
+  readonly score: number;
+  readonly history: number;
+  readonly words: readonly string[];
+}
+
+/** The first item with the highest `value`. */
+function firstBest<T extends object>(items: readonly T[], value: (item: T) => number): T {
+  let best = items[0]!;
+  let bestValue = value(best);
+  for (const item of items.slice(1)) {
+    const itemValue = value(item);
+    if (itemValue > bestValue) [best, bestValue] = [item, itemValue];
+  }
+  return best;
 }
 
 export interface PhoneSearchOptions {

@@ -34,10 +34,12 @@ export type Decoding = (
     }
   | { readonly kind: 'beam'; readonly beams: number }
   /**
-   * CTC prefix beam search with the word LM over `beams` prefixes, its `beams` best rescored by the LM, batched
-   * (see ctc-beam-search.ts and #rescore). Needs the CTC head and audio; a chunk without them decodes greedily.
+   * CTC prefix beam search with the word LM over `searchBeams` prefixes (default `beams`), its `beams` best
+   * rescored by the LM, batched (see ctc-beam-search.ts and #rescore). A wide search is cheap beside the LM,
+   * and finds the words a narrow one prunes early. Needs the CTC head and audio; a chunk without them
+   * decodes greedily.
    */
-  | { readonly kind: 'rescore'; readonly beams: number }
+  | { readonly kind: 'rescore'; readonly beams: number; readonly searchBeams?: number }
   /**
    * The same CTC search with the word LM, its best taken as it is: no LM call and no video. For partial
    * captions, which the final caption replaces; a chunk without audio or the CTC head decodes greedily.
@@ -52,8 +54,9 @@ export type Decoding = (
 
 /** The decoding the bundle was evaluated with (its manifest's `decoding.default`). */
 export function defaultDecoding(manifest: BundleManifest): Decoding {
-  const { method, beams } = manifest.decoding.defaultSearch;
-  return method === 'greedy' ? { kind: 'greedy' } : { kind: method, beams };
+  const { method, beams, searchBeams } = manifest.decoding.defaultSearch;
+  if (method === 'greedy') return { kind: 'greedy' };
+  return method === 'rescore' && searchBeams !== undefined ? { kind: method, beams, searchBeams } : { kind: method, beams };
 }
 
 export interface RecognizeOptions {
@@ -187,12 +190,15 @@ export class Recognizer {
     let nbest: NBestEntry[] | undefined;
     let searchMs = 0;
     const withCtc = hasAudio && ctcSpec !== undefined && ctcWeight > 0;
+    const decoding = options.decoding;
+    if (decoding.kind === 'rescore' && !(Number.isInteger(decoding.beams) && decoding.beams >= 1)) throw new RangeError(`beam count ${decoding.beams} is not a positive integer`);
+    const searchBeams = decoding.kind === 'rescore' ? (decoding.searchBeams ?? decoding.beams) : decoding.kind === 'ctc-search' ? decoding.beams : undefined;
     const search = (logProbs: Ort.Tensor) => {
       const [, frames, symbols] = logProbs.dims as [number, number, number];
-      if (options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search') {
+      if (searchBeams !== undefined) {
         const searchStart = performance.now();
         nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, (this.#alphabet ??= searchAlphabet(this.#bundle.tokenizer, manifest.lm.vocabSize, ctcSpec!.blank)), {
-          beams: options.decoding.beams,
+          beams: searchBeams,
           ctcWeight,
           words: words && { lm: words.lm, weight: words.weight },
         });
@@ -207,7 +213,6 @@ export class Recognizer {
     const audioVisual = withCtc && hasVideo && !partial && sessions.avCtc ? ctcSpec.audioVisual : undefined;
     // The searches take the phone heads where the bundle has them (audio alone, and audio-visual where it has
     // that one too); joint decoding scores characters, so it keeps the character heads.
-    const searchBeams = options.decoding.kind === 'rescore' || options.decoding.kind === 'ctc-search' ? options.decoding.beams : undefined;
     const phoneSpec = this.#bundle.phones && searchBeams !== undefined ? manifest.decoding.phones : undefined;
     const audioHead = phoneSpec?.output ?? ctcSpec?.output;
     const searchPhones = (logProbs: Ort.Tensor) => {
@@ -256,7 +261,7 @@ export class Recognizer {
     const maxTokens = this.#maxTokens(input);
     const run: DecoderRun = { scaleIndex: options.scaleIndex, positions: 0 };
     const decoded = nbest
-      ? await this.#rescore(prefix, run, table, nbest, ctcWeight, words?.weight ?? 0)
+      ? await this.#rescore(prefix, run, table, decoding.kind === 'rescore' ? nbest.slice(0, decoding.beams) : nbest, ctcWeight, words?.weight ?? 0)
       : options.decoding.kind === 'beam' && options.decoding.beams > 1
         ? await this.#beamSearch(prefix, run, table, options.decoding.beams, maxTokens, scoring)
         : joint && !(options.decoding.kind === 'greedy' && options.decoding.stepByStep === true)

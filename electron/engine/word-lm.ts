@@ -192,10 +192,15 @@ export class WordLm {
     return { score: unknown - Math.log(state.mass), state: next(unknownHistory) };
   }
 
+  /** log P(the sentence ends | history) (as `log(p_end(history))`). */
+  endLogProbability(history: number): number {
+    const [bigram, backoff] = this.#bigram(history, this.#end, this.#end + 1);
+    return Math.log(bigram + backoff * this.#unigram[this.#end]!);
+  }
+
   #sentenceEnd(state: WordState): number {
     const { score, state: after } = state.partial === '' ? { score: 0, state } : this.#wordEnd(state);
-    const [bigram, backoff] = this.#bigram(after.history, this.#end, this.#end + 1);
-    return score + Math.log(bigram + backoff * this.#unigram[this.#end]!);
+    return score + this.endLogProbability(after.history);
   }
 
   #unknown(history: number): number {

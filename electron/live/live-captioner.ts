@@ -270,7 +270,11 @@ export class LiveCaptioner {
   #decoding(kind: 'partial' | 'final'): Decoding {
     const final = this.#options.decoding ?? defaultDecoding(this.#options.recognizer.bundle.manifest);
     if (kind === 'final') return final;
-    return this.#options.partialDecoding ?? (final.kind === 'rescore' ? { ...final, kind: 'ctc-search' } : final);
+    if (this.#options.partialDecoding) return this.#options.partialDecoding;
+    if (final.kind !== 'rescore') return final;
+    // a partial is the final's search without the LM, as wide
+    const { searchBeams, beams, ...weights } = final;
+    return { ...weights, kind: 'ctc-search', beams: searchBeams ?? beams };
   }
 
   async #recognize(startSample: number, endSample: number, audioEnd: number, kind: 'partial' | 'final') {

@@ -117,9 +117,10 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                    pool_from: int | None = None, log=print, label: str = "",
                    ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0, word_lm: WordLM | None = None,
                    word_weight: float = 0.0, method: str = "rescore", beams: int = 8, pad: float = 0.0,
-                   phonetic=None) -> dict:
+                   phonetic=None, search_beams: int | None = None) -> dict:
     """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``, decoded as the engine does.
-    ``method``: "rescore" (CTC prefix beam search with the word LM, its ``beams`` best rescored by the LM),
+    ``method``: "rescore" (CTC prefix beam search with the word LM over ``search_beams`` prefixes, default
+    ``beams``, its ``beams`` best rescored by the LM),
     "greedy" or "beam" (the LM's search, with ``beams``).  Tasks with audio use the audio CTC at
     ``ctc_weight`` (0 = the LM alone, greedy or beam), every task the look-ahead word LM at ``word_weight``
     (0 = none); video-only, with no CTC, decodes greedily under "rescore"; audio-visual uses the audio-visual
@@ -133,6 +134,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
+    width = search_beams or beams
     scores = Scores()
     timing: dict = {}
     media_s = 0.0
@@ -152,17 +154,17 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             ctc_av = audio_visual_ctc(model, fa, fv) if model.ctc_av is not None else ctc
             search = method == "rescore" and ctc_weight > 0
             # the N best depend on the CTC output alone: searched once per head, rescored at every scale
-            char_nbest = ctc_prefix_beam(ctc, tok, beams, ctc_weight, word_lm, word_weight) if search else None
+            char_nbest = ctc_prefix_beam(ctc, tok, width, ctc_weight, word_lm, word_weight)[:beams] if search else None
             phones = search and phonetic is not None and model.ctc_p is not None
-            nbest = (phone_nbest(ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64), phonetic, tok, beams,
-                                 ctc_weight, word_weight) if phones else char_nbest)
+            nbest = (phone_nbest(ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64), phonetic, tok, width,
+                                 ctc_weight, word_weight)[:beams] if phones else char_nbest)
             # without an audio-visual head, audio-visual chunks search what audio-only ones do (as the engine)
             char_nbest_av = (char_nbest if ctc_av is ctc or not search
-                             else ctc_prefix_beam(ctc_av, tok, beams, ctc_weight, word_lm, word_weight))
+                             else ctc_prefix_beam(ctc_av, tok, width, ctc_weight, word_lm, word_weight)[:beams])
             phones_av = phones and model.ctc_avp is not None
             nbest_av = (nbest if ctc_av is ctc or not search
                         else phone_nbest(av_ctc_log_probs(model, fa, fv, phones=True)[0].numpy().astype(np.float64), phonetic, tok,
-                                         beams, ctc_weight, word_weight) if phones_av else char_nbest_av)
+                                         width, ctc_weight, word_weight)[:beams] if phones_av else char_nbest_av)
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
             if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
@@ -202,7 +204,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
         if (i + 1 - first) % 25 == 0:
             log(f"[eval{label}] {i + 1 - first}/{n} utterances ({time.time() - t_start:.0f} s)")
     out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "word_weight": word_weight,
-           "method": method, "beams": beams, "padding_seconds": pad,
+           "method": method, "beams": beams, **({"search_beams": width} if method == "rescore" else {}),
+           "padding_seconds": pad,
            "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in scores.all.items():
         out["wer"][key] = round(w.value, 2)
@@ -361,7 +364,9 @@ def fmt(v) -> str:
 
 def method_name(block: dict) -> str:
     method, beams = block.get("method", "greedy"), block.get("beams", 1)
-    return {"rescore": f"CTC + word-LM beam {beams}, LM rescoring", "greedy": "joint greedy",
+    width = block.get("search_beams", beams)
+    return {"rescore": f"CTC + word-LM beam {width}, LM rescoring" + ("" if width == beams else f" of {beams}"),
+            "greedy": "joint greedy",
             "beam": f"joint beam {beams}"}[method]
 
 
@@ -380,8 +385,9 @@ def decoding_description(block: dict) -> str:
         head = head.replace("the audio-visual CTC head over both encoders", "the audio-visual phone CTC head over "
                             "both encoders, searched and spelled the same way", 1)
     if block.get("method") == "rescore":
-        return (f"Decoding: CTC prefix beam search over {head} with {block['beams']} beams, ranked by "
-                f"{w} log p_CTC + {ww} log p_words; the {block['beams']} transcripts it ends with are rescored by the LM "
+        width = block.get("search_beams", block["beams"])
+        return (f"Decoding: CTC prefix beam search over {head} with {width} beams, ranked by "
+                f"{w} log p_CTC + {ww} log p_words; the {block['beams']} best transcripts it ends with are rescored by the LM "
                 f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins. "
                 f"Video-only decodes greedily with the KV cache, at most 25 characters per second of media + 10.{words}")
     return (f"Decoding: {method_name(block)} with the KV cache, at most 25 characters per second of media + 10; wherever "
@@ -614,7 +620,9 @@ def main() -> None:
     ap.add_argument("--decoding", default="rescore", choices=DECODING_METHODS,
                     help="how every table decodes (section 1c compares the others at the finest and coarsest scale)")
     ap.add_argument("--beams", type=int, default=8,
-                    help="beam width of the CTC search (rescore) and of beam search; 1 = no beam-search rows")
+                    help="transcripts the LM rescores (rescore) and beam width of beam search; 1 = no beam-search rows")
+    ap.add_argument("--search-beams", type=int, default=None,
+                    help="beam width of the CTC search under rescore (default: --beams); written into the manifest")
     ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)
@@ -656,20 +664,21 @@ def main() -> None:
                 sweep_key(cw, ww): evaluate_model(
                     model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
                     ctc_weight=float(cw), first=a.sweep_first, label=f" sweep {cw}/{ww}", word_lm=word_lm,
-                    word_weight=float(ww), method=a.decoding, beams=a.beams, phonetic=phonetic)["wer"]
+                    word_weight=float(ww), method=a.decoding, beams=a.beams, search_beams=a.search_beams,
+                    phonetic=phonetic)["wer"]
                 for cw in ctc_grid for ww in word_grid}}
     w, ww = chosen_weights(a.ctc_weight, a.word_weight, ev.get("ctc_weight_sweep"))
     print(f"[eval] CTC weight {w}, word-LM weight {ww}")
     # every row decodes as the engine will: the chosen weights, the word LM included
     weights = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
-    dec = {**weights, "method": a.decoding, "beams": a.beams, "phonetic": phonetic}
+    dec = {**weights, "method": a.decoding, "beams": a.beams, "search_beams": a.search_beams, "phonetic": phonetic}
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
     two_noises = [NOISES[0], NOISES[2]]
     ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" LM alone",
                                    ctc_weight=0.0, method="greedy")
     if ww > 0:
         ev["no_word_lm"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" no word LM",
-                                          ctc_weight=w, method=a.decoding, beams=a.beams)
+                                          ctc_weight=w, method=a.decoding, beams=a.beams, search_beams=a.search_beams)
     ends = sorted({0, len(scales) - 1})
     for other in (m for m in DECODING_METHODS if m != a.decoding and not (m == "beam" and a.beams < 2)):
         ev[other] = evaluate_model(model, seen, n, ends, ["asr", "avsr"], NOISES[:1], label=f" {other}",

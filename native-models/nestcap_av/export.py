@@ -143,7 +143,9 @@ def default_decoding(evaluated: dict | None) -> dict:
     """The manifest's default decoding: the one the evaluation measured, else rescoring with 8 beams."""
     if not evaluated or "method" not in evaluated:
         return {"method": DECODING_METHODS[0], "beams": 8}
-    return {"method": evaluated["method"], "beams": int(evaluated["beams"])}
+    width = evaluated.get("search_beams")
+    return {"method": evaluated["method"], "beams": int(evaluated["beams"]),
+            **({"search_beams": int(width)} if width is not None else {})}
 
 
 PARITY_SEARCH = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
@@ -184,6 +186,22 @@ def phone_beam_fixture(tok: CharTokenizer, phonetic: PhoneticWordLM, rng: np.ran
     return {**search, "log_probs": b64(log_probs), "shape": list(log_probs.shape),
             "nbest": [{"text": tok.decode(e.tokens), "tokens": e.tokens, "ctc": e.ctc, "words": e.words}
                       for e in nbest]}
+
+
+# sentences whose homophones only the next word or the sentence's end spells right, and plurals that sound
+# like possessives
+PARITY_SPELLINGS = ["it is never too late", "can you buy it", "you're on the wrong track", "they define their own words",
+                    "no electric typewriters please", "they used finks", "go to the park", "i have two"]
+
+
+def spelling_fixture(phonetic: PhoneticWordLM, lexicon: Lexicon) -> list[dict]:
+    """Pronunciations of PARITY_SPELLINGS (the lexicon's first ones) and how the evaluation spells them."""
+    out = []
+    for text in PARITY_SPELLINGS:
+        phones = lexicon.transcript(text)
+        if phones is not None:
+            out.append({"phones": phones, "text": phonetic.spell(phones)})
+    return out
 
 
 def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weight: float | None = None,
@@ -253,8 +271,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
     phonetic = None
     if model.ctc_p is not None:
         with open(os.path.join(info["train"]["corpus"], "lm_text.txt"), encoding="utf-8") as f:
-            phonetic = PhoneticWordLM.from_text(f.read().splitlines(), Lexicon.for_corpus(info["train"]["corpus"]),
-                                                word_lm)
+            lexicon = Lexicon.for_corpus(info["train"]["corpus"])
+            phonetic = PhoneticWordLM.from_text(f.read().splitlines(), lexicon, word_lm)
         phonetic.save(os.path.join(out, PHONES_FILE))
 
     # ---- parity fixture (PyTorch reference outputs per scale)
@@ -285,6 +303,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             phone = ctc_log_probs(model.ctc_p, fa)
             fixture["phone_log_probs"], fixture["phone_log_probs_shape"] = b64(phone.numpy()), list(phone.shape)
             fixture["phone_beam"] = phone_beam_fixture(tok, phonetic, rng)
+            fixture["spellings"] = spelling_fixture(phonetic, lexicon)
         fv = model.video(torch.from_numpy(f_frames)[None])
         if model.ctc_av is not None:
             av = av_ctc_log_probs(model, fa, fv)
@@ -398,8 +417,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         "prompts": {t: tok.prompt(t) for t in TASKS},
         "decoding": {"default": default,
                      "default_note": "how the evaluation decoded, and the engine decodes unless told otherwise: 'rescore' = "
-                                     "CTC prefix beam search with the word LM over `beams` prefixes, its `beams` best "
-                                     "rescored by the LM (video-only: greedy); 'greedy' / 'beam' = the LM's own search",
+                                     "CTC prefix beam search with the word LM over `search_beams` prefixes (default: "
+                                     "`beams`), its `beams` best rescored by the LM (video-only: greedy); 'greedy' / "
+                                     "'beam' = the LM's own search with `beams`",
                      "no_repeat_ngram": NO_REPEAT_NGRAM,
                      "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way",
                      "ctc": {"output": CTC_OUTPUT, "blank": tok.pad, "weight": ctc_weight, "candidates": JOINT_CANDIDATES,
@@ -423,9 +443,10 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                  "instead of the character head (a chunk with video too, graphs.av_ctc's "
                                  "audio_visual_output where present): the same CTC prefix beam search, its word LM over the "
                                  "lexicon's pronunciations (the file's word_lm, at decoding.word_lm.weight, CTC at "
-                                 "decoding.ctc.weight); each of the N best spelled word by word, the likeliest spelling "
-                                 "of the pronunciation after the previous word under decoding.word_lm.file (the first listed of "
-                                 "equals; a pronunciation without spellings is left out); homophone transcripts "
+                                 "decoding.ctc.weight); each of the N best spelled as the likeliest sentence under "
+                                 "decoding.word_lm.file among every spelling of its pronunciations, the sentence's end "
+                                 "included (the first listed of equals; a pronunciation without spellings is left out and "
+                                 "the next word starts afresh); homophone transcripts "
                                  "spelled alike keep the first; then rescored as the character search's N best"}})},
         "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},
         "sequence_layout": {

@@ -17,6 +17,7 @@ actually carries.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -184,24 +185,36 @@ class PhoneticWordLM:
         for w, ps in lexicon.prons.items():
             for p in dict.fromkeys(ps):
                 spellings.setdefault(p, []).append(w)
+        # Where the word LM cannot tell spellings apart (words of the word list the text never uses), the first
+        # listed wins: a plural is far likelier than the possessive it sounds like ("typewriters").
+        for words in spellings.values():
+            words.sort(key=lambda w: "'" in w)
         lm = WordLM(base.words, counts, base.histories, base.offsets, base.successors, base.pair_counts,
                     UNKNOWN_PRONUNCIATION_SCALE)
         return cls(lm, spellings, spelled)
 
     def spell(self, phones: str) -> str:
-        """Words for a phone transcript, left to right, each the likeliest spelling after the previous word
-        (the first listed of equals); a pronunciation the lexicon lacks is left out."""
-        out: list[str] = []
-        history = self.spelled.start().history
+        """Words for a phone transcript: of every way to spell its pronunciations, the likeliest whole sentence
+        under the spelled word bigram, its end included (Viterbi over each pronunciation's spellings; the first
+        listed of equals).  Choosing word by word from the left kept "typewriter's" for "typewriters" and
+        could not let the next word decide; the whole sentence gained 0.7 WER points on development
+        utterances.  A pronunciation the lexicon lacks is left out and the word after it starts afresh."""
+        # Each surviving spelling of the current word: (score of the best sentence ending in it, its words).
+        paths: list[tuple[float, int, list[str]]] = [(0.0, self.spelled.start().history, [])]  # (score, history, words)
         for p in phones.split():
             options = self.spellings.get(p)
             if not options:
-                history = self.spelled.unk_history
+                best = max(paths, key=lambda path: path[0])
+                paths = [(best[0], self.spelled.unk_history, best[2])]
                 continue
-            best = max(options, key=lambda w: self.spelled.word_logprob(history, w))
-            out.append(best)
-            history = self.spelled.history_of(best)
-        return " ".join(out)
+            nxt = []
+            for w in options:
+                score, _, words = max(((s + self.spelled.word_logprob(h, w), h, ws) for s, h, ws in paths),
+                                      key=lambda c: c[0])
+                nxt.append((score, self.spelled.history_of(w), words + [w]))
+            paths = nxt
+        ends = [(s + math.log(self.spelled.p_end(h)), ws) for s, h, ws in paths]
+        return " ".join(max(ends, key=lambda e: e[0])[1])
 
     # ----------------------------------------------------------------------------------- serialisation
     def to_json(self) -> dict:

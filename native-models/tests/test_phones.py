@@ -85,10 +85,16 @@ class PhoneSearchTest(unittest.TestCase):
         self.assertEqual(lm.spell(said), "i have two dogs")
         self.assertEqual(lm.spell(LEXICON.transcript("go to the park")), "go to the park")
 
+    def test_the_word_after_a_homophone_can_choose_its_spelling(self):
+        # alone, the sentence's end decides: only "too" ends one in the text; only "two" is followed by "dogs"
+        lm, dogs = phonetic_lm(), pron("d", "ao", "g", "z")
+        self.assertEqual(lm.spell(pron("t", "uw")), "too")
+        self.assertEqual(lm.spell(f"{pron('t', 'uw')} {dogs}"), "two dogs")
+
     def test_an_unknown_pronunciation_is_left_out_and_the_next_word_spelled_without_its_context(self):
         lm, have, two = phonetic_lm(), pron("hh", "ae", "v"), pron("t", "uw")
         self.assertEqual(lm.spell(f"{have} {two}"), "have two")
-        self.assertEqual(lm.spell(f"{have} {pron('z', 'z')} {two}"), "have to")  # "to": likeliest alone, first of equals
+        self.assertEqual(lm.spell(f"{have} {pron('z', 'z')} {two}"), "have too")  # "too": the one that ends a sentence
 
     def test_an_unknown_pronunciation_is_scaled_down(self):
         m = phonetic_lm().lm

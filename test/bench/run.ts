@@ -124,21 +124,21 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   const joint = (bundle.manifest.decoding.ctc?.weight ?? 0) > 0;
   const words = bundle.wordLm !== undefined && (bundle.manifest.decoding.wordLm?.weight ?? 0) > 0;
   const search = bundle.manifest.decoding.defaultSearch;
-  const rescoring = (beams: number, withWords: boolean): DecodingRun => ({
-    label: `CTC beam ${beams}${withWords ? ' + word LM' : ''}, rescored`,
-    decoding: { kind: 'rescore', beams, ...(withWords ? {} : { wordWeight: 0 }) },
+  const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean): DecodingRun => ({
+    label: `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored`,
+    decoding: { kind: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(withWords ? {} : { wordWeight: 0 }) },
   });
   const jointGreedy = greedyRun(words ? 'joint CTC + LM + word LM' : 'joint CTC + LM');
   const bundleDecoding = (modality: Modality): DecodingRun => {
     if (!joint || modality === 'video') return greedyRun(words ? 'LM + word LM' : 'LM alone');
-    if (search.method === 'rescore') return rescoring(search.beams, words);
+    if (search.method === 'rescore') return rescoring(search.beams, search.searchBeams, words);
     if (search.method === 'beam') return { label: `beam ${search.beams}`, decoding: { kind: 'beam', beams: search.beams } };
     return jointGreedy;
   };
   const runs: { modality: Modality; run: DecodingRun }[] = modalities.map((modality) => ({ modality, run: bundleDecoding(modality) }));
   if (joint && lmAloneToo) {
     const others = [
-      ...(search.method === 'rescore' && words ? [rescoring(search.beams, false)] : []),
+      ...(search.method === 'rescore' && words ? [rescoring(search.beams, search.searchBeams, false)] : []),
       ...(search.method === 'greedy' ? [] : [jointGreedy]),
       greedyRun('joint, step by step', { stepByStep: true }),
       ...(words ? [greedyRun('joint, no word LM', { wordWeight: 0 })] : []),

@@ -43,19 +43,29 @@ test('usage mistakes exit with the usage code and say what is wrong', () => {
   assert.equal(greedyBeams.code, ExitCode.usage);
   assert.match(greedyBeams.stderr, /--beams does not apply to --decoding greedy/);
   assert.match(nestcap('caption', media, '--beams', '17').stderr, /--beams must be an integer from 1 to 16/);
+  assert.match(nestcap('caption', media, '--beams', '8', '--search-beams', '4').stderr, /--search-beams must be an integer from 8 \(--beams\) to 256/);
+  assert.match(nestcap('caption', media, '--decoding', 'beam', '--search-beams', '32').stderr, /--search-beams applies to --decoding rescore only/);
   assert.equal(nestcap('transcribe').code, ExitCode.usage);
   assert.equal(nestcap('caption', '--help').code, ExitCode.success);
 });
 
 test('the search is the bundle\'s unless the command names one, with the bundle\'s beams unless it gives a count', () => {
-  const manifest = (method: SearchMethod, beams: number) => ({ decoding: { defaultSearch: { method, beams } } }) as unknown as BundleManifest;
+  const manifest = (method: SearchMethod, beams: number, searchBeams?: number) =>
+    ({ decoding: { defaultSearch: { method, beams, ...(searchBeams === undefined ? {} : { searchBeams }) } } }) as unknown as BundleManifest;
   const rescoring = manifest('rescore', 6);
-  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'auto', beams: undefined }), { kind: 'rescore', beams: 6 });
-  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'auto', beams: 3 }), { kind: 'rescore', beams: 3 });
-  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'greedy', beams: undefined }), { kind: 'greedy' });
-  assert.deepEqual(chosenDecoding(rescoring, { decoding: 'beam', beams: undefined }), { kind: 'beam', beams: 6 });
+  const none = { beams: undefined, searchBeams: undefined };
+  assert.deepEqual(chosenDecoding(rescoring, { ...none, decoding: 'auto' }), { kind: 'rescore', beams: 6 });
+  assert.deepEqual(chosenDecoding(rescoring, { ...none, decoding: 'auto', beams: 3 }), { kind: 'rescore', beams: 3 });
+  assert.deepEqual(chosenDecoding(rescoring, { ...none, decoding: 'greedy' }), { kind: 'greedy' });
+  assert.deepEqual(chosenDecoding(rescoring, { ...none, decoding: 'beam' }), { kind: 'beam', beams: 6 });
   // a bundle that decodes greedily has no beam count of its own
-  assert.deepEqual(chosenDecoding(manifest('greedy', 1), { decoding: 'rescore', beams: undefined }), { kind: 'rescore', beams: 8 });
+  assert.deepEqual(chosenDecoding(manifest('greedy', 1), { ...none, decoding: 'rescore' }), { kind: 'rescore', beams: 8 });
+  // the bundle's wide search stays unless the command asks the LM to rescore more than it finds
+  const wide = manifest('rescore', 8, 64);
+  assert.deepEqual(chosenDecoding(wide, { ...none, decoding: 'auto' }), { kind: 'rescore', beams: 8, searchBeams: 64 });
+  assert.deepEqual(chosenDecoding(wide, { ...none, decoding: 'auto', searchBeams: 16 }), { kind: 'rescore', beams: 8, searchBeams: 16 });
+  assert.deepEqual(chosenDecoding(manifest('rescore', 8, 12), { ...none, decoding: 'auto', beams: 16 }), { kind: 'rescore', beams: 16 });
+  assert.deepEqual(chosenDecoding(wide, { ...none, decoding: 'beam' }), { kind: 'beam', beams: 8 });
 });
 
 test('an input that does not exist is named', () => {

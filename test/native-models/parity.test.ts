@@ -37,6 +37,7 @@ interface Fixture {
   ctc_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { tokens: number[]; ctc: number; words: number }[] };
   phone_log_probs?: string; phone_log_probs_shape?: number[];
   av_phone_log_probs?: string; av_phone_log_probs_shape?: number[];
+  spellings?: { phones: string; text: string }[];
   phone_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { text: string; tokens: number[]; ctc: number; words: number }[] };
 }
 
@@ -218,6 +219,8 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
         assert.ok(Math.abs(score - want[part]) < 1e-9 * Math.max(1, Math.abs(want[part])), `entry ${i} ${part}: ${score} vs ${want[part]}`);
       }
     }
+    // homophones the next word or the sentence's end decides, spelled as the evaluation spells them
+    for (const { phones, text } of fixture.spellings ?? []) assert.equal(lexicon.spell(phones, spelled), text, `spelling of "${text}"`);
   });
 
   for (const [k, scale] of manifest.scales.entries()) {
