@@ -47,7 +47,9 @@ export interface NBestEntry {
 }
 
 interface Prefix {
-  readonly tokens: readonly number[];
+  /** The prefix one character shorter (undefined for the empty one), and this one's last character. */
+  readonly parent: Prefix | undefined;
+  readonly last: number | undefined;
   /** The spelling's node in the search's trie: prefixes reached several ways merge on it. */
   readonly node: number;
   /** log P(prefix) over the frames so far, the last frame a blank / the prefix's last character. */
@@ -55,6 +57,12 @@ interface Prefix {
   label: number;
   readonly wordState: WordState | undefined;
   readonly wordScore: number;
+}
+
+function tokensOf(prefix: Prefix): number[] {
+  const tokens: number[] = [];
+  for (let at: Prefix | undefined = prefix; at?.last !== undefined; at = at.parent) tokens.push(at.last);
+  return tokens.reverse();
 }
 
 /**
@@ -67,7 +75,7 @@ export function ctcPrefixBeamSearch(logProbs: Float32Array, frames: number, symb
   if (!(options.ctcWeight > 0)) throw new RangeError(`CTC prefix beam search needs a CTC weight above 0, not ${options.ctcWeight}`);
   const words = options.words && options.words.weight > 0 ? options.words : undefined;
   const rank = (prefix: Prefix): number => options.ctcWeight * logAddExp(prefix.blank, prefix.label) + (words ? words.weight * prefix.wordScore : 0);
-  let live: Prefix[] = [{ tokens: [], node: 0, blank: 0, label: -Infinity, wordState: words?.lm.start(), wordScore: 0 }];
+  let live: Prefix[] = [{ parent: undefined, last: undefined, node: 0, blank: 0, label: -Infinity, wordState: words?.lm.start(), wordScore: 0 }];
   // Node numbers of the spellings seen so far (node × symbols + id → the child's node): a prefix is one
   // number to look up, however long it grows.
   const children = new Map<number, number>();
@@ -86,27 +94,34 @@ export function ctcPrefixBeamSearch(logProbs: Float32Array, frames: number, symb
     const grown = alphabet.characters.filter(({ id }) => row[id]! > ctcBeamPrune);
     // In insertion order, as the reference's dict.
     const merged = new Map<number, Prefix>();
-    /** Merges into the prefix at `node`, or makes it (only then are its tokens and word score needed). */
-    const add = (node: number, blank: number, label: number, make: () => Omit<Prefix, 'node' | 'blank' | 'label'>): void => {
-      const seen = merged.get(node);
-      if (seen) {
-        seen.blank = logAddExp(seen.blank, blank);
-        seen.label = logAddExp(seen.label, label);
-      } else merged.set(node, { ...make(), node, blank, label });
-    };
     for (const prefix of live) {
-      const total = logAddExp(prefix.blank, prefix.label);
-      const last = prefix.tokens.at(-1);
-      add(prefix.node, total + row[alphabet.blank]!, last === undefined ? -Infinity : prefix.label + row[last]!, () => prefix);
+      // read before the prefix itself becomes the next frame's entry for its node, below
+      const { blank, label, last } = prefix;
+      const total = logAddExp(blank, label);
+      const stayBlank = total + row[alphabet.blank]!;
+      const stayLabel = last === undefined ? -Infinity : label + row[last]!;
+      const stayed = merged.get(prefix.node);
+      if (stayed) {
+        stayed.blank = logAddExp(stayed.blank, stayBlank);
+        stayed.label = logAddExp(stayed.label, stayLabel);
+      } else {
+        prefix.blank = stayBlank;
+        prefix.label = stayLabel;
+        merged.set(prefix.node, prefix);
+      }
       for (const { id, symbol } of grown) {
         // A repeated character is a new one only after a blank.
-        const via = id === last ? prefix.blank : total;
+        const via = id === last ? blank : total;
         if (via === -Infinity) continue;
-        add(childOf(prefix.node, id), -Infinity, via + row[id]!, () => {
-          // a prefix that left the beam and came back is scored again; the word LM caches its ranges
-          const step = words ? words.lm.score(prefix.wordState!, symbol) : undefined;
-          return { tokens: [...prefix.tokens, id], wordState: step?.state, wordScore: prefix.wordScore + (step?.score ?? 0) };
-        });
+        const node = childOf(prefix.node, id);
+        const seen = merged.get(node);
+        if (seen) {
+          seen.label = logAddExp(seen.label, via + row[id]!);
+          continue;
+        }
+        // a prefix that left the beam and came back is scored again; the word LM caches its ranges
+        const step = words ? words.lm.score(prefix.wordState!, symbol) : undefined;
+        merged.set(node, { parent: prefix, last: id, node, blank: -Infinity, label: via + row[id]!, wordState: step?.state, wordScore: prefix.wordScore + (step?.score ?? 0) });
       }
     }
     // each prefix ranked once, not once per comparison (a stable sort, as the reference's)
@@ -116,7 +131,7 @@ export function ctcPrefixBeamSearch(logProbs: Float32Array, frames: number, symb
   }
   return live
     .map((prefix): NBestEntry => ({
-      tokens: prefix.tokens,
+      tokens: tokensOf(prefix),
       ctc: logAddExp(prefix.blank, prefix.label),
       words: words ? prefix.wordScore + words.lm.score(prefix.wordState!, { kind: 'end' }).score : 0,
     }))

@@ -105,6 +105,14 @@ test('a malformed manifest says which field is wrong', async () => {
   editManifest(beams, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 0 }));
   await expectProblem(beams, 'malformed-manifest', /decoding\.default\.beams must be a positive integer/);
 
+  const narrowSearch = copyOfTestBundle();
+  editManifest(narrowSearch, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, search_beams: 4 }));
+  await expectProblem(narrowSearch, 'malformed-manifest', /decoding\.default\.search_beams must be at least decoding\.default\.beams \(8\)/);
+
+  const searchOfBeam = copyOfTestBundle();
+  editManifest(searchOfBeam, (manifest) => (decodingRules(manifest).default = { method: 'beam', beams: 4, search_beams: 32 }));
+  await expectProblem(searchOfBeam, 'malformed-manifest', /decoding\.default\.search_beams applies to "rescore" only/);
+
   const rescoreWithoutCtc = copyOfTestBundle();
   editManifest(rescoreWithoutCtc, (manifest) => {
     delete decodingRules(manifest).ctc;

@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { phoneNBest } from '../../electron/engine/phone-search.js';
-import { Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
+import { defaultDecoding, Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { engineTestUtterances, withBabble } from '../support/av-corpus.js';
 import { testBundleDirectory } from '../support/bundle.js';
@@ -127,6 +127,13 @@ test('joint CTC + LM decoding', async (t) => {
     const lmAlone = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams, ctcWeight: 0 } });
     assert.equal(lmAlone.text, (await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 0 } })).text);
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0 } }), /beam count 0/);
+    await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0, searchBeams: 16 } }), /beam count 0/);
+    // a wide search with one transcript left for the LM: the LM has nothing to choose, so the search's best stands
+    for (const utterance of utterances) {
+      const wide = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams: 16 } });
+      const rescoredOne = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 1, searchBeams: 16 } });
+      assert.equal(rescoredOne.text, wide.text);
+    }
   });
 
   await t.test('audio-visual chunks search the audio-visual CTC head where the bundle has one; partials stay with the audio', async (sub) => {
@@ -178,7 +185,7 @@ test('joint CTC + LM decoding', async (t) => {
       sub.skip(`bundle ${bundle.manifest.id} has no audio-visual CTC head`);
       return;
     }
-    const decoding = { kind: 'rescore', beams: bundle.manifest.decoding.defaultSearch.beams } as const;
+    const decoding = defaultDecoding(bundle.manifest);
     const noisy = utterances.map((utterance, index) =>
       withBabble(utterance.pcm, [1, 2, 3].map((offset) => utterances[(index + offset) % utterances.length]!.pcm), 0));
     const rate = async (withVideo: boolean) => {
