@@ -33,7 +33,7 @@ grep -q '"ctc_p"' "$out/enc_a/log.jsonl" && test -f "$out/corpus/phone_lexicon.j
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_v" --tiny --init-from "$out/enc_a" \
   --enc-modalities v --video-layers 2 --video-grid 4 --enc-steps 2 --enc-batch 2 --steps 0
 "$py" -c 'import sys, torch
-seed, run = (torch.load(f"{d}/last.pt")["model"] for d in sys.argv[1:])
+seed, run = (torch.load(f"{d}/last.pt", map_location="cpu")["model"] for d in sys.argv[1:])
 assert all(torch.equal(seed[k], run[k]) for k in seed if k.startswith(("audio.", "ctc_a.")))
 assert any(not torch.equal(seed[k], run[k]) for k in seed if k.startswith(("video.", "ctc_v.")))
 assert "video.blocks.1.q.weight" in run and "video.blocks.1.q.weight" not in seed

@@ -87,6 +87,7 @@ class TrainConfig:
     run_dir: str = "work/runs/mtsk"
     seed: int = 7
     threads: int = 2
+    device: str = "cpu"  # where the model trains: 'cpu' or 'cuda' (train's --device auto resolves to one)
     lm_steps: int = 1200
     lm_transcription_share: float = 0.7  # LM pre-training sentences laid out as transcriptions of pseudo-media
     lm_batch: int = 32

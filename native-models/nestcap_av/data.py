@@ -366,7 +366,7 @@ def build_sequences(tok: CharTokenizer, emb: torch.nn.Embedding, a_tok: torch.Te
     s_max = max(s.shape[0] for s in seqs)
     d = seqs[0].shape[1]
     out = torch.zeros(len(seqs), s_max, d, device=dev)
-    lab_out = torch.full((len(seqs), s_max), -100, dtype=torch.long)
+    lab_out = torch.full((len(seqs), s_max), -100, dtype=torch.long, device=dev)
     for k, (s, lab) in enumerate(zip(seqs, labels)):
         out[k, : s.shape[0]] = s
         lab_out[k, : len(lab)] = lab

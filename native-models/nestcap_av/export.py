@@ -97,7 +97,7 @@ def load_run(run: str) -> tuple[AVModel, dict]:
         info = json.load(f)
     mc = from_dict(ModelConfig, info["model"])
     model = AVModel(mc)
-    ck = torch.load(os.path.join(run, "last.pt"))
+    ck = torch.load(os.path.join(run, "last.pt"), map_location="cpu")
     model.load_state_dict(ck["model"])
     model.eval()
     return model, info

@@ -58,7 +58,7 @@ def mel_filterbank(n_mels: int, n_fft: int, sr: int, fmin: float = 40.0, fmax: f
 def sinusoid(pos: torch.Tensor, dim: int) -> torch.Tensor:
     """Sinusoidal position encoding for float positions ``pos`` [S] -> [S, dim] (computed in the graph)."""
     half = dim // 2
-    freq = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / half))
+    freq = torch.exp(torch.arange(half, dtype=torch.float32, device=pos.device) * (-math.log(10000.0) / half))
     ang = pos.float().unsqueeze(1) * freq.unsqueeze(0)
     return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1)
 
@@ -151,8 +151,8 @@ class ConvModule(nn.Module):
 def key_mask(lengths: torch.Tensor | None, t: int) -> torch.Tensor:
     if lengths is None:
         return torch.zeros(1, 1, 1, 1)
-    invalid = torch.arange(t)[None, :] >= lengths[:, None]
-    return torch.zeros(invalid.shape).masked_fill(invalid, NEG)[:, None, None, :]
+    invalid = torch.arange(t, device=lengths.device)[None, :] >= lengths[:, None]
+    return torch.zeros(invalid.shape, device=lengths.device).masked_fill(invalid, NEG)[:, None, None, :]
 
 
 class AudioEncoder(nn.Module):
@@ -180,7 +180,7 @@ class AudioEncoder(nn.Module):
             mel = mel_augment(mel)
         x = mel.transpose(1, 2)
         x = gelu(self.conv2(gelu(self.conv1(x)))).transpose(1, 2)
-        x = x + sinusoid(torch.arange(x.shape[1]), x.shape[2]).unsqueeze(0)
+        x = x + sinusoid(torch.arange(x.shape[1], device=x.device), x.shape[2]).unsqueeze(0)
         mask = key_mask(lengths, x.shape[1])
         for i, blk in enumerate(self.blocks):
             x, _ = blk(x, mask)
@@ -213,7 +213,7 @@ class VideoEncoder(nn.Module):
         x = F.avg_pool2d(x, self.cfg.roi // (8 * grid)).reshape(b, -1, 64 * grid ** 2)  # grid x grid spatial cells
         x = gelu(self.fc(x))
         x = x + gelu(self.tconv(x.transpose(1, 2))).transpose(1, 2)
-        x = x + sinusoid(torch.arange(t), x.shape[2]).unsqueeze(0)
+        x = x + sinusoid(torch.arange(t, device=x.device), x.shape[2]).unsqueeze(0)
         mask = key_mask(lengths, t)
         for i, blk in enumerate(self.blocks):
             x, _ = blk(x, mask)
@@ -231,7 +231,7 @@ def compress(x: torch.Tensor, rate: int, mode: str = "avg") -> torch.Tensor:
         return x
     if mode == "stack":
         d = x.shape[2]
-        eye = torch.eye(d * rate, dtype=x.dtype).reshape(d * rate, rate, d).transpose(1, 2)  # [d*r, d, r]
+        eye = torch.eye(d * rate, dtype=x.dtype, device=x.device).reshape(d * rate, rate, d).transpose(1, 2)  # [d*r, d, r]
         return F.conv1d(x.transpose(1, 2), eye, stride=rate).transpose(1, 2)
     return F.avg_pool1d(x.transpose(1, 2), rate, rate).transpose(1, 2)
 
@@ -293,15 +293,16 @@ class LM(nn.Module):
         """embeds [B,S,d]; past [L,2,B,H,P,Dh] or None; lora (qa,qb,va,vb) with a leading L axis or None."""
         b, s, _ = embeds.shape
         p = past.shape[4] if past is not None else 0
-        pos = torch.arange(s) + p
+        dev = embeds.device
+        pos = torch.arange(s, device=dev) + p
         # scaled so that token content, not position, dominates the residual stream (content-based
         # attention is how the LM finds its place in the media prefix)
         x = embeds + self.cfg.lm_pos_scale * sinusoid(pos, embeds.shape[2]).unsqueeze(0)
         qi = pos.unsqueeze(1)
-        kj = torch.arange(s + p).unsqueeze(0)
+        kj = torch.arange(s + p, device=dev).unsqueeze(0)
         future = kj > qi
-        mask = torch.zeros(future.shape).masked_fill(future, NEG).unsqueeze(0).unsqueeze(0)
-        presents, hidden, aux = [], [], torch.zeros(())
+        mask = torch.zeros(future.shape, device=dev).masked_fill(future, NEG).unsqueeze(0).unsqueeze(0)
+        presents, hidden, aux = [], [], torch.zeros((), device=dev)
         for i, blk in enumerate(self.blocks):
             lo = None if lora is None else (lora[0][i], lora[1][i], lora[2][i], lora[3][i])
             x, pr = blk(x, mask, None if past is None else past[i], lo)

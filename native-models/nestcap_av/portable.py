@@ -45,7 +45,7 @@ def seeding_runs(state_path: str) -> list[str]:
 
 
 def pack(run: str, out: str) -> None:
-    ck = torch.load(os.path.join(run, "last.pt"))
+    ck = torch.load(os.path.join(run, "last.pt"), map_location="cpu")
     os.makedirs(out, exist_ok=True)
     half = {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()}
     torch.save({"model": half, "state": ck["state"]}, os.path.join(out, "model.fp16.pt"))
@@ -76,7 +76,7 @@ def fusion_checkpoint(model: dict, state_path: str) -> dict | None:
 def unpack(source: str, run: str) -> None:
     if os.path.exists(os.path.join(run, "last.pt")):
         raise SystemExit(f"{run} already holds a run; unpack into a new directory")
-    ck = torch.load(os.path.join(source, "model.fp16.pt"))
+    ck = torch.load(os.path.join(source, "model.fp16.pt"), map_location="cpu")
     model = {k: (v.float() if v.is_floating_point() else v) for k, v in ck["model"].items()}
     os.makedirs(run, exist_ok=True)
     for name in KEPT:

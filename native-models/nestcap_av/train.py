@@ -89,7 +89,7 @@ def pseudo_media(lm: LM, ids: list[int], rng: np.random.Generator, substitute: f
     replaced (ambiguity, as lip shapes are), plus noise. Text only: no audio or video is involved."""
     chars = [int(rng.integers(len(SPECIALS), lm.cfg.vocab_size)) if rng.random() < substitute else i for i in ids]
     frames = [c for c in chars for _ in range(int(rng.integers(1, 4)))]
-    e = lm.emb(torch.tensor(frames, dtype=torch.long))
+    e = lm.emb(torch.tensor(frames, dtype=torch.long, device=lm.emb.weight.device))
     rate = int(rng.choice([1, 2, 3, 4]))
     if rate > 1 and e.shape[0] >= rate:
         e = F.avg_pool1d(e.t().unsqueeze(0), rate, rate)[0].t()
@@ -104,9 +104,10 @@ def lm_batch(lm: LM, tok: CharTokenizer, texts: list[str], rng: np.random.Genera
     tasks = list(tc.task_probs)
     probs = np.array([tc.task_probs[t] for t in tasks])
     seqs, labs = [], []
+    dev = lm.emb.weight.device
 
     def e(x: list[int]) -> torch.Tensor:
-        return lm.emb(torch.tensor(x, dtype=torch.long))
+        return lm.emb(torch.tensor(x, dtype=torch.long, device=dev))
 
     for text in texts:
         ids = tok.encode(text)
@@ -122,8 +123,8 @@ def lm_batch(lm: LM, tok: CharTokenizer, texts: list[str], rng: np.random.Genera
         seqs.append(torch.cat([prefix, e(ids)], 0))
         labs.append(torch.tensor([-100] * (prefix.shape[0] - 1) + ids + [tok.eos]))
     s_max = max(x.shape[0] for x in seqs)
-    emb = torch.zeros(len(seqs), s_max, seqs[0].shape[1])
-    labels = torch.full((len(seqs), s_max), -100, dtype=torch.long)
+    emb = torch.zeros(len(seqs), s_max, seqs[0].shape[1], device=dev)
+    labels = torch.full((len(seqs), s_max), -100, dtype=torch.long, device=dev)
     for k, (x, lab) in enumerate(zip(seqs, labs)):
         emb[k, : x.shape[0]] = x
         labels[k, : len(lab)] = lab
@@ -133,7 +134,7 @@ def lm_batch(lm: LM, tok: CharTokenizer, texts: list[str], rng: np.random.Genera
 def pretrain_lm(lm: LM, tok: CharTokenizer, corpus: str, tc: TrainConfig, run: str, log) -> dict:
     path = os.path.join(run, "lm.pt")
     if os.path.exists(path):
-        ck = torch.load(path)
+        ck = torch.load(path, map_location="cpu")
         lm.load_state_dict(ck["lm"], strict=False)
         log(f"[lm] loaded pre-trained LM from {path} ({ck['info']['steps']} steps)")
         return ck["info"]
@@ -174,7 +175,7 @@ class StageCheckpoint:
     def load(self, state: dict, log, what: str) -> dict:
         if not os.path.exists(self.path):
             return state
-        ck = torch.load(self.path)
+        ck = torch.load(self.path, map_location="cpu")
         self.restore(ck[self.key])
         state = ck["state"]
         if "opt" in ck and not state["done"]:
@@ -207,6 +208,22 @@ def advance(state: dict, t_prev: float, samples: int) -> float:
     return now
 
 
+def resolve_device(choice: str) -> str:
+    """'auto' becomes 'cuda' where PyTorch sees a GPU, else 'cpu'; asking for CUDA without one is an error."""
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: PyTorch sees no CUDA GPU here (torch.cuda.is_available() is False)")
+    if choice not in ("cpu", "cuda"):
+        raise SystemExit(f"--device {choice}: expected auto, cpu or cuda")
+    return choice
+
+
+def on_device(batch: dict, device: str) -> dict:
+    """A collated batch with its tensors on the training device (samples are made on the CPU)."""
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
 # ------------------------------------------------------------------------------------------------- stage 2
 def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: TrainConfig, run: str, log,
                       t_start: float) -> dict:
@@ -235,7 +252,7 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         step = state["step"]
         rng = np.random.default_rng([tc.seed, 10_000_000 + step])
         idx = sample_indices(rng, n, tc.enc_batch, weights)
-        b = collate([sample_example(split, int(i), rng, tc, 1.0) for i in idx])
+        b = on_device(collate([sample_example(split, int(i), rng, tc, 1.0) for i in idx]), tc.device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
         mel_augment = (lambda mel, r=rng: spec_augment(mel, r)) if tc.spec_augment else None
@@ -260,9 +277,9 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
             rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1),
-                   **({} if video_only else {"ctc_a": round(float(la), 4)}),
-                   **({} if audio_only else {"ctc_v": round(float(lv), 4)}),
-                   **({} if lp is None else {"ctc_p": round(float(lp), 4)})}
+                   **({} if video_only else {"ctc_a": round(la.item(), 4)}),
+                   **({} if audio_only else {"ctc_v": round(lv.item(), 4)}),
+                   **({} if lp is None else {"ctc_p": round(lp.item(), 4)})}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
@@ -336,7 +353,7 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: Train
         step = state["step"]
         rng = np.random.default_rng([tc.seed, 20_000_000 + step])
         idx = rng.integers(0, n, tc.fusion_batch)
-        b = collate([fusion_example(split, int(i), rng, tc) for i in idx])
+        b = on_device(collate([fusion_example(split, int(i), rng, tc) for i in idx]), tc.device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, fusion_tc, tc.fusion_lr, tc.fusion_steps)
         with torch.no_grad():
@@ -349,8 +366,8 @@ def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: Train
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.fusion_steps:
-            rec = {"stage": "fusion", "step": step, "t": round(state["seconds"], 1), "ctc_av": round(float(l_av), 4),
-                   **({} if phones is None else {"ctc_avp": round(float(l_avp), 4)})}
+            rec = {"stage": "fusion", "step": step, "t": round(state["seconds"], 1), "ctc_av": round(l_av.item(), 4),
+                   **({} if phones is None else {"ctc_avp": round(l_avp.item(), 4)})}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
@@ -380,10 +397,12 @@ def ctc_loss(head: torch.nn.Module, tok: CharTokenizer, texts: list[str], enc: t
 
 def ctc_loss_of(log_probs: torch.Tensor, tok: CharTokenizer, texts: list[str], lens: torch.Tensor) -> torch.Tensor:
     """The same for any head's [B, 2T, V] log-probabilities, ``lens`` counting 25 Hz frames."""
-    tgt = [torch.tensor(tok.encode(t)) for t in texts]
+    dev = log_probs.device
+    tgt = [tok.encode(t) for t in texts]
     t_ = log_probs.shape[1] // 2
-    return F.ctc_loss(log_probs.transpose(0, 1), torch.cat(tgt), 2 * lens.clamp(max=t_),
-                      torch.tensor([len(t) for t in tgt]), blank=tok.pad, zero_infinity=True)
+    return F.ctc_loss(log_probs.transpose(0, 1), torch.tensor([c for t in tgt for c in t], device=dev),
+                      2 * lens.clamp(max=t_), torch.tensor([len(t) for t in tgt], device=dev), blank=tok.pad,
+                      zero_infinity=True)
 
 
 class PhoneTargets:
@@ -403,7 +422,7 @@ class PhoneTargets:
         keep = [i for i, p in enumerate(phones) if p]
         if not keep:
             return log_probs.sum() * 0.0
-        idx = torch.tensor(keep)
+        idx = torch.tensor(keep, device=log_probs.device)
         return ctc_loss_of(log_probs[idx], self.tok, [phones[i] for i in keep], lens[idx])
 
 
@@ -429,14 +448,15 @@ def encode_batch(model: AVModel, b: dict, frozen: bool,
 def av_losses(model: AVModel, tok: CharTokenizer, b: dict, scales: list[int], mc: ModelConfig, tc: TrainConfig):
     enc_a, a_len, enc_v, v_len = encode_batch(model, b, tc.freeze_encoders)
     tasks = b["tasks"]
-    w = torch.tensor([tc.task_weights[t] for t in tasks])
+    dev = enc_a.device
+    w = torch.tensor([tc.task_weights[t] for t in tasks], device=dev)
     out: dict[str, torch.Tensor] = {}
-    total = torch.zeros(())
+    total = torch.zeros((), device=dev)
     if mc.ctc_weight > 0 and not tc.freeze_encoders:
         la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
         out["ctc_a"], out["ctc_v"] = la.detach(), lv.detach()
         total = total + mc.ctc_weight * (la + 0.5 * lv)
-    lm_total = torch.zeros(())
+    lm_total = torch.zeros((), device=dev)
     for k in scales:
         ra, rv = mc.scales[k]
         at, vt = model.audio_tokens(enc_a, k), model.video_tokens(enc_v, k)
@@ -451,11 +471,11 @@ def av_losses(model: AVModel, tok: CharTokenizer, b: dict, scales: list[int], mc
         out[f"ce_s{k}"] = loss_k.detach()
         if mc.sink_loss > 0 and len(hidden) > 2:
             # decorrelate BOS from the other (non-pad) tokens in intermediate layers
-            seq_valid = torch.zeros(labels.shape)
+            seq_valid = torch.zeros(labels.shape, device=dev)
             lens = (labels != -100).long().cumsum(1).argmax(1) + 1
             for j, n in enumerate(lens):
                 seq_valid[j, 1: int(n)] = 1.0
-            sink = torch.zeros(())
+            sink = torch.zeros((), device=dev)
             for h in hidden[1:-1]:
                 cos = F.cosine_similarity(h[:, :1], h, dim=-1) ** 2
                 sink = sink + (cos * seq_valid).sum() / seq_valid.sum()
@@ -559,7 +579,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         mc = from_dict(ModelConfig, saved["model"])
         # the run directory is where the run is now: a copied run trains on in its copy, not its original
         keep = {"run_dir": tc.run_dir, "steps": tc.steps, "enc_steps": tc.enc_steps, "fusion_steps": tc.fusion_steps,
-                "max_minutes": tc.max_minutes, "threads": tc.threads}
+                "max_minutes": tc.max_minutes, "threads": tc.threads, "device": tc.device}
         if tc.adapter_lr_mult != 1.0:
             keep["adapter_lr_mult"] = tc.adapter_lr_mult
         tc = from_dict(TrainConfig, saved["train"])
@@ -578,11 +598,12 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         with open(os.path.join(tc.init_from, "config.json"), encoding="utf-8") as f:
             init_norms = json.load(f)["norms"]
         seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.", "ctc_p.")
-        init = {k: v for k, v in torch.load(os.path.join(tc.init_from, "last.pt"))["model"].items()
+        init = {k: v for k, v in torch.load(os.path.join(tc.init_from, "last.pt"), map_location="cpu")["model"].items()
                 if k.startswith(seeded)}
         if tc.init_adapters_from:  # warm start for a model that is not part of an equal-budget comparison
             adapters = ("proj_a.", "proj_v.", "lora.", "lm.mome.")
-            init.update({k: v for k, v in torch.load(os.path.join(tc.init_adapters_from, "last.pt"))["model"].items()
+            init.update({k: v for k, v in torch.load(os.path.join(tc.init_adapters_from, "last.pt"),
+                                                     map_location="cpu")["model"].items()
                          if k.startswith(adapters)})
     if not os.path.exists(cfg_path):
         norms = init_norms if init is not None else measure_norms(split, model)
@@ -607,6 +628,9 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
             with open(os.path.join(tc.init_from, "state.json"), encoding="utf-8") as f:
                 init_lm_info = json.load(f)["lm"]
             torch.save({"lm": model.lm.state_dict(), "info": {**init_lm_info, "from": tc.init_from}}, lm_path)
+    tc.device = resolve_device(tc.device)
+    model.to(tc.device)
+    log(f"[device] training on {tc.device}" + (f" ({torch.cuda.get_device_name()})" if tc.device == "cuda" else ""))
     lm_info = pretrain_lm(model.lm, tok, tc.corpus, tc, tc.run_dir, log)
     model.freeze_lm()
     enc_info = pretrain_encoders(model, tok, split, tc, tc.run_dir, log, t_start)
@@ -623,7 +647,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
     rewarm_from: int | None = None
     last = os.path.join(tc.run_dir, "last.pt")
     if os.path.exists(last):
-        ck = torch.load(last)
+        ck = torch.load(last, map_location="cpu")
         missing, unexpected = model.load_state_dict(ck["model"], strict=False)
         state = ck["state"]
         if missing or unexpected:
@@ -665,7 +689,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         idx = batches[state["batch_in_epoch"]]
         rng = np.random.default_rng([tc.seed, step])
         ramp = min(1.0, (step + 1) / max(1, tc.noise_ramp_steps))
-        b = collate([sample_example(split, int(i), rng, tc, ramp) for i in idx])
+        b = on_device(collate([sample_example(split, int(i), rng, tc, ramp) for i in idx]), tc.device)
         if tc.fixed_scale >= 0:
             scales = [tc.fixed_scale]
         elif tc.scales_per_step > 0:
@@ -694,7 +718,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         state["batch_in_epoch"] += 1
         if step % tc.log_every == 0 or state["step"] == tc.steps:
             rec = {"stage": "av", "step": step, "t": round(state["seconds"], 1),
-                   **{k: round(float(v), 4) for k, v in out.items()}}
+                   **{k: round(v.item(), 4) for k, v in out.items()}}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or state["step"] == tc.steps or stop:
@@ -738,6 +762,8 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=0.0)
     ap.add_argument("--adapter-lr-mult", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                    help="where to train: auto = CUDA when PyTorch sees a GPU, else the CPU")
     ap.add_argument("--lora", default=ModelConfig.lora_variant, choices=["MS", "SS", "MSS"])
     ap.add_argument("--mome", action="store_true")
     ap.add_argument("--sink", type=float, default=0.0)
@@ -804,7 +830,7 @@ def main() -> None:
     boost = {k: float(v) for k, v in (item.split("=", 1) for item in a.family_boost)}
     snrs = snr_choices_from(a.snr)
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
-                     max_minutes=a.max_minutes, threads=a.threads, fixed_scale=a.fixed_scale,
+                     max_minutes=a.max_minutes, threads=a.threads, device=a.device, fixed_scale=a.fixed_scale,
                      scales_per_step=a.scales_per_step, ckpt_every=a.ckpt_every,
                      adapter_lr_mult=a.adapter_lr_mult, noise_ramp_steps=a.noise_ramp_steps,
                      lm_transcription_share=a.lm_transcription_share, enc_steps=a.enc_steps,

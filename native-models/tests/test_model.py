@@ -253,6 +253,51 @@ class TrainingOptionTests(unittest.TestCase):
         self.assertEqual(int((labels[0] != -100).nonzero()[0]), 1)  # BOS, prompt, then the text
 
 
+class DeviceTests(unittest.TestCase):
+    """Training runs on the CPU here and on CUDA where the device machine lends a GPU (gpu_check.sh)."""
+
+    def batch(self) -> dict:
+        torch.manual_seed(4)
+        return {"pcm": torch.randn(2, 16000) * 0.1, "frames": torch.rand(2, 25, 32, 32) * 255,
+                "pcm_len": torch.tensor([16000, 12800]), "frame_len": torch.tensor([25, 20]),
+                "tasks": ["avsr", "asr"], "texts": ["hello", "hi there"]}
+
+    def test_auto_picks_cuda_only_where_pytorch_sees_a_gpu_and_asking_for_it_elsewhere_fails(self):
+        from nestcap_av.train import resolve_device
+        self.assertEqual(resolve_device("cpu"), "cpu")
+        self.assertEqual(resolve_device("auto"), "cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            with self.assertRaisesRegex(SystemExit, "no CUDA GPU"):
+                resolve_device("cuda")
+        with self.assertRaisesRegex(SystemExit, "expected auto, cpu or cuda"):
+            resolve_device("tpu")
+
+    def test_a_batch_moves_its_tensors_and_keeps_its_lists(self):
+        from nestcap_av.train import on_device
+        b = on_device(self.batch(), "cpu")
+        self.assertEqual(b["pcm"].device.type, "cpu")
+        self.assertEqual(b["texts"], ["hello", "hi there"])
+
+    @unittest.skipUnless(torch.cuda.is_available(), "no CUDA GPU (the device machine runs this in gpu_check.sh)")
+    def test_the_losses_on_cuda_match_the_cpu_on_the_same_weights(self):
+        from nestcap_av.train import on_device
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        mc = tiny(mome=True, sink_loss=0.1, lm_layers=3)
+        torch.manual_seed(5)
+        cpu_model = AVModel(mc)
+        gpu_model = AVModel(mc)
+        gpu_model.load_state_dict(cpu_model.state_dict())
+        gpu_model.to("cuda")
+        tok = CharTokenizer()
+        b = self.batch()
+        on_cpu = av_losses(cpu_model, tok, b, [0, 1, 2, 3], mc, TrainConfig())
+        on_gpu = av_losses(gpu_model, tok, on_device(b, "cuda"), [0, 1, 2, 3], mc, TrainConfig())
+        for key, value in on_cpu.items():
+            self.assertAlmostEqual(float(value), float(on_gpu[key]), delta=1e-4 * max(1.0, abs(float(value))), msg=key)
+        on_gpu["loss"].backward()
+        self.assertTrue(all(p.grad is None or p.grad.device.type == "cuda" for p in gpu_model.parameters()))
+
+
 if __name__ == "__main__":
     unittest.main()
 
