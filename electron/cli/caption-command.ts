@@ -176,7 +176,7 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
   }
 }
 
-/** The search the command asked for: the bundle's default unless it named one, with its beams unless it gave a count. */
+/** The search the command asked for: the bundle's default unless it named one, with its beams (per scale) unless it gave a count. */
 export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCommand, 'decoding' | 'beams' | 'searchBeams'>): Decoding {
   const fallback = manifest.decoding.defaultSearch;
   const method = command.decoding === 'auto' ? fallback.method : command.decoding;
@@ -185,5 +185,7 @@ export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCo
   if (method === 'beam') return { kind: 'beam', beams };
   // the bundle's search width, unless the LM is to rescore more than it finds
   const searchBeams = command.searchBeams ?? (fallback.searchBeams !== undefined && fallback.searchBeams >= beams ? fallback.searchBeams : undefined);
-  return searchBeams === undefined ? { kind: 'rescore', beams } : { kind: 'rescore', beams, searchBeams };
+  // widths the command gives apply at every scale; the bundle's own keep its coarser scales' smaller budgets
+  const scaleSearch = command.beams === undefined && command.searchBeams === undefined ? fallback.scaleSearch : undefined;
+  return { kind: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}) };
 }

@@ -25,7 +25,8 @@ Options:
   --beams <n>        transcripts the LM rescores (rescore), or beams of beam, 1 to 16
                      (default: the bundle's, 8)
   --search-beams <n> beams of the CTC search that rescore rescores, from --beams to 256
-                     (default: the bundle's)
+                     (default: the bundle's, fewer at its coarser scales; --beams or
+                     --search-beams apply at every scale)
   --ctc-weight <w>   weight of the audio CTC head in joint decoding, from 0 (the LM alone)
                      to below 1 (default: the bundle's, tuned by its evaluation)
   --word-weight <w>  weight of the bundle's word LM, from 0 (off) up (default: the

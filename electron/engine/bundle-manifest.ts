@@ -93,6 +93,14 @@ export interface DefaultSearch {
   readonly method: SearchMethod;
   readonly beams: number;
   readonly searchBeams?: number;
+  /** 'rescore' only: the scales (by id) that search narrower and rescore fewer, so that a coarser scale costs less. */
+  readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget>;
+}
+
+/** One scale's share of the rescoring search: the prefixes it keeps and the transcripts the LM rescores. */
+export interface ScaleSearchBudget {
+  readonly searchBeams: number;
+  readonly beams: number;
 }
 
 export interface BundleManifest {
@@ -232,13 +240,13 @@ const greedySearch: DefaultSearch = { method: 'greedy', beams: 1 };
  * Bundles from before joint decoding have no `decoding.ctc` (nor `decoding.word_lm`); they decode with the LM
  * alone. Bundles from before CTC rescoring have no `decoding.default`; they decode greedily.
  */
-function decodingRules(value: unknown, graphs: BundleManifest['graphs'], vocabSize: number): BundleManifest['decoding'] {
+function decodingRules(value: unknown, graphs: BundleManifest['graphs'], vocabSize: number, scaleIds: readonly string[]): BundleManifest['decoding'] {
   if (value === undefined) return { noRepeatNgram: 0, ctc: undefined, wordLm: undefined, phones: undefined, defaultSearch: greedySearch };
   const rules = object(value, 'decoding');
   const noRepeatNgram = nonNegativeInteger(rules.no_repeat_ngram, 'decoding.no_repeat_ngram');
   const ctc = ctcRules(rules.ctc, graphs, vocabSize);
   const wordLm = wordLmRules(rules.word_lm);
-  const defaultSearch = defaultSearchRules(rules.default, ctc);
+  const defaultSearch = defaultSearchRules(rules.default, ctc, scaleIds);
   const phones = phoneRules(rules.phones, graphs);
   if (phones && !(ctc && wordLm)) throw new ManifestError('decoding.phones', 'needs decoding.ctc and decoding.word_lm: their weights weigh the phone search, and the word LM spells it');
   return { noRepeatNgram, ctc, wordLm, phones, defaultSearch };
@@ -259,18 +267,39 @@ function phoneRules(value: unknown, graphs: BundleManifest['graphs']): PhoneDeco
   return { output, blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'), file: bundlePath(rules.file, 'decoding.phones.file'), audioVisualOutput };
 }
 
-function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined): DefaultSearch {
+function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, scaleIds: readonly string[]): DefaultSearch {
   if (value === undefined) return greedySearch;
   const rules = object(value, 'decoding.default');
   const method = rules.method;
   if (!searchMethods.includes(method as SearchMethod)) throw new ManifestError('decoding.default.method', `must be one of ${searchMethods.join(', ')}`);
   if (method === 'rescore' && !ctc) throw new ManifestError('decoding.default.method', '"rescore" needs the CTC head of decoding.ctc');
   const beams = positiveInteger(rules.beams, 'decoding.default.beams');
-  if (rules.search_beams === undefined) return { method: method as SearchMethod, beams };
-  if (method !== 'rescore') throw new ManifestError('decoding.default.search_beams', 'applies to "rescore" only');
-  const searchBeams = positiveInteger(rules.search_beams, 'decoding.default.search_beams');
-  if (searchBeams < beams) throw new ManifestError('decoding.default.search_beams', `must be at least decoding.default.beams (${beams}): the search finds the transcripts the LM rescores`);
-  return { method: 'rescore', beams, searchBeams };
+  if (method !== 'rescore') {
+    for (const field of ['search_beams', 'scale_search'] as const) {
+      if (rules[field] !== undefined) throw new ManifestError(`decoding.default.${field}`, 'applies to "rescore" only');
+    }
+    return { method: method as SearchMethod, beams };
+  }
+  const searchBeams = rules.search_beams === undefined ? undefined : positiveInteger(rules.search_beams, 'decoding.default.search_beams');
+  if (searchBeams !== undefined && searchBeams < beams) {
+    throw new ManifestError('decoding.default.search_beams', `must be at least decoding.default.beams (${beams}): the search finds the transcripts the LM rescores`);
+  }
+  const scaleSearch = rules.scale_search === undefined ? undefined : scaleSearchRules(rules.scale_search, scaleIds);
+  return { method: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}) };
+}
+
+function scaleSearchRules(value: unknown, scaleIds: readonly string[]): ReadonlyMap<string, ScaleSearchBudget> {
+  const field = 'decoding.default.scale_search';
+  const budgets = new Map<string, ScaleSearchBudget>();
+  for (const [id, entry] of Object.entries(object(value, field))) {
+    if (!scaleIds.includes(id)) throw new ManifestError(`${field}.${id}`, `is not one of the bundle's scales (${scaleIds.join(', ')})`);
+    const budget = object(entry, `${field}.${id}`);
+    const searchBeams = positiveInteger(budget.search_beams, `${field}.${id}.search_beams`);
+    const beams = positiveInteger(budget.beams, `${field}.${id}.beams`);
+    if (beams > searchBeams) throw new ManifestError(`${field}.${id}.beams`, `must be at most its search_beams (${searchBeams}): the search finds the transcripts the LM rescores`);
+    budgets.set(id, { searchBeams, beams });
+  }
+  return budgets;
 }
 
 function wordLmRules(value: unknown): WordLmSpec | undefined {
@@ -374,7 +403,7 @@ export function parseManifest(raw: unknown): BundleManifest {
       videoEnd: nonNegativeInteger(special.video_end, 'special_tokens.video_end'),
     },
     prompts: perTask(root.prompts, 'prompts', tokenIds),
-    decoding: decodingRules(root.decoding, graphSpecs, vocabSize),
+    decoding: decodingRules(root.decoding, graphSpecs, vocabSize, scales.map((entry) => entry.id)),
     scales,
     evaluationReport: evaluation && typeof evaluation.report === 'string' ? evaluation.report : undefined,
     provenance: root.provenance,

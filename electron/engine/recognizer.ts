@@ -1,5 +1,5 @@
 import type * as Ort from 'onnxruntime-node';
-import type { AudioVisualCtcSpec, BundleManifest, Task } from './bundle-manifest.js';
+import type { AudioVisualCtcSpec, BundleManifest, ScaleSearchBudget, Task } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
@@ -39,12 +39,18 @@ export type Decoding = (
    * and finds the words a narrow one prunes early. Needs the CTC head and audio; a chunk without them
    * decodes greedily.
    */
-  | { readonly kind: 'rescore'; readonly beams: number; readonly searchBeams?: number }
+  | {
+      readonly kind: 'rescore';
+      readonly beams: number;
+      readonly searchBeams?: number;
+      /** The scales that search narrower and rescore fewer, by id (the bundle's `decoding.default.scale_search`). */
+      readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget>;
+    }
   /**
    * The same CTC search with the word LM, its best taken as it is: no LM call and no video. For partial
    * captions, which the final caption replaces; a chunk without audio or the CTC head decodes greedily.
    */
-  | { readonly kind: 'ctc-search'; readonly beams: number }
+  | { readonly kind: 'ctc-search'; readonly beams: number; readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget> }
 ) & {
   /** Weight of the CTC prefix score; undefined = the bundle's, 0 = the LM alone. */
   readonly ctcWeight?: number;
@@ -54,9 +60,10 @@ export type Decoding = (
 
 /** The decoding the bundle was evaluated with (its manifest's `decoding.default`). */
 export function defaultDecoding(manifest: BundleManifest): Decoding {
-  const { method, beams, searchBeams } = manifest.decoding.defaultSearch;
+  const { method, beams, searchBeams, scaleSearch } = manifest.decoding.defaultSearch;
   if (method === 'greedy') return { kind: 'greedy' };
-  return method === 'rescore' && searchBeams !== undefined ? { kind: method, beams, searchBeams } : { kind: method, beams };
+  if (method === 'beam') return { kind: method, beams };
+  return { kind: method, beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}) };
 }
 
 export interface RecognizeOptions {
@@ -192,7 +199,10 @@ export class Recognizer {
     const withCtc = hasAudio && ctcSpec !== undefined && ctcWeight > 0;
     const decoding = options.decoding;
     if (decoding.kind === 'rescore' && !(Number.isInteger(decoding.beams) && decoding.beams >= 1)) throw new RangeError(`beam count ${decoding.beams} is not a positive integer`);
-    const searchBeams = decoding.kind === 'rescore' ? (decoding.searchBeams ?? decoding.beams) : decoding.kind === 'ctc-search' ? decoding.beams : undefined;
+    // a scale with a budget of its own searches and rescores that many (coarser scales spend less)
+    const budget = decoding.kind === 'rescore' || decoding.kind === 'ctc-search' ? decoding.scaleSearch?.get(scale.id) : undefined;
+    const searchBeams = decoding.kind === 'rescore' ? (budget?.searchBeams ?? decoding.searchBeams ?? decoding.beams) : decoding.kind === 'ctc-search' ? (budget?.searchBeams ?? decoding.beams) : undefined;
+    const rescoredBeams = decoding.kind === 'rescore' ? (budget?.beams ?? decoding.beams) : undefined;
     const search = (logProbs: Ort.Tensor) => {
       const [, frames, symbols] = logProbs.dims as [number, number, number];
       if (searchBeams !== undefined) {
@@ -261,7 +271,7 @@ export class Recognizer {
     const maxTokens = this.#maxTokens(input);
     const run: DecoderRun = { scaleIndex: options.scaleIndex, positions: 0 };
     const decoded = nbest
-      ? await this.#rescore(prefix, run, table, decoding.kind === 'rescore' ? nbest.slice(0, decoding.beams) : nbest, ctcWeight, words?.weight ?? 0)
+      ? await this.#rescore(prefix, run, table, rescoredBeams === undefined ? nbest : nbest.slice(0, rescoredBeams), ctcWeight, words?.weight ?? 0)
       : options.decoding.kind === 'beam' && options.decoding.beams > 1
         ? await this.#beamSearch(prefix, run, table, options.decoding.beams, maxTokens, scoring)
         : joint && !(options.decoding.kind === 'greedy' && options.decoding.stepByStep === true)

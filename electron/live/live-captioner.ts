@@ -272,9 +272,9 @@ export class LiveCaptioner {
     if (kind === 'final') return final;
     if (this.#options.partialDecoding) return this.#options.partialDecoding;
     if (final.kind !== 'rescore') return final;
-    // a partial is the final's search without the LM, as wide
-    const { searchBeams, beams, ...weights } = final;
-    return { ...weights, kind: 'ctc-search', beams: searchBeams ?? beams };
+    // a partial is the final's search without the LM, as wide (at each scale)
+    const { searchBeams, beams, ...rest } = final;
+    return { ...rest, kind: 'ctc-search', beams: searchBeams ?? beams };
   }
 
   async #recognize(startSample: number, endSample: number, audioEnd: number, kind: 'partial' | 'final') {

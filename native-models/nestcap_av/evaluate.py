@@ -117,7 +117,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                    pool_from: int | None = None, log=print, label: str = "",
                    ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0, word_lm: WordLM | None = None,
                    word_weight: float = 0.0, method: str = "rescore", beams: int = 8, pad: float = 0.0,
-                   phonetic=None, search_beams: int | None = None) -> dict:
+                   phonetic=None, search_beams: int | None = None,
+                   scale_search: dict[int, tuple[int, int]] | None = None) -> dict:
     """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``, decoded as the engine does.
     ``method``: "rescore" (CTC prefix beam search with the word LM over ``search_beams`` prefixes, default
     ``beams``, its ``beams`` best rescored by the LM),
@@ -130,11 +131,18 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     keys per voice group (``voice_group``).  ``pad``: seconds of silence added before and after each utterance.
     ``phonetic`` (a phones.PhoneticWordLM), with a model that has the phone head: audio-only chunks search the
     phone head instead (as the engine does with such a bundle); ``charsearch/`` keeps the character search's best;
-    audio-visual ones likewise the audio-visual phone head where the model has one (``avcharsearch/``)."""
+    audio-visual ones likewise the audio-visual phone head where the model has one (``avcharsearch/``).
+    ``scale_search`` (rescore only): scale index -> (search beams, beams rescored) where a scale searches
+    narrower and rescores fewer than the rest (the engine's per-scale budget); the ``search/`` keys are the
+    default width's."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
     width = search_beams or beams
+    scale_search = (scale_search or {}) if method == "rescore" else {}
+    for k, (w_k, b_k) in scale_search.items():
+        if not 0 <= k < len(model.cfg.scales) or not 1 <= b_k <= w_k:
+            raise ValueError(f"scale_search {k}: ({w_k}, {b_k}) needs a scale of the model and 1 <= beams <= search beams")
     scores = Scores()
     timing: dict = {}
     media_s = 0.0
@@ -153,18 +161,26 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             # audio-visual chunks search the audio-visual CTC head where the model has one
             ctc_av = audio_visual_ctc(model, fa, fv) if model.ctc_av is not None else ctc
             search = method == "rescore" and ctc_weight > 0
-            # the N best depend on the CTC output alone: searched once per head, rescored at every scale
-            char_nbest = ctc_prefix_beam(ctc, tok, width, ctc_weight, word_lm, word_weight)[:beams] if search else None
             phones = search and phonetic is not None and model.ctc_p is not None
-            nbest = (phone_nbest(ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64), phonetic, tok, width,
-                                 ctc_weight, word_weight)[:beams] if phones else char_nbest)
-            # without an audio-visual head, audio-visual chunks search what audio-only ones do (as the engine)
-            char_nbest_av = (char_nbest if ctc_av is ctc or not search
-                             else ctc_prefix_beam(ctc_av, tok, width, ctc_weight, word_lm, word_weight)[:beams])
             phones_av = phones and model.ctc_avp is not None
-            nbest_av = (nbest if ctc_av is ctc or not search
-                        else phone_nbest(av_ctc_log_probs(model, fa, fv, phones=True)[0].numpy().astype(np.float64), phonetic, tok,
-                                         width, ctc_weight, word_weight)[:beams] if phones_av else char_nbest_av)
+            phone_lp = ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64) if phones else None
+            phone_lp_av = av_ctc_log_probs(model, fa, fv, phones=True)[0].numpy().astype(np.float64) if phones_av else None
+            searched: dict[int, tuple] = {}
+
+            def searches(w: int) -> tuple:
+                """The N best of a ``w``-wide search (character, then spelled, audio, then audio-visual), unsliced:
+                they depend on the CTC output alone, so each width searches once per head for every scale."""
+                if w not in searched:
+                    char = ctc_prefix_beam(ctc, tok, w, ctc_weight, word_lm, word_weight)
+                    spelled = phone_nbest(phone_lp, phonetic, tok, w, ctc_weight, word_weight) if phones else char
+                    # without an audio-visual head, audio-visual chunks search what audio-only ones do (as the engine)
+                    char_av = char if ctc_av is ctc else ctc_prefix_beam(ctc_av, tok, w, ctc_weight, word_lm, word_weight)
+                    spelled_av = (spelled if ctc_av is ctc else phone_nbest(phone_lp_av, phonetic, tok, w, ctc_weight,
+                                                                             word_weight) if phones_av else char_av)
+                    searched[w] = (char, spelled, char_av, spelled_av)
+                return searched[w]
+
+            char_nbest, nbest, char_nbest_av, nbest_av = searches(width) if search else (None,) * 4
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
             if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
@@ -187,8 +203,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     max_len = int(25 * len(ex["pcm"]) / SAMPLE_RATE) + 10  # <= 25 characters per second
                     prefix = prefix_embeds(model, tok, at, vt, task)
                     audio_ctc_or_none = None if task == "vsr" else ctc_av if task == "avsr" else ctc
-                    task_nbest = nbest_av if task == "avsr" else nbest
-                    if task_nbest is not None and task != "vsr":
+                    if search and task != "vsr":
+                        w_k, b_k = scale_search.get(k, (width, beams))
+                        task_nbest = searches(w_k)[3 if task == "avsr" else 1][:b_k]
                         hyp = tok.decode(rescore(model, tok, prefix, lora, task_nbest, ctc_weight, word_weight))
                     elif method == "beam" and beams > 1:
                         hyp = beam_search(model, tok, prefix, lora, beams, max_len, audio_ctc_or_none, ctc_weight,
@@ -205,6 +222,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             log(f"[eval{label}] {i + 1 - first}/{n} utterances ({time.time() - t_start:.0f} s)")
     out = {"n_utterances": n, "first_utterance": first, "ctc_weight": ctc_weight, "word_weight": word_weight,
            "method": method, "beams": beams, **({"search_beams": width} if method == "rescore" else {}),
+           **({"scale_search": {f"s{k}": {"search_beams": w_k, "beams": b_k} for k, (w_k, b_k) in sorted(scale_search.items())}}
+              if scale_search else {}),
            "padding_seconds": pad,
            "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in scores.all.items():
@@ -365,7 +384,9 @@ def fmt(v) -> str:
 def method_name(block: dict) -> str:
     method, beams = block.get("method", "greedy"), block.get("beams", 1)
     width = block.get("search_beams", beams)
-    return {"rescore": f"CTC + word-LM beam {width}, LM rescoring" + ("" if width == beams else f" of {beams}"),
+    per_scale = ", ".join(f"{k}: {v['search_beams']}/{v['beams']}" for k, v in block.get("scale_search", {}).items())
+    return {"rescore": f"CTC + word-LM beam {width}, LM rescoring" + ("" if width == beams else f" of {beams}")
+                       + (f" ({per_scale})" if per_scale else ""),
             "greedy": "joint greedy",
             "beam": f"joint beam {beams}"}[method]
 
@@ -386,9 +407,13 @@ def decoding_description(block: dict) -> str:
                             "both encoders, searched and spelled the same way", 1)
     if block.get("method") == "rescore":
         width = block.get("search_beams", block["beams"])
+        per_scale = "; ".join(f"{k} searches {v['search_beams']} and rescores {v['beams']}"
+                              for k, v in block.get("scale_search", {}).items())
         return (f"Decoding: CTC prefix beam search over {head} with {width} beams, ranked by "
                 f"{w} log p_CTC + {ww} log p_words; the {block['beams']} best transcripts it ends with are rescored by the LM "
-                f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins. "
+                f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins"
+                + (f". Coarser scales spend less (written search/rescored in row labels): {per_scale}" if per_scale else "")
+                + ". "
                 f"Video-only decodes greedily with the KV cache, at most 25 characters per second of media + 10.{words}")
     return (f"Decoding: {method_name(block)} with the KV cache, at most 25 characters per second of media + 10; wherever "
             f"there is audio, jointly with {head} at weight {w} (each step ranks the LM's top "
@@ -595,6 +620,22 @@ def targets(ev: dict) -> list[dict]:
     return out
 
 
+def parse_scale_search(specs: list[str]) -> dict[int, tuple[int, int]]:
+    """``--scale-search sK=SEARCH:BEAMS`` options as scale index -> (search beams, beams rescored)."""
+    out: dict[int, tuple[int, int]] = {}
+    for spec in specs:
+        try:
+            name, budget_text = spec.split("=", 1)
+            search_text, beams_text = budget_text.split(":", 1)
+            k, w, b = int(name.removeprefix("s")), int(search_text), int(beams_text)
+        except ValueError:
+            raise SystemExit(f"--scale-search {spec!r}: expected sK=SEARCH:BEAMS, e.g. s3=16:2") from None
+        if not (name.startswith("s") and k >= 0 and 1 <= b <= w):
+            raise SystemExit(f"--scale-search {spec!r}: expected sK=SEARCH:BEAMS with 1 <= BEAMS <= SEARCH")
+        out[k] = (w, b)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="work/runs/mtsk")
@@ -623,10 +664,14 @@ def main() -> None:
                     help="transcripts the LM rescores (rescore) and beam width of beam search; 1 = no beam-search rows")
     ap.add_argument("--search-beams", type=int, default=None,
                     help="beam width of the CTC search under rescore (default: --beams); written into the manifest")
+    ap.add_argument("--scale-search", action="append", default=[], metavar="sK=SEARCH:BEAMS",
+                    help="under rescore, scale K searches SEARCH prefixes and the LM rescores BEAMS of them (coarser "
+                         "scales spend less); written into the manifest")
     ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)
     a = ap.parse_args()
+    scale_search = parse_scale_search(a.scale_search)
     torch.set_num_threads(2)
     t0 = time.time()
     model, info = load_run(a.run)
@@ -665,20 +710,22 @@ def main() -> None:
                     model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
                     ctc_weight=float(cw), first=a.sweep_first, label=f" sweep {cw}/{ww}", word_lm=word_lm,
                     word_weight=float(ww), method=a.decoding, beams=a.beams, search_beams=a.search_beams,
-                    phonetic=phonetic)["wer"]
+                    scale_search=scale_search, phonetic=phonetic)["wer"]
                 for cw in ctc_grid for ww in word_grid}}
     w, ww = chosen_weights(a.ctc_weight, a.word_weight, ev.get("ctc_weight_sweep"))
     print(f"[eval] CTC weight {w}, word-LM weight {ww}")
     # every row decodes as the engine will: the chosen weights, the word LM included
     weights = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
-    dec = {**weights, "method": a.decoding, "beams": a.beams, "search_beams": a.search_beams, "phonetic": phonetic}
+    dec = {**weights, "method": a.decoding, "beams": a.beams, "search_beams": a.search_beams,
+           "scale_search": scale_search, "phonetic": phonetic}
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
     two_noises = [NOISES[0], NOISES[2]]
     ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" LM alone",
                                    ctc_weight=0.0, method="greedy")
     if ww > 0:
         ev["no_word_lm"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" no word LM",
-                                          ctc_weight=w, method=a.decoding, beams=a.beams, search_beams=a.search_beams)
+                                          ctc_weight=w, method=a.decoding, beams=a.beams, search_beams=a.search_beams,
+                                          scale_search=scale_search)
     ends = sorted({0, len(scales) - 1})
     for other in (m for m in DECODING_METHODS if m != a.decoding and not (m == "beam" and a.beams < 2)):
         ev[other] = evaluate_model(model, seen, n, ends, ["asr", "avsr"], NOISES[:1], label=f" {other}",

@@ -145,7 +145,8 @@ def default_decoding(evaluated: dict | None) -> dict:
         return {"method": DECODING_METHODS[0], "beams": 8}
     width = evaluated.get("search_beams")
     return {"method": evaluated["method"], "beams": int(evaluated["beams"]),
-            **({"search_beams": int(width)} if width is not None else {})}
+            **({"search_beams": int(width)} if width is not None else {}),
+            **({"scale_search": evaluated["scale_search"]} if evaluated.get("scale_search") else {})}
 
 
 PARITY_SEARCH = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
@@ -418,7 +419,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         "decoding": {"default": default,
                      "default_note": "how the evaluation decoded, and the engine decodes unless told otherwise: 'rescore' = "
                                      "CTC prefix beam search with the word LM over `search_beams` prefixes (default: "
-                                     "`beams`), its `beams` best rescored by the LM (video-only: greedy); 'greedy' / "
+                                     "`beams`), its `beams` best rescored by the LM (video-only: greedy); "
+                                     "`scale_search`: the scales that search and rescore fewer (their own "
+                                     "`search_beams` and `beams`), so that a coarser scale costs less; 'greedy' / "
                                      "'beam' = the LM's own search with `beams`",
                      "no_repeat_ngram": NO_REPEAT_NGRAM,
                      "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way",

@@ -2,7 +2,9 @@
 
 import unittest
 
-from nestcap_av.evaluate import Scores, encoder_origin, encoder_sources, targets, voice_group, voice_table
+from nestcap_av.evaluate import (Scores, decoding_description, encoder_origin, encoder_sources, method_name,
+                                 parse_scale_search, targets, voice_group, voice_table)
+from nestcap_av.export import default_decoding
 
 
 def record(run: str, freeze: bool, enc_steps: int, parent: dict | None = None) -> dict:
@@ -70,6 +72,25 @@ class ByVoiceTest(unittest.TestCase):
         self.assertTrue(row.startswith("| espeak | 3 | 40 | 12.5 | 10.0 |"), row)
         self.assertEqual(row.count("–"), 2)
 
+
+
+class ScaleSearchTest(unittest.TestCase):
+    """Coarser scales may search narrower and rescore fewer; the report and the manifest say which."""
+
+    def test_options_parse_to_scale_budgets_and_bad_ones_are_refused(self):
+        self.assertEqual(parse_scale_search(["s2=32:4", "s3=16:2"]), {2: (32, 4), 3: (16, 2)})
+        for bad in ["3=16:2", "s3=16", "s3=2:16", "s3=16:0", "sx=16:2"]:
+            with self.assertRaises(SystemExit, msg=bad):
+                parse_scale_search([bad])
+
+    def test_the_report_and_the_manifest_carry_the_budgets(self):
+        block = {"method": "rescore", "beams": 8, "search_beams": 64, "ctc_weight": 0.8, "word_weight": 0.35,
+                 "wer": {}, "scale_search": {"s3": {"search_beams": 16, "beams": 2}}}
+        self.assertEqual(method_name(block), "CTC + word-LM beam 64, LM rescoring of 8 (s3: 16/2)")
+        self.assertIn("s3 searches 16 and rescores 2", decoding_description(block))
+        self.assertEqual(default_decoding(block), {"method": "rescore", "beams": 8, "search_beams": 64,
+                                                   "scale_search": {"s3": {"search_beams": 16, "beams": 2}}})
+        self.assertNotIn("scale_search", default_decoding({**block, "scale_search": {}}))
 
 if __name__ == "__main__":
     unittest.main()

@@ -69,6 +69,8 @@ function lmFlops(bundle: LoadedBundle, prefixTokens: number, decodedPositions: n
 /** A row's decoding: its label in the tables, and what it asks of the recognizer on top of the bundle's rules. */
 interface DecodingRun {
   readonly label: string;
+  /** The label at a scale, where the decoding spends differently there (the bundle's per-scale search budgets). */
+  readonly labelAt?: (scaleId: string) => string;
   readonly decoding: Decoding;
 }
 
@@ -124,10 +126,25 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   const joint = (bundle.manifest.decoding.ctc?.weight ?? 0) > 0;
   const words = bundle.wordLm !== undefined && (bundle.manifest.decoding.wordLm?.weight ?? 0) > 0;
   const search = bundle.manifest.decoding.defaultSearch;
-  const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean): DecodingRun => ({
-    label: `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored`,
-    decoding: { kind: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(withWords ? {} : { wordWeight: 0 }) },
-  });
+  const rescoringLabel = (beams: number, searchBeams: number | undefined, withWords: boolean) =>
+    `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored`;
+  const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean): DecodingRun => {
+    const scaleSearch = search.scaleSearch;
+    return {
+      label: rescoringLabel(beams, searchBeams, withWords),
+      labelAt: (scaleId) => {
+        const budget = scaleSearch?.get(scaleId);
+        return budget ? rescoringLabel(budget.beams, budget.searchBeams, withWords) : rescoringLabel(beams, searchBeams, withWords);
+      },
+      decoding: {
+        kind: 'rescore',
+        beams,
+        ...(searchBeams === undefined ? {} : { searchBeams }),
+        ...(scaleSearch ? { scaleSearch } : {}),
+        ...(withWords ? {} : { wordWeight: 0 }),
+      },
+    };
+  };
   const jointGreedy = greedyRun(words ? 'joint CTC + LM + word LM' : 'joint CTC + LM');
   const bundleDecoding = (modality: Modality): DecodingRun => {
     if (!joint || modality === 'video') return greedyRun(words ? 'LM + word LM' : 'LM alone');
@@ -177,7 +194,7 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
       rows.push({
         scale: scale.id,
         modality,
-        decoding: run.label,
+        decoding: run.labelAt?.(scale.id) ?? run.label,
         wer: wordErrorRate(pairs).rate,
         rtf: busy / mediaSeconds,
         lmTokensPerSecond: prefixTokens / mediaSeconds,
@@ -321,7 +338,9 @@ function targetReport(
     ['lower WER than PocketSphinx on held-out speech', `${pct(pipelineWer)} vs ${pct(sphinx.wer)} (held-out family, per utterance at ${finest}: ${pct(heldoutFinest?.wer ?? NaN)})`, pipelineWer < sphinx.wer],
   ];
   return [
-    `#### Targets (2-core CPU, audio only, the bundle's decoding: ${finestRow?.decoding ?? 'n/a'})`,
+    `#### Targets (2-core CPU, audio only, the bundle's decoding: ${finestRow?.decoding ?? 'n/a'}${
+      coarsestRow && coarsestRow.decoding !== finestRow?.decoding ? `; at ${coarsest}: ${coarsestRow.decoding}` : ''
+    })`,
     '',
     '| target | measured | verdict |',
     '| --- | --- | --- |',

@@ -66,6 +66,12 @@ test('the search is the bundle\'s unless the command names one, with the bundle\
   assert.deepEqual(chosenDecoding(wide, { ...none, decoding: 'auto', searchBeams: 16 }), { kind: 'rescore', beams: 8, searchBeams: 16 });
   assert.deepEqual(chosenDecoding(manifest('rescore', 8, 12), { ...none, decoding: 'auto', beams: 16 }), { kind: 'rescore', beams: 16 });
   assert.deepEqual(chosenDecoding(wide, { ...none, decoding: 'beam' }), { kind: 'beam', beams: 8 });
+  // the bundle's coarser scales keep their smaller budgets; widths the command gives apply at every scale
+  const scaleSearch = new Map([['s3', { searchBeams: 16, beams: 2 }]]);
+  const laddered = { decoding: { defaultSearch: { method: 'rescore', beams: 8, searchBeams: 64, scaleSearch } } } as unknown as BundleManifest;
+  assert.deepEqual(chosenDecoding(laddered, { ...none, decoding: 'auto' }), { kind: 'rescore', beams: 8, searchBeams: 64, scaleSearch });
+  assert.deepEqual(chosenDecoding(laddered, { ...none, decoding: 'auto', searchBeams: 32 }), { kind: 'rescore', beams: 8, searchBeams: 32 });
+  assert.deepEqual(chosenDecoding(laddered, { ...none, decoding: 'auto', beams: 4 }), { kind: 'rescore', beams: 4, searchBeams: 64 });
 });
 
 test('an input that does not exist is named', () => {

@@ -113,6 +113,18 @@ test('a malformed manifest says which field is wrong', async () => {
   editManifest(searchOfBeam, (manifest) => (decodingRules(manifest).default = { method: 'beam', beams: 4, search_beams: 32 }));
   await expectProblem(searchOfBeam, 'malformed-manifest', /decoding\.default\.search_beams applies to "rescore" only/);
 
+  const budgetOfNoScale = copyOfTestBundle();
+  editManifest(budgetOfNoScale, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, scale_search: { s9: { search_beams: 16, beams: 2 } } }));
+  await expectProblem(budgetOfNoScale, 'malformed-manifest', /decoding\.default\.scale_search\.s9 is not one of the bundle's scales \(s0, /);
+
+  const budgetRescoringMore = copyOfTestBundle();
+  editManifest(budgetRescoringMore, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, scale_search: { s0: { search_beams: 4, beams: 8 } } }));
+  await expectProblem(budgetRescoringMore, 'malformed-manifest', /decoding\.default\.scale_search\.s0\.beams must be at most its search_beams \(4\)/);
+
+  const budgetOfBeam = copyOfTestBundle();
+  editManifest(budgetOfBeam, (manifest) => (decodingRules(manifest).default = { method: 'beam', beams: 4, scale_search: { s0: { search_beams: 4, beams: 2 } } }));
+  await expectProblem(budgetOfBeam, 'malformed-manifest', /decoding\.default\.scale_search applies to "rescore" only/);
+
   const rescoreWithoutCtc = copyOfTestBundle();
   editManifest(rescoreWithoutCtc, (manifest) => {
     delete decodingRules(manifest).ctc;

@@ -134,6 +134,19 @@ test('joint CTC + LM decoding', async (t) => {
       const rescoredOne = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 1, searchBeams: 16 } });
       assert.equal(rescoredOne.text, wide.text);
     }
+    // a scale with a budget of its own searches and rescores that many; the others keep the decoding's
+    const scaleSearch = new Map([[bundle.manifest.scales[coarsest]!.id, { searchBeams: 16, beams: 1 }]]);
+    for (const utterance of utterances.slice(0, 3)) {
+      const chunk = { pcm: utterance.pcm };
+      const budgeted = { kind: 'rescore', beams: 4, searchBeams: 4, scaleSearch } as const;
+      const atCoarsest = await recognizer.recognize(chunk, { scaleIndex: coarsest, decoding: budgeted });
+      assert.equal(atCoarsest.text, (await recognizer.recognize(chunk, { scaleIndex: coarsest, decoding: { kind: 'ctc-search', beams: 16 } })).text);
+      assert.equal(atCoarsest.decodedPositions, (await recognizer.recognize(chunk, { scaleIndex: coarsest, decoding: { kind: 'rescore', beams: 1, searchBeams: 16 } })).decodedPositions);
+      const atFinest = await recognizer.recognize(chunk, { scaleIndex: 0, decoding: budgeted });
+      assert.equal(atFinest.text, (await recognizer.recognize(chunk, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 4, searchBeams: 4 } })).text);
+      const partial = await recognizer.recognize(chunk, { scaleIndex: coarsest, decoding: { kind: 'ctc-search', beams: 4, scaleSearch } });
+      assert.equal(partial.text, atCoarsest.text);
+    }
   });
 
   await t.test('audio-visual chunks search the audio-visual CTC head where the bundle has one; partials stay with the audio', async (sub) => {
