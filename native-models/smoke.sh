@@ -15,6 +15,13 @@ mkdir -p "$out"
 cd "$here"
 start=$(date +%s)
 "$py" -m nestcap_av.corpus --out "$out/corpus" --n-train 32 --n-eval-seen 8 --n-eval-heldout 8 --n-train-extra 8 --workers 2
+# a split in festival voices no other split uses, added to the corpus already there: the others stay as they were
+sum_before=$(cat "$out"/corpus/{train,eval_seen,eval_heldout}/index.jsonl | md5sum)
+"$py" -m nestcap_av.corpus --out "$out/corpus" --n-train 32 --n-eval-seen 8 --n-eval-heldout 8 --n-train-voices 4 \
+  --splits train_voices --workers 2
+test "$(cat "$out"/corpus/{train,eval_seen,eval_heldout}/index.jsonl | md5sum)" = "$sum_before"
+grep -q '"voice": "ked_diphone"' "$out/corpus/train_voices/index.jsonl"
+"$py" -c "import json, sys; m = json.load(open(sys.argv[1])); assert set(m['splits']) == {'train', 'eval_seen', 'eval_heldout', 'train_extra', 'train_voices'}, m['splits']" "$out/corpus/manifest.json"
 # stages: LM, CTC encoder pre-training, AV (encoders with convolution modules, as the built-in bundle)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc" --tiny --lm-steps 3 --enc-steps 2 --enc-batch 2 \
   --encoder-conv-kernel 5 --steps 3 --batch 4 --ckpt-every 3
@@ -26,7 +33,7 @@ start=$(date +%s)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_a" --tiny --init-from "$out/enc" \
   --audio-dim 48 --audio-layers 2 --enc-modalities a --enc-steps 2 --enc-batch 2 --steps 0 \
   --p-speed 0.5 --p-channel 0.5 --p-pad 0.5 --spec-augment --family-boost festival=2 --p-noise 0.35 --snr clean,10,0 \
-  --extra-split train_extra --phone-ctc 1
+  --extra-split train_extra --extra-split train_voices --phone-ctc 1
 grep -q '"ctc_p"' "$out/enc_a/log.jsonl" && test -f "$out/corpus/phone_lexicon.json"
 # the video encoder, one block deeper and on a finer grid, trained alone by CTC: the audio encoder stays
 # exactly as it was seeded

@@ -24,6 +24,10 @@ class CorpusConfig:
     # utterances of split train_extra: WordNet's example sentences (corpus.load_wordnet_examples) in the
     # training voices, for acoustic training on more text than the fortunes give; 0 = no such split
     n_train_extra: int = 0
+    # utterances of split train_voices: training sentences in festival voices that the other splits never
+    # draw (train_voice_names), for speaker variety; planned on its own generator like train_extra
+    n_train_voices: int = 0
+    train_voice_names: tuple[str, ...] = ("ked_diphone",)
     roi: int = 32  # mouth ROI side in pixels (grayscale)
     min_words: int = 3
     max_words: int = 10

@@ -3,7 +3,9 @@
     /usr/bin/python3 -m nestcap_av.corpus --out work/corpus --n-train 6000 --seed 1234
 
 Sentences come from Debian's ``fortunes``/``fortunes-min`` packages (/usr/share/games/fortunes); an optional
-split ``train_extra`` speaks the example sentences of WordNet (Debian's ``wordnet-base``). Speech comes
+split ``train_extra`` speaks the example sentences of WordNet (Debian's ``wordnet-base``), and an optional split
+``train_voices`` speaks training sentences in festival voices no other split uses (ked_diphone, Debian's
+``festvox-kdlpc16k``). Speech comes
 from espeak-ng (voices x variants, rate, pitch), festival (kal_diphone, cmu_us_slt_arctic_hts, duration
 stretch + speed perturbation) and flite (kal, kal16, awb, rms, slt; duration stretch, f0). The phone timings
 of each engine drive a 25 fps grayscale mouth-ROI video (render.py). One family (flite by default) is held
@@ -123,12 +125,19 @@ def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
     specs = [("train", cfg.n_train, train_s, cfg.train_families, cfg.family_weights),
              ("eval_seen", cfg.n_eval_seen, eval_s, cfg.train_families, cfg.family_weights),
              ("eval_heldout", cfg.n_eval_heldout, eval_s, (cfg.heldout_family,), (1.0,))]
-    if cfg.n_train_extra > 0:  # planned on its own generator, so the other splits stay as they were
+    # the optional splits are planned on their own generators, so the other splits stay as they were
+    if cfg.n_train_extra > 0:
         specs.append(("train_extra", cfg.n_train_extra, extra_sentences or [], cfg.train_families, cfg.family_weights))
+    if cfg.n_train_voices > 0:
+        if cfg.heldout_family == "festival":
+            raise SystemExit("split train_voices speaks festival voices, the held-out family here")
+        specs.append(("train_voices", cfg.n_train_voices, train_s, ("festival",), (1.0,)))
     for split, n, pool, fams, weights in specs:
         if n > 0 and not pool:
             raise SystemExit(f"no sentences for split {split}")
-        rng = np.random.default_rng(cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2, "train_extra": 3}[split])
+        festival_voices = list(cfg.train_voice_names) if split == "train_voices" else tts.FESTIVAL_VOICES
+        rng = np.random.default_rng(
+            cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2, "train_extra": 3, "train_voices": 4}[split])
         order = rng.permutation(len(pool))
         jobs = []
         for i in range(n):
@@ -142,7 +151,7 @@ def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
                 job.update(voice=v + (f"+{var}" if var else ""), rate=int(r.integers(130, 215)),
                            pitch=int(r.integers(25, 80)), prange=int(r.integers(20, 90)))
             elif fam == "festival":
-                job.update(voice=str(r.choice(tts.FESTIVAL_VOICES)), stretch=float(r.uniform(0.85, 1.2)),
+                job.update(voice=str(r.choice(festival_voices)), stretch=float(r.uniform(0.85, 1.2)),
                            speed=float(r.uniform(0.9, 1.1)))
             elif fam == "flite":
                 job.update(voice=str(r.choice(tts.FLITE_VOICES)), stretch=float(r.uniform(0.85, 1.2)),
@@ -191,20 +200,54 @@ def _synth_chunk(args: tuple[list[dict], int, int]) -> list[dict]:
     return out
 
 
-def generate(cfg: CorpusConfig, out_dir: str, log=print) -> dict:
+def _existing_manifest(out_dir: str, cfg: CorpusConfig, splits: tuple[str, ...]) -> dict:
+    """The manifest of the corpus that ``splits`` are added to; its plan must be this one's."""
+    path = os.path.join(out_dir, "manifest.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"--splits adds splits to an existing corpus, and {out_dir} has no manifest.json")
+    with open(path, encoding="utf-8") as f:
+        stats = json.load(f)
+    old = stats["config"]
+    for key in ("seed", "n_train", "n_eval_seen", "n_eval_heldout", "roi", "min_words", "max_words", "max_chars",
+                "eval_fraction", "heldout_family"):
+        if old.get(key) != getattr(cfg, key):
+            raise SystemExit(f"--splits: the corpus in {out_dir} was made with {key}={old.get(key)!r}, "
+                             f"this command has {getattr(cfg, key)!r}; give the same values")
+    for split in splits:
+        old[{"train_extra": "n_train_extra", "train_voices": "n_train_voices"}[split]] = \
+            getattr(cfg, {"train_extra": "n_train_extra", "train_voices": "n_train_voices"}[split])
+    old["train_voice_names"] = list(cfg.train_voice_names)
+    return stats
+
+
+def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...] = ()) -> dict:
+    """Write the corpus; with ``splits``, only those optional splits, added to the corpus already there."""
     t_start = time.time()
+    unknown = set(splits) - {"train_extra", "train_voices"}
+    if unknown:
+        raise SystemExit(f"--splits takes train_extra and train_voices, not {', '.join(sorted(unknown))}")
     os.makedirs(out_dir, exist_ok=True)
     sentences = load_sentences(cfg)
     train_text = [tr for _, tr in sentences if not is_eval_sentence(tr, cfg.eval_fraction)]
-    with open(os.path.join(out_dir, "lm_text.txt"), "w", encoding="utf-8") as f:
-        f.write("\n".join(train_text) + "\n")
     extra = load_wordnet_examples(cfg) if cfg.n_train_extra > 0 else None
     plans = plan_jobs(cfg, sentences, extra)
-    stats: dict = {"config": to_dict(cfg), "source": FORTUNE_DIR + " (Debian fortunes, fortunes-min)",
-                   **({"extra_source": WORDNET_DIR + " (Debian wordnet-base, usage examples)",
-                       "sentences_extra_pool": len(extra)} if extra is not None else {}),
-                   "sentences_total": len(sentences), "sentences_train_pool": len(train_text),
-                   "sentences_eval_pool": len(sentences) - len(train_text), "splits": {}}
+    missing = sorted({j["voice"] for jobs in plans.values() for j in jobs if j["family"] == "festival"}
+                     - set(tts.installed_festival_voices()))
+    if missing:
+        raise SystemExit(f"festival voice(s) {', '.join(missing)} not installed (Debian: festvox-kallpc16k, "
+                         "festvox-us-slt-hts, festvox-kdlpc16k for ked_diphone)")
+    if splits:
+        stats = _existing_manifest(out_dir, cfg, splits)
+        plans = {split: plans[split] for split in splits if split in plans}
+    else:
+        with open(os.path.join(out_dir, "lm_text.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(train_text) + "\n")
+        stats = {"config": to_dict(cfg), "source": FORTUNE_DIR + " (Debian fortunes, fortunes-min)",
+                 "sentences_total": len(sentences), "sentences_train_pool": len(train_text),
+                 "sentences_eval_pool": len(sentences) - len(train_text), "splits": {}}
+    if extra is not None:
+        stats.update(extra_source=WORDNET_DIR + " (Debian wordnet-base, usage examples)",
+                     sentences_extra_pool=len(extra))
     chunk = 24
     with mp.get_context("fork").Pool(max(1, cfg.workers)) as pool:
         for split, jobs in plans.items():
@@ -241,7 +284,8 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print) -> dict:
                 "bytes": a_off * 2 + v_off, "distinct_voices": len(voices),
                 "families": sorted({j["family"] for j in jobs}),
                 "distinct_sentences": len({j["transcript"] for j in jobs})}
-    stats["seconds_total"] = round(time.time() - t_start, 1)
+    # an added split's time adds to the corpus's own
+    stats["seconds_total"] = round(time.time() - t_start + (stats.get("seconds_total", 0.0) if splits else 0.0), 1)
     stats["bytes_total"] = sum(s["bytes"] for s in stats["splits"].values())
     stats["roi"] = {"size": cfg.roi, "fps": FPS, "dtype": "uint8 grayscale"}
     dump_json(stats, os.path.join(out_dir, "manifest.json"))
@@ -258,12 +302,20 @@ def main() -> None:
     ap.add_argument("--n-eval-heldout", type=int, default=CorpusConfig.n_eval_heldout)
     ap.add_argument("--n-train-extra", type=int, default=CorpusConfig.n_train_extra,
                     help="utterances of split train_extra (WordNet's example sentences in the training voices)")
+    ap.add_argument("--n-train-voices", type=int, default=CorpusConfig.n_train_voices,
+                    help="utterances of split train_voices (training sentences in --train-voices)")
+    ap.add_argument("--train-voices", default=",".join(CorpusConfig.train_voice_names),
+                    help="festival voices of split train_voices, comma-separated")
+    ap.add_argument("--splits", default="",
+                    help="only these optional splits (train_extra, train_voices), added to the corpus in --out")
     ap.add_argument("--roi", type=int, default=CorpusConfig.roi)
     ap.add_argument("--workers", type=int, default=CorpusConfig.workers)
     a = ap.parse_args()
     cfg = CorpusConfig(seed=a.seed, n_train=a.n_train, n_eval_seen=a.n_eval_seen, n_eval_heldout=a.n_eval_heldout,
-                       n_train_extra=a.n_train_extra, roi=a.roi, workers=a.workers)
-    generate(cfg, a.out)
+                       n_train_extra=a.n_train_extra, n_train_voices=a.n_train_voices,
+                       train_voice_names=tuple(v for v in a.train_voices.split(",") if v), roi=a.roi,
+                       workers=a.workers)
+    generate(cfg, a.out, splits=tuple(s for s in a.splits.split(",") if s))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Every function returns ``(pcm_float32_16k, [(phone, start_s, end_s), ...])``.
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import subprocess
 import tempfile
@@ -26,6 +27,12 @@ ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3
                    "grandpa", "iven", "john", "michael", "norbert", "travis", "belinda", "aunty", "annie"]
 FESTIVAL_VOICES = ["kal_diphone", "cmu_us_slt_arctic_hts"]
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
+FESTIVAL_VOICE_DIR = "/usr/share/festival/voices"
+
+
+def installed_festival_voices(root: str = FESTIVAL_VOICE_DIR) -> list[str]:
+    """Festival voices installed (``<root>/<language>/<voice>/``), as ``(voice_<name>)`` names them."""
+    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(root, "*", "*")) if os.path.isdir(p))
 
 
 def read_wav(path: str) -> tuple[np.ndarray, int]:

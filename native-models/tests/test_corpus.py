@@ -1,6 +1,7 @@
 """Generator tests: sentence source, splits, plan determinism, viseme rendering, end-to-end determinism."""
 
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -10,8 +11,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from nestcap_av import corpus, render  # noqa: E402
-from nestcap_av.config import CorpusConfig  # noqa: E402
+from nestcap_av import corpus, render, tts  # noqa: E402
+from nestcap_av.config import CorpusConfig, to_dict  # noqa: E402
 
 
 class SentenceTests(unittest.TestCase):
@@ -47,6 +48,42 @@ class SentenceTests(unittest.TestCase):
         self.assertEqual(len(with_extra["train_extra"]), 6)
         self.assertLessEqual({j["transcript"] for j in with_extra["train_extra"]}, {tr for _, tr in extra})
         self.assertEqual({j["family"] for j in with_extra["train_extra"]} - set(base.train_families), set())
+
+    def test_the_voices_split_speaks_training_sentences_in_its_own_voices_and_changes_no_other_plan(self):
+        base = CorpusConfig(n_train=40, n_eval_seen=10, n_eval_heldout=10)
+        plain = corpus.plan_jobs(base, self.sentences)
+        with_voices = corpus.plan_jobs(CorpusConfig(n_train=40, n_eval_seen=10, n_eval_heldout=10, n_train_voices=12,
+                                                    train_voice_names=("ked_diphone",)), self.sentences)
+        self.assertEqual({k: v for k, v in with_voices.items() if k != "train_voices"}, plain)
+        jobs = with_voices["train_voices"]
+        self.assertEqual(len(jobs), 12)
+        self.assertEqual({(j["family"], j["voice"]) for j in jobs}, {("festival", "ked_diphone")})
+        self.assertFalse({j["transcript"] for j in jobs} & {j["transcript"] for j in plain["eval_seen"] + plain["eval_heldout"]})
+        self.assertFalse(any(corpus.is_eval_sentence(j["transcript"], base.eval_fraction) for j in jobs))
+
+    def test_the_voices_split_refuses_to_speak_the_heldout_family(self):
+        with self.assertRaisesRegex(SystemExit, "held-out family"):
+            corpus.plan_jobs(CorpusConfig(n_train=4, n_eval_seen=2, n_eval_heldout=2, n_train_voices=2,
+                                          heldout_family="festival", train_families=("espeak", "flite")), self.sentences)
+
+    def test_a_split_is_added_only_to_a_corpus_made_with_the_same_plan(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(SystemExit, "no manifest.json"):
+                corpus._existing_manifest(d, CorpusConfig(n_train_voices=2), ("train_voices",))
+            with open(os.path.join(d, "manifest.json"), "w", encoding="utf-8") as f:
+                json.dump({"config": {**to_dict(CorpusConfig(n_train=10000)), "n_train_voices": 0}, "splits": {}}, f)
+            with self.assertRaisesRegex(SystemExit, "n_train=10000"):
+                corpus._existing_manifest(d, CorpusConfig(n_train=6000, n_train_voices=2), ("train_voices",))
+            stats = corpus._existing_manifest(d, CorpusConfig(n_train=10000, n_train_voices=2), ("train_voices",))
+            self.assertEqual(stats["config"]["n_train_voices"], 2)
+            self.assertEqual(stats["config"]["n_train"], 10000)
+
+    def test_installed_festival_voices_are_the_voice_folders(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "english", "kal_diphone"))
+            os.makedirs(os.path.join(d, "us", "cmu_us_slt_arctic_hts"))
+            open(os.path.join(d, "us", "README"), "w").close()
+            self.assertEqual(tts.installed_festival_voices(d), ["cmu_us_slt_arctic_hts", "kal_diphone"])
 
     def test_wordnet_examples_are_filtered_like_the_fortunes_and_skip_the_evaluation_share(self):
         cfg = CorpusConfig()
