@@ -200,6 +200,10 @@ def _synth_chunk(args: tuple[list[dict], int, int]) -> list[dict]:
     return out
 
 
+# the optional splits and the config field that sizes each
+OPTIONAL_SPLITS = {"train_extra": "n_train_extra", "train_voices": "n_train_voices"}
+
+
 def _existing_manifest(out_dir: str, cfg: CorpusConfig, splits: tuple[str, ...]) -> dict:
     """The manifest of the corpus that ``splits`` are added to; its plan must be this one's."""
     path = os.path.join(out_dir, "manifest.json")
@@ -214,31 +218,29 @@ def _existing_manifest(out_dir: str, cfg: CorpusConfig, splits: tuple[str, ...])
             raise SystemExit(f"--splits: the corpus in {out_dir} was made with {key}={old.get(key)!r}, "
                              f"this command has {getattr(cfg, key)!r}; give the same values")
     for split in splits:
-        old[{"train_extra": "n_train_extra", "train_voices": "n_train_voices"}[split]] = \
-            getattr(cfg, {"train_extra": "n_train_extra", "train_voices": "n_train_voices"}[split])
-    old["train_voice_names"] = list(cfg.train_voice_names)
+        old[OPTIONAL_SPLITS[split]] = getattr(cfg, OPTIONAL_SPLITS[split])
+    if "train_voices" in splits:
+        old["train_voice_names"] = list(cfg.train_voice_names)
     return stats
 
 
 def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...] = ()) -> dict:
     """Write the corpus; with ``splits``, only those optional splits, added to the corpus already there."""
     t_start = time.time()
-    unknown = set(splits) - {"train_extra", "train_voices"}
+    unknown = set(splits) - set(OPTIONAL_SPLITS)
     if unknown:
-        raise SystemExit(f"--splits takes train_extra and train_voices, not {', '.join(sorted(unknown))}")
+        raise SystemExit(f"--splits takes {' and '.join(OPTIONAL_SPLITS)}, not {', '.join(sorted(unknown))}")
+    empty = [split for split in splits if getattr(cfg, OPTIONAL_SPLITS[split]) <= 0]
+    if empty:
+        raise SystemExit(f"--splits {empty[0]} needs --{OPTIONAL_SPLITS[empty[0]].replace('_', '-')} N")
     os.makedirs(out_dir, exist_ok=True)
     sentences = load_sentences(cfg)
     train_text = [tr for _, tr in sentences if not is_eval_sentence(tr, cfg.eval_fraction)]
     extra = load_wordnet_examples(cfg) if cfg.n_train_extra > 0 else None
     plans = plan_jobs(cfg, sentences, extra)
-    missing = sorted({j["voice"] for jobs in plans.values() for j in jobs if j["family"] == "festival"}
-                     - set(tts.installed_festival_voices()))
-    if missing:
-        raise SystemExit(f"festival voice(s) {', '.join(missing)} not installed (Debian: festvox-kallpc16k, "
-                         "festvox-us-slt-hts, festvox-kdlpc16k for ked_diphone)")
     if splits:
         stats = _existing_manifest(out_dir, cfg, splits)
-        plans = {split: plans[split] for split in splits if split in plans}
+        plans = {split: plans[split] for split in splits}
     else:
         with open(os.path.join(out_dir, "lm_text.txt"), "w", encoding="utf-8") as f:
             f.write("\n".join(train_text) + "\n")
@@ -248,6 +250,11 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...]
     if extra is not None:
         stats.update(extra_source=WORDNET_DIR + " (Debian wordnet-base, usage examples)",
                      sentences_extra_pool=len(extra))
+    missing = sorted({j["voice"] for jobs in plans.values() for j in jobs if j["family"] == "festival"}
+                     - set(tts.installed_festival_voices()))
+    if missing:  # before any synthesis, not after minutes of it
+        raise SystemExit(f"festival voice(s) {', '.join(missing)} not installed (Debian: festvox-kallpc16k, "
+                         "festvox-us-slt-hts, festvox-kdlpc16k for ked_diphone)")
     chunk = 24
     with mp.get_context("fork").Pool(max(1, cfg.workers)) as pool:
         for split, jobs in plans.items():

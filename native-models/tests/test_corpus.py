@@ -77,6 +77,10 @@ class SentenceTests(unittest.TestCase):
             stats = corpus._existing_manifest(d, CorpusConfig(n_train=10000, n_train_voices=2), ("train_voices",))
             self.assertEqual(stats["config"]["n_train_voices"], 2)
             self.assertEqual(stats["config"]["n_train"], 10000)
+            with self.assertRaisesRegex(SystemExit, "--splits train_voices needs --n-train-voices N"):
+                corpus.generate(CorpusConfig(n_train=10000), d, splits=("train_voices",))
+            with self.assertRaisesRegex(SystemExit, "not train"):
+                corpus.generate(CorpusConfig(n_train=10000), d, splits=("train",))
 
     def test_installed_festival_voices_are_the_voice_folders(self):
         with tempfile.TemporaryDirectory() as d:
