@@ -122,20 +122,21 @@ def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
     train_s = [s for s in sentences if not is_eval_sentence(s[1], cfg.eval_fraction)]
     eval_s = [s for s in sentences if is_eval_sentence(s[1], cfg.eval_fraction)]
     plans: dict[str, list[dict]] = {}
-    specs = [("train", cfg.n_train, train_s, cfg.train_families, cfg.family_weights),
-             ("eval_seen", cfg.n_eval_seen, eval_s, cfg.train_families, cfg.family_weights),
-             ("eval_heldout", cfg.n_eval_heldout, eval_s, (cfg.heldout_family,), (1.0,))]
+    festival = tts.FESTIVAL_VOICES
+    specs = [("train", cfg.n_train, train_s, cfg.train_families, cfg.family_weights, festival),
+             ("eval_seen", cfg.n_eval_seen, eval_s, cfg.train_families, cfg.family_weights, festival),
+             ("eval_heldout", cfg.n_eval_heldout, eval_s, (cfg.heldout_family,), (1.0,), festival)]
     # the optional splits are planned on their own generators, so the other splits stay as they were
     if cfg.n_train_extra > 0:
-        specs.append(("train_extra", cfg.n_train_extra, extra_sentences or [], cfg.train_families, cfg.family_weights))
+        specs.append(("train_extra", cfg.n_train_extra, extra_sentences or [], cfg.train_families, cfg.family_weights,
+                      festival))
     if cfg.n_train_voices > 0:
         if cfg.heldout_family == "festival":
             raise SystemExit("split train_voices speaks festival voices, the held-out family here")
-        specs.append(("train_voices", cfg.n_train_voices, train_s, ("festival",), (1.0,)))
-    for split, n, pool, fams, weights in specs:
+        specs.append(("train_voices", cfg.n_train_voices, train_s, ("festival",), (1.0,), list(cfg.train_voice_names)))
+    for split, n, pool, fams, weights, festival_voices in specs:
         if n > 0 and not pool:
             raise SystemExit(f"no sentences for split {split}")
-        festival_voices = list(cfg.train_voice_names) if split == "train_voices" else tts.FESTIVAL_VOICES
         rng = np.random.default_rng(
             cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2, "train_extra": 3, "train_voices": 4}[split])
         order = rng.permutation(len(pool))
