@@ -129,6 +129,9 @@ class TrainConfig:
     # and in the encoder stage SpecAugment masks and per-family oversampling
     p_speed: float = 0.0
     speed_range: tuple[float, float] = (0.88, 1.12)
+    # vocal tract length perturbation: the spectrum alone stretched, at the same tempo (a new speaker's size)
+    p_formant: float = 0.0
+    formant_range: tuple[float, float] = (0.9, 1.1)
     p_channel: float = 0.0
     # silence before and after the speech, as the engine's voice-activity chunks have (the corpus trims it):
     # this share of samples gets each side uniform in [0, pad_max] seconds

@@ -203,6 +203,54 @@ def pad_silence(x: np.ndarray, frames: np.ndarray, lead_s: float, tail_s: float)
     return x, frames
 
 
+def vtlp_map(freqs: np.ndarray, alpha: float, nyquist: float, boundary: float = 4800.0) -> np.ndarray:
+    """Vocal tract length perturbation's frequency map (Jaitly and Hinton, 2013): linear by ``alpha`` up
+    to a boundary, then a straight line that brings Nyquist back to itself, so no band leaves the signal."""
+    knee = boundary * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - boundary * min(alpha, 1.0)) / (nyquist - knee) * (nyquist - freqs)
+    return np.where(freqs <= knee, freqs * alpha, upper)
+
+
+def formant_warp(x: np.ndarray, alpha: float, n_fft: int = 512, hop: int = 128) -> np.ndarray:
+    """A longer or shorter vocal tract at the same tempo: the short-time spectrum's frequency axis is
+    stretched by ``alpha`` (>1 reads as a smaller speaker), magnitudes interpolated, then overlap-added back
+    to a waveform of the same length.
+    Speed perturbation moves tempo, pitch and formants together; this moves the spectrum alone."""
+    if alpha == 1.0 or len(x) < n_fft:
+        return x
+    window = np.hanning(n_fft + 1)[:-1]
+    n_frames = 1 + (len(x) + n_fft - 1) // hop
+    padded = np.zeros((n_frames - 1) * hop + n_fft, np.float64)
+    padded[n_fft // 2: n_fft // 2 + len(x)] = x
+    starts = np.arange(n_frames) * hop
+    spec = np.fft.rfft(padded[starts[:, None] + np.arange(n_fft)] * window, axis=1)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / SAMPLE_RATE)
+    # the source frequency each output bin reads: the inverse of the (monotone) forward map
+    source = np.interp(bins, vtlp_map(bins, alpha, SAMPLE_RATE / 2), bins) / (bins[1] - bins[0])
+    low = np.clip(np.floor(source).astype(np.int64), 0, len(bins) - 1)
+    high = np.minimum(low + 1, len(bins) - 1)
+    frac = source - low
+    magnitude = (1 - frac) * np.abs(spec[:, low]) + frac * np.abs(spec[:, high])
+    # phase as a phase vocoder keeps it: each source bin's instantaneous frequency, moved by the same map,
+    # accumulated frame by frame, so that a warped partial stays one steady partial across frames
+    omega = 2 * np.pi * bins / SAMPLE_RATE  # radians per sample at each bin's centre
+    step = np.diff(np.angle(spec), axis=0, prepend=0.0) - omega * hop
+    instantaneous = omega + (np.mod(step + np.pi, 2 * np.pi) - np.pi) / hop
+    nearest = np.where(frac < 0.5, low, high)
+    moved = vtlp_map(instantaneous[:, nearest] * SAMPLE_RATE / (2 * np.pi), alpha, SAMPLE_RATE / 2)
+    advance = moved * 2 * np.pi / SAMPLE_RATE * hop
+    advance[0] = 0.0  # the first frame keeps its own phases
+    phase = np.angle(spec[0, nearest]) + np.cumsum(advance, axis=0)
+    frames = np.fft.irfft(magnitude * np.exp(1j * phase), n=n_fft, axis=1) * window
+    out = np.zeros_like(padded)
+    norm = np.zeros_like(padded)
+    for k, s in enumerate(starts):
+        out[s: s + n_fft] += frames[k]
+        norm[s: s + n_fft] += window ** 2
+    out = out / np.maximum(norm, 1e-8)
+    return out[n_fft // 2: n_fft // 2 + len(x)].astype(np.float32)
+
+
 def random_channel(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """A random microphone and line: a smooth gain curve over frequency (a tilt and two broad bumps, within
     about 6 dB), half the time a low-pass between 3.4 and 7.5 kHz as telephone and 8 kHz voices have, and
@@ -257,11 +305,13 @@ def sample_indices(rng: np.random.Generator, n: int, size: int, weights: np.ndar
 
 def make_example(split: SplitLike, i: int, rng: np.random.Generator, task: str, snr: float | None, noise_kind: str,
                  do_reverb: bool, video_state: str, speed: float = 1.0, channel: bool = False,
-                 pad: tuple[float, float] = (0.0, 0.0)) -> dict:
+                 pad: tuple[float, float] = (0.0, 0.0), formant: float = 1.0) -> dict:
     x = split.pcm(i)
     v = split.frames(i)
     if speed != 1.0:
         x, v = speed_perturb(x, v, speed)
+    if formant != 1.0:
+        x = formant_warp(x, formant)
     if pad != (0.0, 0.0):  # before the channel, reverberation and noise, which the silence then carries
         x, v = pad_silence(x, v, *pad)
     if channel:
@@ -304,18 +354,20 @@ def sample_example(split: SplitLike, i: int, rng: np.random.Generator, tc, ramp:
                         *voice_perturbation(rng, tc))
 
 
-def voice_perturbation(rng: np.random.Generator, tc) -> tuple[float, bool, tuple[float, float]]:
-    """(speed factor, random channel?, (silence before, after) in seconds) under the TrainConfig's voice
-    augmentation; draws nothing for an augmentation that is off, so runs without it replay their old
-    random sequence."""
-    speed, channel, pad = 1.0, False, (0.0, 0.0)
+def voice_perturbation(rng: np.random.Generator, tc) -> tuple[float, bool, tuple[float, float], float]:
+    """(speed factor, random channel?, (silence before, after) in seconds, formant warp factor) under the
+    TrainConfig's voice augmentation; draws nothing for an augmentation that is off, so runs without it
+    replay their old random sequence."""
+    speed, channel, pad, formant = 1.0, False, (0.0, 0.0), 1.0
     if tc.p_speed > 0 and rng.random() < tc.p_speed:
         speed = float(rng.uniform(*tc.speed_range))
     if tc.p_channel > 0:
         channel = bool(rng.random() < tc.p_channel)
     if tc.p_pad > 0 and rng.random() < tc.p_pad:
         pad = (float(rng.uniform(0.0, tc.pad_max)), float(rng.uniform(0.0, tc.pad_max)))
-    return speed, channel, pad
+    if tc.p_formant > 0 and rng.random() < tc.p_formant:
+        formant = float(rng.uniform(*tc.formant_range))
+    return speed, channel, pad, formant
 
 
 def collate(examples: list[dict]) -> dict:

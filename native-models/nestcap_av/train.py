@@ -807,6 +807,9 @@ def main() -> None:
     ap.add_argument("--p-speed", type=float, default=TrainConfig.p_speed,
                     help="share of training samples played faster or slower (tempo and pitch together)")
     ap.add_argument("--speed-range", default="0.88,1.12", help="lowest,highest speed factor")
+    ap.add_argument("--p-formant", type=float, default=TrainConfig.p_formant,
+                    help="share of training samples whose spectrum is stretched at the same tempo (vocal tract length)")
+    ap.add_argument("--formant-range", default="0.9,1.1", help="lowest,highest spectrum stretch factor")
     ap.add_argument("--p-channel", type=float, default=TrainConfig.p_channel,
                     help="share of training samples through a random channel (EQ curve, low- or high-pass)")
     ap.add_argument("--p-pad", type=float, default=TrainConfig.p_pad,
@@ -827,6 +830,7 @@ def main() -> None:
                     help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
     a = ap.parse_args()
     lo, hi = (float(v) for v in a.speed_range.split(","))
+    formant_lo, formant_hi = (float(v) for v in a.formant_range.split(","))
     boost = {k: float(v) for k, v in (item.split("=", 1) for item in a.family_boost)}
     snrs = snr_choices_from(a.snr)
     tc = TrainConfig(corpus=a.corpus, run_dir=a.run, steps=a.steps, batch=a.batch, lm_steps=a.lm_steps,
@@ -837,7 +841,8 @@ def main() -> None:
                      enc_batch=a.enc_batch, enc_lr=a.enc_lr, enc_modalities=a.enc_modalities,
                      freeze_encoders=a.freeze_encoders, fusion_steps=a.fusion_steps,
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from, p_speed=a.p_speed,
-                     speed_range=(lo, hi), p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
+                     speed_range=(lo, hi), p_formant=a.p_formant, formant_range=(formant_lo, formant_hi),
+                     p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
                      spec_augment=a.spec_augment, p_noise=a.p_noise, snr_choices=snrs,
                      extra_splits=tuple(a.extra_split), phone_ctc=a.phone_ctc,
                      family_boost=boost)

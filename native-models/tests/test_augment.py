@@ -1,4 +1,4 @@
-"""Voice augmentation: speed perturbation, random channel, silence around the speech, SpecAugment masks and
+"""Voice augmentation: speed perturbation, vocal tract length (formant) warping, random channel, silence around the speech, SpecAugment masks and
 family oversampling."""
 
 import unittest
@@ -10,6 +10,7 @@ from nestcap_av.config import SAMPLE_RATE, TrainConfig
 from nestcap_av.data import (
     TrainingSet,
     family_weights,
+    formant_warp,
     pad_silence,
     random_channel,
     sample_indices,
@@ -84,10 +85,28 @@ class VoiceAugmentationTest(unittest.TestCase):
 
     def test_without_voice_augmentation_nothing_is_drawn(self):
         rng = np.random.default_rng(5)
-        self.assertEqual(voice_perturbation(rng, TrainConfig()), (1.0, False, (0.0, 0.0)))
+        self.assertEqual(voice_perturbation(rng, TrainConfig()), (1.0, False, (0.0, 0.0), 1.0))
         self.assertEqual(rng.random(), np.random.default_rng(5).random())
-        speed, _, _ = voice_perturbation(np.random.default_rng(5), TrainConfig(p_speed=1.0, speed_range=(0.9, 0.95)))
+        speed, _, _, _ = voice_perturbation(np.random.default_rng(5), TrainConfig(p_speed=1.0, speed_range=(0.9, 0.95)))
         self.assertTrue(0.9 <= speed <= 0.95)
+
+    def test_formant_warp_moves_the_spectrum_at_the_same_tempo(self):
+        x = tone(1000.0, 1.0) + 0.5 * tone(230.0, 1.0)
+        for alpha in (0.9, 1.1):
+            y = formant_warp(x, alpha)
+            self.assertEqual(len(y), len(x))
+            self.assertAlmostEqual(peak_frequency(y), 1000.0 * alpha, delta=5.0)
+            # one steady partial, not frames that cancel: the energy stays within 15%
+            self.assertAlmostEqual(float(np.sqrt(np.mean(y ** 2) / np.mean(x ** 2))), 1.0, delta=0.15)
+        self.assertIs(formant_warp(x, 1.0), x)
+
+    def test_formant_warp_draws_within_its_range_after_the_other_augmentations(self):
+        cfg = TrainConfig(p_pad=1.0, p_formant=1.0, formant_range=(0.92, 0.96))
+        draws = [voice_perturbation(np.random.default_rng(s), cfg) for s in range(30)]
+        self.assertTrue(all(0.92 <= d[3] <= 0.96 for d in draws))
+        # the pads drawn before it are those a run without formant warping draws
+        no_warp = TrainConfig(p_pad=1.0)
+        self.assertEqual([d[2] for d in draws], [voice_perturbation(np.random.default_rng(s), no_warp)[2] for s in range(30)])
 
     def test_silence_pads_both_streams_by_whole_frames_and_holds_the_edge_frames(self):
         x = tone(300.0, 0.4)
