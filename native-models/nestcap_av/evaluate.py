@@ -673,7 +673,12 @@ def main() -> None:
     ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)
+    ap.add_argument("--from-report", default=None, metavar="EVAL_JSON",
+                    help="decode nothing: write this saved eval.json of --run into --bundle (after re-exporting it)")
     a = ap.parse_args()
+    if a.from_report:
+        apply_report(a.from_report, a.bundle, a.run)
+        return
     scale_search = parse_scale_search(a.scale_search)
     torch.set_num_threads(2)
     t0 = time.time()
@@ -772,26 +777,46 @@ def main() -> None:
                                      "rtf_pytorch_2threads": {t: ev["main"]["rtf_pytorch"].get(f"s{k}/{t}") for t in TASKS}}
                            for k in scales}
     ev["seconds"] = round(time.time() - t0, 1)
-    os.makedirs(a.bundle, exist_ok=True)
-    dump_json(ev, os.path.join(a.bundle, "eval.json"), compact=True)  # the bundle's 30 MB include it
-    with open(os.path.join(a.bundle, "EVAL.md"), "w", encoding="utf-8") as f:
+    write_report(ev, a.bundle)
+
+
+def write_report(ev: dict, bundle: str) -> None:
+    """EVAL.md and eval.json into the bundle, and the measured accuracy, cost and decoding weights into its
+    manifest (the engine decodes with the weights the accuracy was measured at)."""
+    os.makedirs(bundle, exist_ok=True)
+    dump_json(ev, os.path.join(bundle, "eval.json"), compact=True)  # the bundle's 30 MB include it
+    with open(os.path.join(bundle, "EVAL.md"), "w", encoding="utf-8") as f:
         f.write(render_md(ev))
-    man_path = os.path.join(a.bundle, "manifest.json")
-    if os.path.exists(man_path):  # fill the manifest's measured accuracy/cost
+    man_path = os.path.join(bundle, "manifest.json")
+    if os.path.exists(man_path):
         with open(man_path, encoding="utf-8") as f:
             man = json.load(f)
         for s in man["scales"]:
             s["accuracy"] = ev["manifest_accuracy"].get(s["id"])
             s["cost"].update(ev["manifest_cost"].get(s["id"], {}))
-        # the engine decodes with the weights the accuracy was measured at
         if "ctc" in man.get("decoding", {}):
-            man["decoding"]["ctc"]["weight"] = w
+            man["decoding"]["ctc"]["weight"] = ev["main"]["ctc_weight"]
         if "word_lm" in man.get("decoding", {}):
-            man["decoding"]["word_lm"]["weight"] = ww
+            man["decoding"]["word_lm"]["weight"] = ev["main"].get("word_weight", 0)
         man.setdefault("decoding", {})["default"] = default_decoding(ev["main"])
         man["evaluation"]["available"] = True
         dump_json(man, man_path)
-    print(f"[eval] wrote {a.bundle}/EVAL.md and eval.json in {ev['seconds']:.0f} s")
+    print(f"[eval] wrote {bundle}/EVAL.md and eval.json ({ev['seconds']:.0f} s of evaluation)")
+
+
+def apply_report(report: str, bundle: str, run: str) -> None:
+    """Writes a saved report into a bundle re-exported from the same run, without decoding again: the
+    export is deterministic, so the graphs are the ones the report measured."""
+    with open(report, encoding="utf-8") as f:
+        ev = json.load(f)
+    if ev["training"]["run"] != run:
+        raise SystemExit(f"{report} measured the run {ev['training']['run']}, not {run}")
+    with open(os.path.join(bundle, "manifest.json"), encoding="utf-8") as f:
+        exported_steps = json.load(f)["provenance"]["training"]["steps"]
+    if exported_steps != ev["training"]["state"]["step"]:
+        raise SystemExit(f"{bundle} was exported at step {exported_steps}; {report} measured step "
+                         f"{ev['training']['state']['step']}")
+    write_report(ev, bundle)
 
 
 if __name__ == "__main__":
