@@ -74,6 +74,18 @@ grep -q "LM rescoring of 2 (s3: 2/1)" "$out/bundle/EVAL.md"
 grep -q '"audio_visual_output": "av_phone_log_probs"' "$out/bundle/manifest.json"
 grep -q "^| character CTC + word-LM search without LM rescoring" "$out/bundle/EVAL.md"
 grep -q "^## 1e. By voice" "$out/bundle/EVAL.md" && grep -q "^## 1d. As the engine" "$out/bundle/EVAL.md"
+# a saved report written into a bundle exported again (no decoding): the same report and manifest; a
+# report of another run is refused
+cp "$out/bundle/eval.json" "$out/saved_eval.json" && cp "$out/bundle/EVAL.md" "$out/saved_EVAL.md"
+cp "$out/bundle/manifest.json" "$out/saved_manifest.json"
+"$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
+"$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --from-report "$out/saved_eval.json"
+cmp "$out/saved_EVAL.md" "$out/bundle/EVAL.md"
+"$py" -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); [m["provenance"].pop("created") for m in (a, b)]
+assert a == b, "the manifest differs after --from-report"' "$out/saved_manifest.json" "$out/bundle/manifest.json"
+if "$py" -m nestcap_av.evaluate --run "$out/run_copy" --bundle "$out/bundle" --from-report "$out/saved_eval.json" 2>/dev/null; then
+  echo "smoke: --from-report took a report of another run" >&2; exit 1
+fi
 if command -v node >/dev/null && [[ -d "$repo/node_modules/onnxruntime-node" ]]; then
   # ONNX Runtime agrees with PyTorch, and the app's engine loads the bundle and its scale ladder
   (cd "$repo" && NESTCAP_TEST_BUNDLE="$out/bundle" \
