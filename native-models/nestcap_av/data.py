@@ -214,8 +214,8 @@ def vtlp_map(freqs: np.ndarray, alpha: float, nyquist: float, boundary: float = 
 def formant_warp(x: np.ndarray, alpha: float, n_fft: int = 512, hop: int = 128) -> np.ndarray:
     """A longer or shorter vocal tract at the same tempo: the short-time spectrum's frequency axis is
     stretched by ``alpha`` (>1 reads as a smaller speaker), magnitudes interpolated, then overlap-added back
-    to a waveform of the same length.
-    Speed perturbation moves tempo, pitch and formants together; this moves the spectrum alone."""
+    to a waveform of the same length. Speed perturbation moves tempo, pitch and formants together; this
+    moves the spectrum alone."""
     if alpha == 1.0 or len(x) < n_fft:
         return x
     window = np.hanning(n_fft + 1)[:-1]

@@ -1,5 +1,5 @@
-"""Voice augmentation: speed perturbation, vocal tract length (formant) warping, random channel, silence around the speech, SpecAugment masks and
-family oversampling."""
+"""Voice augmentation: speed perturbation, vocal tract length (formant) warping, random channel, silence
+around the speech, SpecAugment masks and family oversampling."""
 
 import unittest
 
