@@ -18,7 +18,9 @@ import os
 import subprocess
 
 import numpy as np
+import onnx
 import torch
+from onnx import numpy_helper
 from torch import nn
 
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, from_dict
@@ -35,6 +37,45 @@ CTC_OUTPUT = "audio_ctc_log_probs"
 PHONE_OUTPUT = "audio_phone_log_probs"
 AV_PHONE_OUTPUT = "av_phone_log_probs"
 AV_CTC_OUTPUT = "av_ctc_log_probs"
+
+
+def store_exact_float16(path: str, min_elements: int = 1024) -> dict:
+    """Rewrites an ONNX graph so that each float32 weight whose every value float16 holds exactly is stored
+    as float16 and cast back to float32 at the graph's start: half the bytes on disk and in the installer,
+    the same numbers in every computation (ONNX Runtime folds the casts when it loads the graph). Weights
+    trained and packed in float16 (portable.py) all qualify; any other weight stays as it was. Returns what
+    was stored how."""
+    model = onnx.load(path)
+    graph = model.graph
+    kept, casts, halved = [], [], 0
+    for init in graph.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT:
+            values = numpy_helper.to_array(init)
+            half = values.astype(np.float16)
+            if values.size >= min_elements and np.array_equal(half.astype(np.float32), values):
+                stored = numpy_helper.from_array(half, f"{init.name}.float16")
+                kept.append(stored)
+                casts.append(onnx.helper.make_node("Cast", [stored.name], [init.name], to=onnx.TensorProto.FLOAT,
+                                                   name=f"{init.name}.to_float32"))
+                halved += 1
+                continue
+        kept.append(init)
+    if casts:
+        names = {c.output[0] for c in casts}
+        inputs = [i for i in graph.input if i.name not in names]  # exporters of old IR list weights as inputs
+        del graph.initializer[:]
+        graph.initializer.extend(kept)
+        del graph.input[:]
+        graph.input.extend(inputs)
+        nodes = casts + list(graph.node)
+        del graph.node[:]
+        graph.node.extend(nodes)
+        onnx.checker.check_model(model)
+        onnx.save(model, path)
+    float32 = [i for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT]
+    return {"float16_weights": halved, "float32_weights": len(float32),
+            "float32_weight_bytes": int(sum(numpy_helper.to_array(i).nbytes for i in float32)),
+            "file_bytes": os.path.getsize(path)}
 
 
 class AudioGraph(nn.Module):
@@ -253,6 +294,10 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                               dynamic_axes={"audio_features": {0: "batch", 1: "t"}, "video_features": {0: "batch", 1: "t"},
                                             **{n: {0: "batch", 1: "t2"} for n in av_names}})
 
+    graph_files = ["audio_encoder.onnx", "video_encoder.onnx", "token_embed.onnx", "decoder.onnx"] + \
+        ([] if model.ctc_av is None else ["av_ctc.onnx"])
+    storage = {f: store_exact_float16(os.path.join(out, f)) for f in graph_files}
+
     # ---- adapters
     adapters = []
     for k in range(n_sc):
@@ -463,6 +508,10 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                  "note": "scaling folded into lora_qb/lora_vb; MSS adapters concatenate shared+scale ranks"},
         "options": {"compression": mc.compression, "mome": mc.mome, "sink_loss": mc.sink_loss},
         "parameters": {"total": count_params(model), "lm_frozen": count_params(model.lm)},
+        "weight_storage": {"graphs": storage,
+                           "note": "float32 weights that float16 holds exactly are stored as float16 and cast to "
+                                   "float32 at each graph's start (ONNX Runtime folds the casts at load); every "
+                                   "computation stays float32"},
         "parity": {"file": "parity.json", "tolerance": 1e-3},
         "evaluation": {"report": "EVAL.md", "json": "eval.json", "available": ev is not None},
         "provenance": {
