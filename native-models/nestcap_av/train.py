@@ -562,6 +562,26 @@ def without_resized(model: torch.nn.Module, seed: dict) -> tuple[dict, list[str]
     return {k: v for k, v in seed.items() if k not in resized}, resized
 
 
+def identity_start_added_blocks(model: AVModel, missing: list[str], resized: list[str]) -> list[str]:
+    """Encoder blocks that the seeding run lacked start as the identity (their attention output and second
+    feed-forward layer zeroed, so both residual branches add nothing), as an added convolution module does:
+    deepening a trained encoder leaves its features, and so its CTC heads, as they were at the first step.
+    A resized encoder starts fresh as a whole and keeps its usual initialisation. Returns the blocks so
+    started."""
+    started = []
+    for name in ("audio", "video"):
+        if any(k.startswith(f"{name}.") for k in resized):
+            continue
+        for i, block in enumerate(getattr(model, name).blocks):
+            if f"{name}.blocks.{i}.o.weight" in missing:
+                with torch.no_grad():
+                    for layer in (block.o, block.fc2):
+                        layer.weight.zero_()
+                        layer.bias.zero_()
+                started.append(f"{name}.blocks.{i}")
+    return started
+
+
 def build_model(mc: ModelConfig) -> AVModel:
     return AVModel(mc)
 
@@ -623,6 +643,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         init, resized = without_resized(model, init)
         missing, unexpected = model.load_state_dict(init, strict=False)
         log(f"[init] weights from {tc.init_from}; new: {missing}; dropped: {unexpected}; resized: {resized}")
+        log(f"[init] added blocks starting as the identity: {identity_start_added_blocks(model, missing, resized)}")
         lm_path = os.path.join(tc.run_dir, "lm.pt")
         if not os.path.exists(lm_path):
             with open(os.path.join(tc.init_from, "state.json"), encoding="utf-8") as f:

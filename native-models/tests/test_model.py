@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from nestcap_av.config import ModelConfig, TrainConfig  # noqa: E402
 from nestcap_av.data import CharTokenizer, build_sequences  # noqa: E402
 from nestcap_av.model import AVModel, compress  # noqa: E402
-from nestcap_av.train import av_losses  # noqa: E402
+from nestcap_av.train import av_losses, identity_start_added_blocks, without_resized  # noqa: E402
 
 torch.set_num_threads(2)
 
@@ -251,6 +251,32 @@ class TrainingOptionTests(unittest.TestCase):
         plain = TrainConfig(lm_transcription_share=0.0, task_probs={"asr": 1.0})
         _, labels = lm_batch(lm, tok, texts, np.random.default_rng(0), plain)
         self.assertEqual(int((labels[0] != -100).nonzero()[0]), 1)  # BOS, prompt, then the text
+
+
+class SeedingTests(unittest.TestCase):
+    def test_blocks_added_to_a_seeded_encoder_start_as_the_identity(self):
+        torch.manual_seed(0)
+        seed = AVModel(tiny(encoder_conv_kernel=3)).eval()
+        deeper = AVModel(tiny(encoder_conv_kernel=3, audio_layers=3, video_layers=2)).eval()
+        init, resized = without_resized(deeper, seed.state_dict())
+        missing, _ = deeper.load_state_dict(init, strict=False)
+        pcm = torch.randn(1, 16000) * 0.1
+        frames = torch.rand(1, 25, 32, 32) * 255
+        with torch.no_grad():
+            self.assertFalse(torch.allclose(deeper.audio(pcm), seed.audio(pcm), atol=1e-4))  # random new blocks
+            started = identity_start_added_blocks(deeper, list(missing), resized)
+            self.assertEqual(started, ["audio.blocks.1", "audio.blocks.2", "video.blocks.1"])
+            self.assertTrue(torch.allclose(deeper.audio(pcm), seed.audio(pcm), atol=1e-6))
+            self.assertTrue(torch.allclose(deeper.video(frames), seed.video(frames), atol=1e-5))
+
+    def test_a_resized_encoder_keeps_its_usual_initialisation(self):
+        seed = AVModel(tiny())
+        wider = AVModel(tiny(audio_dim=48, audio_layers=2))
+        init, resized = without_resized(wider, seed.state_dict())
+        missing, _ = wider.load_state_dict(init, strict=False)
+        self.assertTrue(resized)
+        self.assertEqual(identity_start_added_blocks(wider, list(missing), resized), [])
+        self.assertGreater(float(wider.audio.blocks[1].o.weight.abs().sum()), 0.0)
 
 
 class DeviceTests(unittest.TestCase):
