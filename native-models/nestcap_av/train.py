@@ -808,9 +808,11 @@ def main() -> None:
     ap.add_argument("--enc-modalities", default=TrainConfig.enc_modalities, choices=["av", "a", "v"],
                     help="encoders the CTC-only stage trains: both, the audio encoder alone or the video encoder alone")
     ap.add_argument("--audio-dim", type=int, default=0, help="width of the audio encoder (0 = default or seeded)")
-    ap.add_argument("--audio-layers", type=int, default=0, help="blocks of the audio encoder (0 = default or seeded)")
+    ap.add_argument("--audio-layers", type=int, default=0, help="blocks of the audio encoder (0 = default or seeded); blocks a seeding run of the same "
+                         "width lacks start as the identity")
     ap.add_argument("--video-layers", type=int, default=0,
-                    help="blocks of the video encoder (0 = default or seeded); blocks a seeding run lacks start fresh")
+                    help="blocks of the video encoder (0 = default or seeded); blocks a seeding run lacks start as "
+                         "the identity")
     ap.add_argument("--video-grid", type=int, default=0, choices=[0, 2, 4],
                     help="spatial grid the lip front end pools to (0 = default or seeded); a new grid's linear layer starts fresh")
     ap.add_argument("--freeze-encoders", action="store_true",
