@@ -808,8 +808,9 @@ def main() -> None:
     ap.add_argument("--enc-modalities", default=TrainConfig.enc_modalities, choices=["av", "a", "v"],
                     help="encoders the CTC-only stage trains: both, the audio encoder alone or the video encoder alone")
     ap.add_argument("--audio-dim", type=int, default=0, help="width of the audio encoder (0 = default or seeded)")
-    ap.add_argument("--audio-layers", type=int, default=0, help="blocks of the audio encoder (0 = default or seeded); blocks a seeding run of the same "
-                         "width lacks start as the identity")
+    ap.add_argument("--audio-layers", type=int, default=0,
+                    help="blocks of the audio encoder (0 = default or seeded); blocks a seeding run of the same width "
+                         "lacks start as the identity")
     ap.add_argument("--video-layers", type=int, default=0,
                     help="blocks of the video encoder (0 = default or seeded); blocks a seeding run lacks start as "
                          "the identity")
