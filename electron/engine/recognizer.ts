@@ -88,7 +88,8 @@ export interface Recognition {
   readonly decodedPositions: number;
   /**
    * `decodeMs` includes `ctcMs`, the CTC prefix scoring of joint decoding, and `wordLmMs`, the word LM's scoring
-   * (0 without them). Under rescoring, `ctcMs` is the CTC prefix beam search, its word-LM steps included.
+   * (0 without them). Under rescoring, `ctcMs` is the CTC prefix beam search, its word-LM steps included,
+   * and `prefillMs` covers the N best's common beginning too, which the same decoder call computes.
    */
   readonly timings: { readonly encodeMs: number; readonly prefillMs: number; readonly decodeMs: number; readonly ctcMs: number; readonly wordLmMs: number };
 }
@@ -471,15 +472,14 @@ export class Recognizer {
 
   /**
    * The N-best entry with the best (1 - w) log p_LM + w log p_CTC + λ log p_words (the first of equals).
-   * The LM scores come from two decoder calls after the prefix: the entries' common beginning once, then
-   * what follows it with the entries as the batch, right-padded (a causal LM's score of a position never
-   * sees the positions after it). The N best mostly share their first half, which this computes once.
+   * The LM scores come from two decoder calls: the media prefix followed by the entries' common beginning,
+   * then what follows it with the entries as the batch, right-padded (a causal LM's score of a position
+   * never sees the positions after it). The N best mostly share their first half, which this computes
+   * once; it rides with the prefix because a call on this small LM costs mostly per call, not per position.
    */
   async #rescore(prefix: Float32Array, run: DecoderRun, table: Float32Array, nbest: readonly NBestEntry[], ctcWeight: number, wordWeight: number) {
     const { vocabSize, dim } = this.#bundle.manifest.lm;
     const { eos } = this.#bundle.manifest.specialTokens;
-    const { first, prefillMs } = await this.#prefill(prefix, run);
-    const decodeStart = performance.now();
     const rowOf = (logits: Float32Array, index: number) => logSoftmax(logits.subarray(index * vocabSize, (index + 1) * vocabSize));
     const embed = (ids: readonly number[]) => {
       const embeds = new Float32Array(ids.length * dim);
@@ -487,17 +487,17 @@ export class Recognizer {
       return embeds;
     };
     const common = commonPrefixLength(nbest.map((entry) => entry.tokens));
+    const sharedTokens = nbest[0]!.tokens.slice(0, common);
+    const { first, prefillMs } = await this.#prefill(common > 0 ? concat([prefix, embed(sharedTokens)]) : prefix, run);
+    const decodeStart = performance.now();
+    // Row `prefixEnd + k` predicts the token after the k-th shared one; `prefixEnd` the first.
+    const prefixEnd = first.sequence - common - 1;
     let shared = 0;
-    let next = rowOf(first.logits, first.sequence - 1);
-    let cache = first.present;
-    if (common > 0) {
-      const tokens = nbest[0]!.tokens.slice(0, common);
-      const out = await this.#step(embed(tokens), 1, cache, run);
-      shared = next[tokens[0]!]!;
-      for (let position = 0; position + 1 < common; position += 1) shared += rowOf(out.logits, position)[tokens[position + 1]!]!;
-      next = rowOf(out.logits, common - 1);
-      cache = out.present;
-    }
+    sharedTokens.forEach((token, position) => {
+      shared += rowOf(first.logits, prefixEnd + position)[token]!;
+    });
+    const next = rowOf(first.logits, first.sequence - 1);
+    const cache = first.present;
     const suffixes = nbest.map((entry) => entry.tokens.slice(common));
     const longest = Math.max(...suffixes.map((suffix) => suffix.length));
     const lmScores = suffixes.map((suffix) => shared + next[suffix[0] ?? eos]!);

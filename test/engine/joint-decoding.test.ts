@@ -129,11 +129,19 @@ test('joint CTC + LM decoding', async (t) => {
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0 } }), /beam count 0/);
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0, searchBeams: 16 } }), /beam count 0/);
     // a wide search with one transcript left for the LM: the LM has nothing to choose, so the search's best stands
+    // The LM's score of a transcript does not depend on how the N best split it between the decoder's
+    // calls: alone, all of it rides with the prefix; among eight, only their common beginning does.
+    let scoredBothWays = 0;
     for (const utterance of utterances) {
       const wide = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams: 16 } });
       const rescoredOne = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 1, searchBeams: 16 } });
       assert.equal(rescoredOne.text, wide.text);
+      const rescoredEight = await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 8, searchBeams: 16 } });
+      if (rescoredEight.text !== rescoredOne.text) continue;
+      scoredBothWays += 1;
+      assert.ok(Math.abs(Math.log(rescoredEight.confidence) - Math.log(rescoredOne.confidence)) < 1e-4, `"${rescoredOne.text}": ${rescoredOne.confidence} alone, ${rescoredEight.confidence} among eight`);
     }
+    assert.ok(scoredBothWays > 0, 'some utterance kept its search\'s best among eight');
     // a scale with a budget of its own searches and rescores that many; the others keep the decoding's
     const scaleSearch = new Map([[bundle.manifest.scales[coarsest]!.id, { searchBeams: 16, beams: 1 }]]);
     for (const utterance of utterances.slice(0, 3)) {
