@@ -95,6 +95,14 @@ export interface DefaultSearch {
   readonly searchBeams?: number;
   /** 'rescore' only: the scales (by id) that search narrower and rescore fewer, so that a coarser scale costs less. */
   readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget>;
+  /** 'rescore' only: the other playback speeds a final caption is searched at and voted with (see speed-vote.ts). */
+  readonly speedVote?: SpeedVote;
+}
+
+/** The extra playback speeds of the speed vote (1 is the rescored transcript itself), each searched over `searchBeams` prefixes. */
+export interface SpeedVote {
+  readonly speeds: readonly number[];
+  readonly searchBeams: number;
 }
 
 /** One scale's share of the rescoring search: the prefixes it keeps and the transcripts the LM rescores. */
@@ -275,7 +283,7 @@ function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, sc
   if (method === 'rescore' && !ctc) throw new ManifestError('decoding.default.method', '"rescore" needs the CTC head of decoding.ctc');
   const beams = positiveInteger(rules.beams, 'decoding.default.beams');
   if (method !== 'rescore') {
-    for (const field of ['search_beams', 'scale_search'] as const) {
+    for (const field of ['search_beams', 'scale_search', 'speed_vote'] as const) {
       if (rules[field] !== undefined) throw new ManifestError(`decoding.default.${field}`, 'applies to "rescore" only');
     }
     return { method: method as SearchMethod, beams };
@@ -285,7 +293,21 @@ function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, sc
     throw new ManifestError('decoding.default.search_beams', `must be at least decoding.default.beams (${beams}): the search finds the transcripts the LM rescores`);
   }
   const scaleSearch = rules.scale_search === undefined ? undefined : scaleSearchRules(rules.scale_search, scaleIds);
-  return { method: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}) };
+  const speedVote = rules.speed_vote === undefined ? undefined : speedVoteRules(rules.speed_vote);
+  return { method: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}), ...(speedVote ? { speedVote } : {}) };
+}
+
+function speedVoteRules(value: unknown): SpeedVote {
+  const field = 'decoding.default.speed_vote';
+  const rules = object(value, field);
+  const speeds = rules.speeds;
+  if (!Array.isArray(speeds) || speeds.length === 0) throw new ManifestError(`${field}.speeds`, 'must be a non-empty list of playback speeds');
+  speeds.forEach((speed: unknown, index) => {
+    // a chunk resampled beyond these is no longer speech the encoder can read, and 1 is the pivot itself
+    if (typeof speed !== 'number' || !(speed >= 0.5 && speed <= 2) || speed === 1) throw new ManifestError(`${field}.speeds[${index}]`, 'must be a speed in [0.5, 2] other than 1');
+    if (speeds.indexOf(speed) !== index) throw new ManifestError(`${field}.speeds[${index}]`, `repeats ${speed}`);
+  });
+  return { speeds: speeds as number[], searchBeams: positiveInteger(rules.search_beams, `${field}.search_beams`) };
 }
 
 function scaleSearchRules(value: unknown, scaleIds: readonly string[]): ReadonlyMap<string, ScaleSearchBudget> {

@@ -1,9 +1,10 @@
 import type * as Ort from 'onnxruntime-node';
-import type { AudioVisualCtcSpec, BundleManifest, ScaleSearchBudget, Task } from './bundle-manifest.js';
+import type { AudioVisualCtcSpec, BundleManifest, ScaleSearchBudget, SpeedVote, Task } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
 import { phoneNBest } from './phone-search.js';
+import { framesAt, playAt, voteWords, wordsOf } from './speed-vote.js';
 import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
 
 /**
@@ -45,6 +46,11 @@ export type Decoding = (
       readonly searchBeams?: number;
       /** The scales that search narrower and rescore fewer, by id (the bundle's `decoding.default.scale_search`). */
       readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget>;
+      /**
+       * Also search the chunk played at these speeds, and vote the rescored transcript word by word with their
+       * bests (see speed-vote.ts; the bundle's `decoding.default.speed_vote`). Needs the search's audio.
+       */
+      readonly speedVote?: SpeedVote;
     }
   /**
    * The same CTC search with the word LM, its best taken as it is: no LM call and no video. For partial
@@ -60,10 +66,10 @@ export type Decoding = (
 
 /** The decoding the bundle was evaluated with (its manifest's `decoding.default`). */
 export function defaultDecoding(manifest: BundleManifest): Decoding {
-  const { method, beams, searchBeams, scaleSearch } = manifest.decoding.defaultSearch;
+  const { method, beams, searchBeams, scaleSearch, speedVote } = manifest.decoding.defaultSearch;
   if (method === 'greedy') return { kind: 'greedy' };
   if (method === 'beam') return { kind: method, beams };
-  return { kind: method, beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}) };
+  return { kind: method, beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}), ...(speedVote ? { speedVote } : {}) };
 }
 
 export interface RecognizeOptions {
@@ -90,8 +96,16 @@ export interface Recognition {
    * `decodeMs` includes `ctcMs`, the CTC prefix scoring of joint decoding, and `wordLmMs`, the word LM's scoring
    * (0 without them). Under rescoring, `ctcMs` is the CTC prefix beam search, its word-LM steps included,
    * and `prefillMs` covers the N best's common beginning too, which the same decoder call computes.
+   * `voteMs` is the speed vote's encoding, searches and vote, in none of the others (0 without it).
    */
-  readonly timings: { readonly encodeMs: number; readonly prefillMs: number; readonly decodeMs: number; readonly ctcMs: number; readonly wordLmMs: number };
+  readonly timings: {
+    readonly encodeMs: number;
+    readonly prefillMs: number;
+    readonly decodeMs: number;
+    readonly ctcMs: number;
+    readonly wordLmMs: number;
+    readonly voteMs: number;
+  };
 }
 
 interface Hypothesis {
@@ -204,15 +218,12 @@ export class Recognizer {
     const budget = decoding.kind === 'rescore' || decoding.kind === 'ctc-search' ? decoding.scaleSearch?.get(scale.id) : undefined;
     const searchBeams = decoding.kind === 'rescore' ? (budget?.searchBeams ?? decoding.searchBeams ?? decoding.beams) : decoding.kind === 'ctc-search' ? (budget?.searchBeams ?? decoding.beams) : undefined;
     const rescoredBeams = decoding.kind === 'rescore' ? (budget?.beams ?? decoding.beams) : undefined;
+    const searchWeights = { ctcWeight, wordWeight, words };
     const search = (logProbs: Ort.Tensor) => {
       const [, frames, symbols] = logProbs.dims as [number, number, number];
       if (searchBeams !== undefined) {
         const searchStart = performance.now();
-        nbest = ctcPrefixBeamSearch(logProbs.data as Float32Array, frames, symbols, (this.#alphabet ??= searchAlphabet(this.#bundle.tokenizer, manifest.lm.vocabSize, ctcSpec!.blank)), {
-          beams: searchBeams,
-          ctcWeight,
-          words: words && { lm: words.lm, weight: words.weight },
-        });
+        nbest = this.#nbestOf(logProbs, false, searchBeams, searchWeights);
         searchMs = performance.now() - searchStart;
       } else {
         const scorer = new CtcPrefixScorer(logProbs.data as Float32Array, frames, symbols, ctcSpec!.blank);
@@ -227,13 +238,8 @@ export class Recognizer {
     const phoneSpec = this.#bundle.phones && searchBeams !== undefined ? manifest.decoding.phones : undefined;
     const audioHead = phoneSpec?.output ?? ctcSpec?.output;
     const searchPhones = (logProbs: Ort.Tensor) => {
-      const [, frames, symbols] = logProbs.dims as [number, number, number];
       const searchStart = performance.now();
-      nbest = phoneNBest(logProbs.data as Float32Array, frames, symbols, this.#bundle.phones!, this.#bundle.wordLm!, this.#bundle.tokenizer, {
-        beams: searchBeams!,
-        ctcWeight,
-        wordWeight,
-      });
+      nbest = this.#nbestOf(logProbs, true, searchBeams!, searchWeights);
       searchMs = performance.now() - searchStart;
     };
     const searchAudio = (output: Ort.InferenceSession.OnnxValueMapType) => (phoneSpec ? searchPhones(output[phoneSpec.output]!) : search(output[ctcSpec!.output]!));
@@ -280,8 +286,19 @@ export class Recognizer {
           : await this.#greedy(prefix, run, table, maxTokens, scoring);
     const generated = decoded.best.tokens.filter((id) => id !== manifest.specialTokens.eos).length;
     const steps = Math.max(1, decoded.best.tokens.length);
+    let text = this.#bundle.tokenizer.decode(decoded.best.tokens);
+    let voteMs = 0;
+    if (nbest && decoding.kind === 'rescore' && decoding.speedVote) {
+      const voteStart = performance.now();
+      const ballots = await this.#ballotsAtSpeeds(input, decoding.speedVote, { audioVisual, phoneSpec, audioHead: audioHead!, videoRate: scale.videoRate }, searchWeights);
+      const pivot = wordsOf(text);
+      const voted = voteWords(pivot, ballots);
+      // unchanged words keep the transcript exactly as the tokenizer wrote it
+      if (voted.join(' ') !== pivot.join(' ')) text = voted.join(' ');
+      voteMs = performance.now() - voteStart;
+    }
     return {
-      text: this.#bundle.tokenizer.decode(decoded.best.tokens),
+      text,
       task,
       scaleId: scale.id,
       confidence: Math.exp(decoded.best.logProbability / steps),
@@ -294,8 +311,63 @@ export class Recognizer {
         decodeMs: decoded.decodeMs + searchMs,
         ctcMs: (joint?.elapsedMs ?? 0) + searchMs,
         wordLmMs: words?.elapsedMs ?? 0,
+        voteMs,
       },
     };
+  }
+
+  /** The N best of the CTC prefix beam search with the word LM: over the phone head (spelled) or the character head. */
+  #nbestOf(logProbs: Ort.Tensor, phones: boolean, beams: number, weights: { readonly ctcWeight: number; readonly wordWeight: number; readonly words: WordFusion | undefined }): NBestEntry[] {
+    const [, frames, symbols] = logProbs.dims as [number, number, number];
+    const { manifest, tokenizer } = this.#bundle;
+    const data = logProbs.data as Float32Array;
+    if (phones) return phoneNBest(data, frames, symbols, this.#bundle.phones!, this.#bundle.wordLm!, tokenizer, { beams, ctcWeight: weights.ctcWeight, wordWeight: weights.wordWeight });
+    return ctcPrefixBeamSearch(data, frames, symbols, (this.#alphabet ??= searchAlphabet(tokenizer, manifest.lm.vocabSize, manifest.decoding.ctc!.blank)), {
+      beams,
+      ctcWeight: weights.ctcWeight,
+      words: weights.words && { lm: weights.words.lm, weight: weights.words.weight },
+    });
+  }
+
+  /**
+   * The speed vote's ballots: the words of the search's best with the chunk played at each of the vote's speeds,
+   * searched on the head the chunk's own search took (audio-visual where it had the face, phones where the bundle has them).
+   * A speed that leaves too little audio, or too few frames for the face, or whose search finds nothing, casts no ballot.
+   */
+  async #ballotsAtSpeeds(
+    input: ChunkInput,
+    vote: SpeedVote,
+    heads: { readonly audioVisual: AudioVisualCtcSpec | undefined; readonly phoneSpec: BundleManifest['decoding']['phones']; readonly audioHead: string; readonly videoRate: number },
+    weights: { readonly ctcWeight: number; readonly wordWeight: number; readonly words: WordFusion | undefined },
+  ): Promise<string[][]> {
+    const { manifest, sessions, tokenizer } = this.#bundle;
+    const ballots: string[][] = [];
+    for (const speed of vote.speeds) {
+      const pcm = playAt(input.pcm!, speed);
+      if (pcm.length < manifest.minAudioSamples) continue;
+      const audioTensor = { pcm: new this.#ort.Tensor('float32', pcm, [1, pcm.length]) };
+      let logProbs: Ort.Tensor;
+      let phones: boolean;
+      if (heads.audioVisual && input.frames) {
+        const frames = framesAt(input.frames, speed);
+        if (frames.count < heads.videoRate) continue;
+        const audio = await sessions.audioEncoder.run(audioTensor, [heads.audioVisual.audioFeatures]);
+        const video = await sessions.videoEncoder.run(
+          { frames: new this.#ort.Tensor('float32', Float32Array.from(frames.pixels), [1, frames.count, manifest.roi.height, manifest.roi.width]) },
+          [heads.audioVisual.videoFeatures],
+        );
+        const output = await this.#audioVisualCtc(heads.audioVisual, audio[heads.audioVisual.audioFeatures]!, video[heads.audioVisual.videoFeatures]!);
+        phones = heads.phoneSpec?.audioVisualOutput !== undefined;
+        logProbs = output[phones ? heads.phoneSpec!.audioVisualOutput! : heads.audioVisual.output]!;
+      } else {
+        const output = await sessions.audioEncoder.run(audioTensor, [heads.audioHead]);
+        phones = heads.phoneSpec !== undefined;
+        logProbs = output[heads.audioHead]!;
+      }
+      const [best] = this.#nbestOf(logProbs, phones, vote.searchBeams, weights);
+      if (best) ballots.push(wordsOf(tokenizer.decode(best.tokens)));
+    }
+    return ballots;
   }
 
   /** The audio-visual CTC heads' log-probabilities over the two streams' common length, by output name. */
@@ -322,7 +394,7 @@ export class Recognizer {
       prefixTokens: 0,
       generatedTokens: characters,
       decodedPositions: 0,
-      timings: { encodeMs, prefillMs: 0, decodeMs: searchMs, ctcMs: searchMs, wordLmMs: 0 },
+      timings: { encodeMs, prefillMs: 0, decodeMs: searchMs, ctcMs: searchMs, wordLmMs: 0, voteMs: 0 },
     };
   }
 

@@ -43,6 +43,7 @@ from .export import default_decoding, load_run, prefix_embeds
 from .model import AVModel, av_ctc_log_probs, compress, ctc_log_probs
 from .train import flat_lineage
 from .phones import Lexicon, PhoneticWordLM
+from .speedvote import check_speed_vote, frames_at, parse_speed_vote, play_at, vote
 from .wordlm import WordLM
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
@@ -112,13 +113,38 @@ def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
     return at, vt, model.lora.for_scale(pool_from)
 
 
+def other_speeds(model: AVModel, tok: CharTokenizer, ex: dict, speed_vote: tuple[tuple[float, ...], int], phonetic,
+                 ctc_weight: float, word_lm: WordLM | None, word_weight: float) -> dict[str, list[list[str]]]:
+    """The speed vote's other ballots: per task with audio, the words of the search's best at each extra speed
+    (the head the task's own search takes: phones where the model has them, audio-visual with video).
+    The engine also skips a speed that leaves less audio than one token or fewer lip frames than one video
+    token; the evaluation's utterances are seconds long, far from either."""
+    speeds, width = speed_vote
+    ballots: dict[str, list[list[str]]] = {"asr": [], "avsr": []}
+    for speed in speeds:
+        fa = model.audio(torch.from_numpy(play_at(ex["pcm"], speed))[None])
+        fv = model.video(torch.from_numpy(frames_at(ex["frames"], speed).astype(np.float32))[None])
+        for task in ballots:
+            audio_visual = task == "avsr"
+            if phonetic is not None and model.ctc_p is not None and (not audio_visual or model.ctc_avp is not None):
+                lp = (av_ctc_log_probs(model, fa, fv, phones=True) if audio_visual else ctc_log_probs(model.ctc_p, fa))
+                nbest = phone_nbest(lp[0].numpy().astype(np.float64), phonetic, tok, width, ctc_weight, word_weight)
+            else:
+                lp = audio_visual_ctc(model, fa, fv) if audio_visual and model.ctc_av is not None else audio_ctc(model, fa)
+                nbest = ctc_prefix_beam(lp, tok, width, ctc_weight, word_lm, word_weight)
+            if nbest:  # a search that finds nothing casts no ballot, as in the engine
+                ballots[task].append(tok.decode(nbest[0].tokens).split())
+    return ballots
+
+
 @torch.no_grad()
 def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], tasks: list[str], noises, seed: int = 99,
                    pool_from: int | None = None, log=print, label: str = "",
                    ctc_weight: float = DEFAULT_CTC_WEIGHT, first: int = 0, word_lm: WordLM | None = None,
                    word_weight: float = 0.0, method: str = "rescore", beams: int = 8, pad: float = 0.0,
                    phonetic=None, search_beams: int | None = None,
-                   scale_search: dict[int, tuple[int, int]] | None = None) -> dict:
+                   scale_search: dict[int, tuple[int, int]] | None = None,
+                   speed_vote: tuple[tuple[float, ...], int] | None = None) -> dict:
     """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``, decoded as the engine does.
     ``method``: "rescore" (CTC prefix beam search with the word LM over ``search_beams`` prefixes, default
     ``beams``, its ``beams`` best rescored by the LM),
@@ -134,7 +160,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     audio-visual ones likewise the audio-visual phone head where the model has one (``avcharsearch/``).
     ``scale_search`` (rescore only): scale index -> (search beams, beams rescored) where a scale searches
     narrower and rescores fewer than the rest (the engine's per-scale budget); the ``search/`` keys are the
-    default width's."""
+    default width's.  ``speed_vote`` (rescore only): (extra speeds, search beams): each task with audio also
+    searches the chunk played at each extra speed (speedvote.py), and its rescored transcript is voted word by
+    word with those searches' bests, as the engine does with the manifest's ``decoding.default.speed_vote``."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
@@ -143,6 +171,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     for k, (w_k, b_k) in scale_search.items():
         if not 0 <= k < len(model.cfg.scales) or not 1 <= b_k <= w_k:
             raise ValueError(f"scale_search {k}: ({w_k}, {b_k}) needs a scale of the model and 1 <= beams <= search beams")
+    speed_vote = speed_vote if method == "rescore" and ctc_weight > 0 else None
+    if speed_vote:
+        check_speed_vote(*speed_vote)
     scores = Scores()
     timing: dict = {}
     media_s = 0.0
@@ -181,6 +212,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                 return searched[w]
 
             char_nbest, nbest, char_nbest_av, nbest_av = searches(width) if search else (None,) * 4
+            voters = other_speeds(model, tok, ex, speed_vote, phonetic, ctc_weight, word_lm, word_weight) if speed_vote else None
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
             if nbest is not None:  # the search's best without the LM (the engine's ctc-search, live partials)
@@ -207,6 +239,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                         w_k, b_k = scale_search.get(k, (width, beams))
                         task_nbest = searches(w_k)[3 if task == "avsr" else 1][:b_k]
                         hyp = tok.decode(rescore(model, tok, prefix, lora, task_nbest, ctc_weight, word_weight))
+                        if voters is not None:
+                            hyp = " ".join(vote(hyp.split(), voters[task]))
                     elif method == "beam" and beams > 1:
                         hyp = beam_search(model, tok, prefix, lora, beams, max_len, audio_ctc_or_none, ctc_weight,
                                           word_lm=word_lm, word_weight=word_weight)
@@ -224,6 +258,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
            "method": method, "beams": beams, **({"search_beams": width} if method == "rescore" else {}),
            **({"scale_search": {f"s{k}": {"search_beams": w_k, "beams": b_k} for k, (w_k, b_k) in sorted(scale_search.items())}}
               if scale_search else {}),
+           **({"speed_vote": {"speeds": list(speed_vote[0]), "search_beams": speed_vote[1]}} if speed_vote else {}),
            "padding_seconds": pad,
            "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in scores.all.items():
@@ -386,9 +421,14 @@ def method_name(block: dict) -> str:
     width = block.get("search_beams", beams)
     per_scale = ", ".join(f"{k}: {v['search_beams']}/{v['beams']}" for k, v in block.get("scale_search", {}).items())
     return {"rescore": f"CTC + word-LM beam {width}, LM rescoring" + ("" if width == beams else f" of {beams}")
-                       + (f" ({per_scale})" if per_scale else ""),
+                       + (f" ({per_scale})" if per_scale else "") + speed_vote_name(block),
             "greedy": "joint greedy",
             "beam": f"joint beam {beams}"}[method]
+
+
+def speed_vote_name(block: dict) -> str:
+    vote = block.get("speed_vote")
+    return f", voted with speeds {'/'.join(f'{s:g}' for s in vote['speeds'])}" if vote else ""
 
 
 def decoding_description(block: dict) -> str:
@@ -413,11 +453,21 @@ def decoding_description(block: dict) -> str:
                 f"{w} log p_CTC + {ww} log p_words; the {block['beams']} best transcripts it ends with are rescored by the LM "
                 f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins"
                 + (f". Coarser scales spend less (written search/rescored in row labels): {per_scale}" if per_scale else "")
-                + ". "
+                + speed_vote_description(block) + ". "
                 f"Video-only decodes greedily with the KV cache, at most 25 characters per second of media + 10.{words}")
     return (f"Decoding: {method_name(block)} with the KV cache, at most 25 characters per second of media + 10; wherever "
             f"there is audio, jointly with {head} at weight {w} (each step ranks the LM's top "
             f"candidates by (1 - w) log p_LM + w log p_CTC).{words}")
+
+
+def speed_vote_description(block: dict) -> str:
+    vote = block.get("speed_vote")
+    if not vote:
+        return ""
+    speeds = ", ".join(f"{s:g}" for s in vote["speeds"])
+    return (f". Then the speed vote: the chunk is also searched played at {speeds} times its speed (resampled, the lip "
+            f"frames picked to match; {vote['search_beams']} beams each, no LM), and each word of the rescored "
+            "transcript is replaced or dropped where most of those searches' bests agree on something else (ties keep it)")
 
 
 def clean_cells(block: dict, decoded: dict, task: str, n_scales: int) -> str:
@@ -670,6 +720,9 @@ def main() -> None:
     ap.add_argument("--scale-search", action="append", default=[], metavar="sK=SEARCH:BEAMS",
                     help="under rescore, scale K searches SEARCH prefixes and the LM rescores BEAMS of them (coarser "
                          "scales spend less); written into the manifest")
+    ap.add_argument("--speed-vote", default=None, metavar="SPEED,SPEED:SEARCH",
+                    help="under rescore, also search each chunk played at these speeds (SEARCH prefixes each) and vote "
+                         "the rescored transcript word by word with their bests, e.g. 0.95,1.05:16; written into the manifest")
     ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)
@@ -680,6 +733,10 @@ def main() -> None:
         apply_report(a.from_report, a.bundle, a.run)
         return
     scale_search = parse_scale_search(a.scale_search)
+    try:
+        speed_vote = parse_speed_vote(a.speed_vote) if a.speed_vote else None
+    except ValueError as error:
+        raise SystemExit(f"--speed-vote: {error}") from None
     torch.set_num_threads(2)
     t0 = time.time()
     model, info = load_run(a.run)
@@ -718,14 +775,14 @@ def main() -> None:
                     model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
                     ctc_weight=float(cw), first=a.sweep_first, label=f" sweep {cw}/{ww}", word_lm=word_lm,
                     word_weight=float(ww), method=a.decoding, beams=a.beams, search_beams=a.search_beams,
-                    scale_search=scale_search, phonetic=phonetic)["wer"]
+                    scale_search=scale_search, phonetic=phonetic, speed_vote=speed_vote)["wer"]
                 for cw in ctc_grid for ww in word_grid}}
     w, ww = chosen_weights(a.ctc_weight, a.word_weight, ev.get("ctc_weight_sweep"))
     print(f"[eval] CTC weight {w}, word-LM weight {ww}")
     # every row decodes as the engine will: the chosen weights, the word LM included
     weights = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
     dec = {**weights, "method": a.decoding, "beams": a.beams, "search_beams": a.search_beams,
-           "scale_search": scale_search, "phonetic": phonetic}
+           "scale_search": scale_search, "phonetic": phonetic, "speed_vote": speed_vote}
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
     two_noises = [NOISES[0], NOISES[2]]
     ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" LM alone",
@@ -733,7 +790,7 @@ def main() -> None:
     if ww > 0:
         ev["no_word_lm"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" no word LM",
                                           ctc_weight=w, method=a.decoding, beams=a.beams, search_beams=a.search_beams,
-                                          scale_search=scale_search)
+                                          scale_search=scale_search, speed_vote=speed_vote)
     ends = sorted({0, len(scales) - 1})
     for other in (m for m in DECODING_METHODS if m != a.decoding and not (m == "beam" and a.beams < 2)):
         ev[other] = evaluate_model(model, seen, n, ends, ["asr", "avsr"], NOISES[:1], label=f" {other}",

@@ -187,7 +187,8 @@ def default_decoding(evaluated: dict | None) -> dict:
     width = evaluated.get("search_beams")
     return {"method": evaluated["method"], "beams": int(evaluated["beams"]),
             **({"search_beams": int(width)} if width is not None else {}),
-            **({"scale_search": evaluated["scale_search"]} if evaluated.get("scale_search") else {})}
+            **({"scale_search": evaluated["scale_search"]} if evaluated.get("scale_search") else {}),
+            **({"speed_vote": evaluated["speed_vote"]} if evaluated.get("speed_vote") else {})}
 
 
 PARITY_SEARCH = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
@@ -466,7 +467,12 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                      "CTC prefix beam search with the word LM over `search_beams` prefixes (default: "
                                      "`beams`), its `beams` best rescored by the LM (video-only: greedy); "
                                      "`scale_search`: the scales that search and rescore fewer (their own "
-                                     "`search_beams` and `beams`), so that a coarser scale costs less; 'greedy' / "
+                                     "`search_beams` and `beams`), so that a coarser scale costs less; `speed_vote`: "
+                                     "the chunk also searched played at each of `speeds` times its speed (resampled "
+                                     "linearly, the nearest lip frame to each new frame time) over `search_beams` "
+                                     "prefixes, each word of the rescored transcript replaced or dropped where more of "
+                                     "those searches' bests, aligned to it by word edits, agree on something else than "
+                                     "agree with it (live partials do not vote); 'greedy' / "
                                      "'beam' = the LM's own search with `beams`",
                      "no_repeat_ngram": NO_REPEAT_NGRAM,
                      "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way",

@@ -125,6 +125,22 @@ test('a malformed manifest says which field is wrong', async () => {
   editManifest(budgetOfBeam, (manifest) => (decodingRules(manifest).default = { method: 'beam', beams: 4, scale_search: { s0: { search_beams: 4, beams: 2 } } }));
   await expectProblem(budgetOfBeam, 'malformed-manifest', /decoding\.default\.scale_search applies to "rescore" only/);
 
+  const voteAtOne = copyOfTestBundle();
+  editManifest(voteAtOne, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, speed_vote: { speeds: [0.95, 1], search_beams: 16 } }));
+  await expectProblem(voteAtOne, 'malformed-manifest', /decoding\.default\.speed_vote\.speeds\[1\] must be a speed in \[0\.5, 2\] other than 1/);
+
+  const voteRepeated = copyOfTestBundle();
+  editManifest(voteRepeated, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, speed_vote: { speeds: [1.05, 1.05], search_beams: 16 } }));
+  await expectProblem(voteRepeated, 'malformed-manifest', /decoding\.default\.speed_vote\.speeds\[1\] repeats 1\.05/);
+
+  const voteWithoutSearch = copyOfTestBundle();
+  editManifest(voteWithoutSearch, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, speed_vote: { speeds: [0.95], search_beams: 0 } }));
+  await expectProblem(voteWithoutSearch, 'malformed-manifest', /decoding\.default\.speed_vote\.search_beams must be a positive integer/);
+
+  const voteOfBeam = copyOfTestBundle();
+  editManifest(voteOfBeam, (manifest) => (decodingRules(manifest).default = { method: 'beam', beams: 4, speed_vote: { speeds: [0.95], search_beams: 16 } }));
+  await expectProblem(voteOfBeam, 'malformed-manifest', /decoding\.default\.speed_vote applies to "rescore" only/);
+
   const rescoreWithoutCtc = copyOfTestBundle();
   editManifest(rescoreWithoutCtc, (manifest) => {
     delete decodingRules(manifest).ctc;

@@ -5,6 +5,7 @@ import { loadBundle } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { phoneNBest } from '../../electron/engine/phone-search.js';
 import { defaultDecoding, Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
+import { framesAt, playAt, voteWords, wordsOf } from '../../electron/engine/speed-vote.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
 import { engineTestUtterances, withBabble } from '../support/av-corpus.js';
 import { testBundleDirectory } from '../support/bundle.js';
@@ -199,6 +200,33 @@ test('joint CTC + LM decoding', async (t) => {
       assert.equal(partial.task, 'asr');
       assert.equal(partial.text, (await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } })).text);
     }
+  });
+
+  await t.test('the speed vote: the rescored transcript voted word by word with the chunk searched at other speeds', async () => {
+    const speedVote = { speeds: [0.9, 1.1], searchBeams: 8 };
+    const beams = 4;
+    let changed = 0;
+    for (const utterance of utterances.slice(0, 4)) {
+      const frames = { pixels: utterance.frames, count: utterance.frameCount };
+      for (const chunk of [{ pcm: utterance.pcm }, { pcm: utterance.pcm, frames }]) {
+        const plain = await recognizer.recognize(chunk, { scaleIndex: 0, decoding: { kind: 'rescore', beams } });
+        const voted = await recognizer.recognize(chunk, { scaleIndex: 0, decoding: { kind: 'rescore', beams, speedVote } });
+        // a ballot is the search's best at that speed, on the head the chunk's own search took: with one
+        // transcript to rescore, the LM has nothing to choose and the search's best stands
+        const ballots = [];
+        for (const speed of speedVote.speeds) {
+          const played = { pcm: playAt(utterance.pcm, speed), ...('frames' in chunk ? { frames: framesAt(frames, speed) } : {}) };
+          const searched = await recognizer.recognize(played, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 1, searchBeams: speedVote.searchBeams } });
+          assert.equal(searched.task, plain.task);
+          ballots.push(wordsOf(searched.text));
+        }
+        assert.deepEqual(wordsOf(voted.text), voteWords(wordsOf(plain.text), ballots), `${plain.task}: "${plain.text}" voted with ${JSON.stringify(ballots)}`);
+        if (voted.text !== plain.text) changed += 1;
+        assert.equal(voted.confidence, plain.confidence);
+        assert.ok(voted.timings.voteMs > 0 && plain.timings.voteMs === 0);
+      }
+    }
+    t.diagnostic(`the speed vote changed ${changed} of 8 transcripts`);
   });
 
   await t.test('in 0 dB babble, the face in view lowers the word error rate', async (sub) => {
