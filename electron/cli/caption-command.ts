@@ -35,6 +35,8 @@ export interface CaptionCommand {
   readonly beams: number | undefined;
   /** Of the CTC search under rescore; undefined: the bundle's (or `beams`). */
   readonly searchBeams: number | undefined;
+  /** Under rescore, vote with the chunk searched at the bundle's other playback speeds where its manifest has them. */
+  readonly speedVote: boolean;
   /** Undefined: the bundle's weight. */
   readonly ctcWeight: number | undefined;
   /** Undefined: the bundle's weight. */
@@ -177,7 +179,7 @@ export async function runCaptionCommand(command: CaptionCommand, output: Command
 }
 
 /** The search the command asked for: the bundle's default unless it named one, with its beams (per scale) unless it gave a count. */
-export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCommand, 'decoding' | 'beams' | 'searchBeams'>): Decoding {
+export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCommand, 'decoding' | 'beams' | 'searchBeams' | 'speedVote'>): Decoding {
   const fallback = manifest.decoding.defaultSearch;
   const method = command.decoding === 'auto' ? fallback.method : command.decoding;
   if (method === 'greedy') return { kind: 'greedy' };
@@ -187,5 +189,6 @@ export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCo
   const searchBeams = command.searchBeams ?? (fallback.searchBeams !== undefined && fallback.searchBeams >= beams ? fallback.searchBeams : undefined);
   // widths the command gives apply at every scale; the bundle's own keep its coarser scales' smaller budgets
   const scaleSearch = command.beams === undefined && command.searchBeams === undefined ? fallback.scaleSearch : undefined;
-  return { kind: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}) };
+  const speedVote = command.speedVote ? fallback.speedVote : undefined;
+  return { kind: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}), ...(speedVote ? { speedVote } : {}) };
 }

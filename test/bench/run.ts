@@ -126,8 +126,10 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   const joint = (bundle.manifest.decoding.ctc?.weight ?? 0) > 0;
   const words = bundle.wordLm !== undefined && (bundle.manifest.decoding.wordLm?.weight ?? 0) > 0;
   const search = bundle.manifest.decoding.defaultSearch;
+  // the speed vote's extra searches are part of the bundle's decoding, and of its time
+  const voted = search.speedVote ? `, voted at ${search.speedVote.speeds.join('/')}` : '';
   const rescoringLabel = (beams: number, searchBeams: number | undefined, withWords: boolean) =>
-    `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored`;
+    `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored${voted}`;
   const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean): DecodingRun => {
     const scaleSearch = search.scaleSearch;
     return {
@@ -141,6 +143,7 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
         beams,
         ...(searchBeams === undefined ? {} : { searchBeams }),
         ...(scaleSearch ? { scaleSearch } : {}),
+        ...(search.speedVote ? { speedVote: search.speedVote } : {}),
         ...(withWords ? {} : { wordWeight: 0 }),
       },
     };

@@ -45,6 +45,7 @@ test('usage mistakes exit with the usage code and say what is wrong', () => {
   assert.match(nestcap('caption', media, '--beams', '17').stderr, /--beams must be an integer from 1 to 16/);
   assert.match(nestcap('caption', media, '--beams', '8', '--search-beams', '4').stderr, /--search-beams must be an integer from 8 \(--beams\) to 256/);
   assert.match(nestcap('caption', media, '--decoding', 'beam', '--search-beams', '32').stderr, /--search-beams applies to --decoding rescore only/);
+  assert.match(nestcap('caption', media, '--decoding', 'greedy', '--no-speed-vote').stderr, /--no-speed-vote applies to --decoding rescore only/);
   assert.equal(nestcap('transcribe').code, ExitCode.usage);
   assert.equal(nestcap('caption', '--help').code, ExitCode.success);
 });
@@ -53,7 +54,7 @@ test('the search is the bundle\'s unless the command names one, with the bundle\
   const manifest = (method: SearchMethod, beams: number, searchBeams?: number) =>
     ({ decoding: { defaultSearch: { method, beams, ...(searchBeams === undefined ? {} : { searchBeams }) } } }) as unknown as BundleManifest;
   const rescoring = manifest('rescore', 6);
-  const none = { beams: undefined, searchBeams: undefined };
+  const none = { beams: undefined, searchBeams: undefined, speedVote: true };
   assert.deepEqual(chosenDecoding(rescoring, { ...none, decoding: 'auto' }), { kind: 'rescore', beams: 6 });
   assert.deepEqual(chosenDecoding(rescoring, { ...none, decoding: 'auto', beams: 3 }), { kind: 'rescore', beams: 3 });
   assert.deepEqual(chosenDecoding(rescoring, { ...none, decoding: 'greedy' }), { kind: 'greedy' });
@@ -72,6 +73,12 @@ test('the search is the bundle\'s unless the command names one, with the bundle\
   assert.deepEqual(chosenDecoding(laddered, { ...none, decoding: 'auto' }), { kind: 'rescore', beams: 8, searchBeams: 64, scaleSearch });
   assert.deepEqual(chosenDecoding(laddered, { ...none, decoding: 'auto', searchBeams: 32 }), { kind: 'rescore', beams: 8, searchBeams: 32 });
   assert.deepEqual(chosenDecoding(laddered, { ...none, decoding: 'auto', beams: 4 }), { kind: 'rescore', beams: 4, searchBeams: 64 });
+  // the bundle's speed vote stays with any widths, unless the command turns it off
+  const speedVote = { speeds: [0.95, 1.05], searchBeams: 16 };
+  const voting = { decoding: { defaultSearch: { method: 'rescore', beams: 8, searchBeams: 64, speedVote } } } as unknown as BundleManifest;
+  assert.deepEqual(chosenDecoding(voting, { ...none, decoding: 'auto', beams: 4 }), { kind: 'rescore', beams: 4, searchBeams: 64, speedVote });
+  assert.deepEqual(chosenDecoding(voting, { ...none, decoding: 'auto', speedVote: false }), { kind: 'rescore', beams: 8, searchBeams: 64 });
+  assert.deepEqual(chosenDecoding(voting, { ...none, decoding: 'greedy' }), { kind: 'greedy' });
 });
 
 test('an input that does not exist is named', () => {
