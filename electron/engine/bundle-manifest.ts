@@ -99,10 +99,15 @@ export interface DefaultSearch {
   readonly speedVote?: SpeedVote;
 }
 
-/** The extra playback speeds of the speed vote (1 is the rescored transcript itself), each searched over `searchBeams` prefixes. */
+/**
+ * The extra playback speeds of the speed vote (1 is the rescored transcript itself), each searched over
+ * `searchBeams` prefixes, at the scales (by id) in `scales` (undefined: every scale): its searches cost the
+ * same at every scale, and the coarser scales are there to cost less.
+ */
 export interface SpeedVote {
   readonly speeds: readonly number[];
   readonly searchBeams: number;
+  readonly scales?: readonly string[];
 }
 
 /** One scale's share of the rescoring search: the prefixes it keeps and the transcripts the LM rescores. */
@@ -293,11 +298,11 @@ function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, sc
     throw new ManifestError('decoding.default.search_beams', `must be at least decoding.default.beams (${beams}): the search finds the transcripts the LM rescores`);
   }
   const scaleSearch = rules.scale_search === undefined ? undefined : scaleSearchRules(rules.scale_search, scaleIds);
-  const speedVote = rules.speed_vote === undefined ? undefined : speedVoteRules(rules.speed_vote);
+  const speedVote = rules.speed_vote === undefined ? undefined : speedVoteRules(rules.speed_vote, scaleIds);
   return { method: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}), ...(speedVote ? { speedVote } : {}) };
 }
 
-function speedVoteRules(value: unknown): SpeedVote {
+function speedVoteRules(value: unknown, scaleIds: readonly string[]): SpeedVote {
   const field = 'decoding.default.speed_vote';
   const rules = object(value, field);
   const speeds = rules.speeds;
@@ -307,7 +312,15 @@ function speedVoteRules(value: unknown): SpeedVote {
     if (typeof speed !== 'number' || !(speed >= 0.5 && speed <= 2) || speed === 1) throw new ManifestError(`${field}.speeds[${index}]`, 'must be a speed in [0.5, 2] other than 1');
     if (speeds.indexOf(speed) !== index) throw new ManifestError(`${field}.speeds[${index}]`, `repeats ${speed}`);
   });
-  return { speeds: speeds as number[], searchBeams: positiveInteger(rules.search_beams, `${field}.search_beams`) };
+  const searchBeams = positiveInteger(rules.search_beams, `${field}.search_beams`);
+  if (rules.scales === undefined) return { speeds: speeds as number[], searchBeams };
+  const scales = rules.scales;
+  if (!Array.isArray(scales) || scales.length === 0) throw new ManifestError(`${field}.scales`, 'must be a non-empty list of scale ids');
+  scales.forEach((id: unknown, index) => {
+    if (typeof id !== 'string' || !scaleIds.includes(id)) throw new ManifestError(`${field}.scales[${index}]`, `is not one of the bundle's scales (${scaleIds.join(', ')})`);
+    if (scales.indexOf(id) !== index) throw new ManifestError(`${field}.scales[${index}]`, `repeats ${id}`);
+  });
+  return { speeds: speeds as number[], searchBeams, scales: scales as string[] };
 }
 
 function scaleSearchRules(value: unknown, scaleIds: readonly string[]): ReadonlyMap<string, ScaleSearchBudget> {

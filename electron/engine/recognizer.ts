@@ -48,7 +48,7 @@ export type Decoding = (
       readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget>;
       /**
        * Also search the chunk played at these speeds, and vote the rescored transcript word by word with their
-       * bests (see speed-vote.ts; the bundle's `decoding.default.speed_vote`). Needs the search's audio.
+       * bests, at the vote's scales (see speed-vote.ts; the bundle's `decoding.default.speed_vote`). Needs the search's audio.
        */
       readonly speedVote?: SpeedVote;
     }
@@ -288,7 +288,7 @@ export class Recognizer {
     const steps = Math.max(1, decoded.best.tokens.length);
     let text = this.#bundle.tokenizer.decode(decoded.best.tokens);
     let voteMs = 0;
-    if (nbest && decoding.kind === 'rescore' && decoding.speedVote) {
+    if (nbest && decoding.kind === 'rescore' && decoding.speedVote && (decoding.speedVote.scales?.includes(scale.id) ?? true)) {
       const voteStart = performance.now();
       const ballots = await this.#ballotsAtSpeeds(input, decoding.speedVote, { audioVisual, phoneSpec, audioHead: audioHead!, videoRate: scale.videoRate }, searchWeights);
       const pivot = wordsOf(text);

@@ -43,7 +43,7 @@ from .export import default_decoding, load_run, prefix_embeds
 from .model import AVModel, av_ctc_log_probs, compress, ctc_log_probs
 from .train import flat_lineage
 from .phones import Lexicon, PhoneticWordLM
-from .speedvote import check_speed_vote, frames_at, parse_speed_vote, play_at, vote
+from .speedvote import SpeedVote, check_speed_vote, frames_at, parse_speed_vote, play_at, vote
 from .wordlm import WordLM
 
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
@@ -113,13 +113,13 @@ def scale_tokens(model: AVModel, fa, fv, k: int, pool_from: int | None = None):
     return at, vt, model.lora.for_scale(pool_from)
 
 
-def other_speeds(model: AVModel, tok: CharTokenizer, ex: dict, speed_vote: tuple[tuple[float, ...], int], phonetic,
+def other_speeds(model: AVModel, tok: CharTokenizer, ex: dict, speed_vote: SpeedVote, phonetic,
                  ctc_weight: float, word_lm: WordLM | None, word_weight: float) -> dict[str, list[list[str]]]:
     """The speed vote's other ballots: per task with audio, the words of the search's best at each extra speed
     (the head the task's own search takes: phones where the model has them, audio-visual with video).
     The engine also skips a speed that leaves less audio than one token or fewer lip frames than one video
     token; the evaluation's utterances are seconds long, far from either."""
-    speeds, width = speed_vote
+    speeds, width, _ = speed_vote
     ballots: dict[str, list[list[str]]] = {"asr": [], "avsr": []}
     for speed in speeds:
         fa = model.audio(torch.from_numpy(play_at(ex["pcm"], speed))[None])
@@ -144,7 +144,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                    word_weight: float = 0.0, method: str = "rescore", beams: int = 8, pad: float = 0.0,
                    phonetic=None, search_beams: int | None = None,
                    scale_search: dict[int, tuple[int, int]] | None = None,
-                   speed_vote: tuple[tuple[float, ...], int] | None = None) -> dict:
+                   speed_vote: SpeedVote | None = None) -> dict:
     """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``, decoded as the engine does.
     ``method``: "rescore" (CTC prefix beam search with the word LM over ``search_beams`` prefixes, default
     ``beams``, its ``beams`` best rescored by the LM),
@@ -160,9 +160,10 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     audio-visual ones likewise the audio-visual phone head where the model has one (``avcharsearch/``).
     ``scale_search`` (rescore only): scale index -> (search beams, beams rescored) where a scale searches
     narrower and rescores fewer than the rest (the engine's per-scale budget); the ``search/`` keys are the
-    default width's.  ``speed_vote`` (rescore only): (extra speeds, search beams): each task with audio also
-    searches the chunk played at each extra speed (speedvote.py), and its rescored transcript is voted word by
-    word with those searches' bests, as the engine does with the manifest's ``decoding.default.speed_vote``."""
+    default width's.  ``speed_vote`` (rescore only): at the scales it names (all where it names none) each task
+    with audio also searches the chunk played at each extra speed (speedvote.py), and its rescored transcript is
+    voted word by word with those searches' bests, as the engine does with the manifest's
+    ``decoding.default.speed_vote``."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
@@ -173,7 +174,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             raise ValueError(f"scale_search {k}: ({w_k}, {b_k}) needs a scale of the model and 1 <= beams <= search beams")
     speed_vote = speed_vote if method == "rescore" and ctc_weight > 0 else None
     if speed_vote:
-        check_speed_vote(*speed_vote)
+        check_speed_vote(speed_vote)
+        speed_vote = speed_vote if any(speed_vote.votes_at(k) for k in scales) else None
     scores = Scores()
     timing: dict = {}
     media_s = 0.0
@@ -239,7 +241,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                         w_k, b_k = scale_search.get(k, (width, beams))
                         task_nbest = searches(w_k)[3 if task == "avsr" else 1][:b_k]
                         hyp = tok.decode(rescore(model, tok, prefix, lora, task_nbest, ctc_weight, word_weight))
-                        if voters is not None:
+                        if voters is not None and speed_vote.votes_at(k):
                             hyp = " ".join(vote(hyp.split(), voters[task]))
                     elif method == "beam" and beams > 1:
                         hyp = beam_search(model, tok, prefix, lora, beams, max_len, audio_ctc_or_none, ctc_weight,
@@ -258,7 +260,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
            "method": method, "beams": beams, **({"search_beams": width} if method == "rescore" else {}),
            **({"scale_search": {f"s{k}": {"search_beams": w_k, "beams": b_k} for k, (w_k, b_k) in sorted(scale_search.items())}}
               if scale_search else {}),
-           **({"speed_vote": {"speeds": list(speed_vote[0]), "search_beams": speed_vote[1]}} if speed_vote else {}),
+           **({"speed_vote": speed_vote.to_json()} if speed_vote else {}),
            "padding_seconds": pad,
            "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in scores.all.items():
@@ -428,7 +430,10 @@ def method_name(block: dict) -> str:
 
 def speed_vote_name(block: dict) -> str:
     vote = block.get("speed_vote")
-    return f", voted with speeds {'/'.join(f'{s:g}' for s in vote['speeds'])}" if vote else ""
+    if not vote:
+        return ""
+    where = f" at {', '.join(vote['scales'])}" if vote.get("scales") else ""
+    return f", voted with speeds {'/'.join(f'{s:g}' for s in vote['speeds'])}{where}"
 
 
 def decoding_description(block: dict) -> str:
@@ -465,9 +470,11 @@ def speed_vote_description(block: dict) -> str:
     if not vote:
         return ""
     speeds = ", ".join(f"{s:g}" for s in vote["speeds"])
-    return (f". Then the speed vote: the chunk is also searched played at {speeds} times its speed (resampled, the lip "
-            f"frames picked to match; {vote['search_beams']} beams each, no LM), and each word of the rescored "
-            "transcript is replaced or dropped where most of those searches' bests agree on something else (ties keep it)")
+    where = f"at {', '.join(vote['scales'])}" if vote.get("scales") else "at every scale"
+    return (f". Then the speed vote ({where}): the chunk is also searched played at {speeds} times its speed (resampled, "
+            f"the lip frames picked to match; {vote['search_beams']} beams each, no LM), and each word of the rescored "
+            "transcript is replaced or dropped where more of those searches' bests agree on something else than agree "
+            "with it")
 
 
 def clean_cells(block: dict, decoded: dict, task: str, n_scales: int) -> str:
@@ -720,9 +727,10 @@ def main() -> None:
     ap.add_argument("--scale-search", action="append", default=[], metavar="sK=SEARCH:BEAMS",
                     help="under rescore, scale K searches SEARCH prefixes and the LM rescores BEAMS of them (coarser "
                          "scales spend less); written into the manifest")
-    ap.add_argument("--speed-vote", default=None, metavar="SPEED,SPEED:SEARCH",
+    ap.add_argument("--speed-vote", default=None, metavar="SPEED,SPEED:SEARCH[@sK,sK]",
                     help="under rescore, also search each chunk played at these speeds (SEARCH prefixes each) and vote "
-                         "the rescored transcript word by word with their bests, e.g. 0.95,1.05:16; written into the manifest")
+                         "the rescored transcript word by word with their bests, at the scales named after @ (default: "
+                         "every scale), e.g. 0.95,1.05:16@s0,s1; written into the manifest")
     ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)

@@ -472,7 +472,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                      "linearly, the nearest lip frame to each new frame time) over `search_beams` "
                                      "prefixes, each word of the rescored transcript replaced or dropped where more of "
                                      "those searches' bests, aligned to it by word edits, agree on something else than "
-                                     "agree with it (live partials do not vote); 'greedy' / "
+                                     "agree with it, at the scales in `scales` (default: every scale; live partials do "
+                                     "not vote); 'greedy' / "
                                      "'beam' = the LM's own search with `beams`",
                      "no_repeat_ngram": NO_REPEAT_NGRAM,
                      "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way",

@@ -10,7 +10,25 @@ add one.  The engine does the same (electron/engine/speed-vote.ts); the test fix
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+
+
+class SpeedVote(NamedTuple):
+    """The extra speeds, the prefixes each one's search keeps, and the scales (indexes) that vote; None: every
+    scale.  The coarser scales are there to cost less, and the vote's searches cost the same at every scale."""
+
+    speeds: tuple[float, ...]
+    search_beams: int
+    scales: tuple[int, ...] | None = None
+
+    def votes_at(self, scale: int) -> bool:
+        return self.scales is None or scale in self.scales
+
+    def to_json(self) -> dict:
+        return {"speeds": list(self.speeds), "search_beams": self.search_beams,
+                **({} if self.scales is None else {"scales": [f"s{k}" for k in self.scales]})}
 
 # A speed's playback is an integer number of samples and frames; both sides round the same way.
 
@@ -77,20 +95,33 @@ def vote(pivot: list[str], others: list[list[str]]) -> list[str]:
     return out
 
 
-def parse_speed_vote(spec: str) -> tuple[tuple[float, ...], int]:
-    """``SPEED,SPEED:SEARCH`` (e.g. ``0.95,1.05:16``): the extra speeds and the prefixes each searches."""
+def parse_speed_vote(spec: str) -> SpeedVote:
+    """``SPEED,SPEED:SEARCH[@sK,sK]`` (e.g. ``0.95,1.05:16@s0,s1``): the extra speeds, the prefixes each
+    searches, and the scales that vote (default: every scale)."""
     try:
-        speeds_text, search_text = spec.split(":", 1)
+        body, at, scales_text = spec.partition("@")
+        speeds_text, search_text = body.split(":", 1)
         speeds = tuple(float(s) for s in speeds_text.split(","))
         search = int(search_text)
+        scales = None
+        if at:
+            if not all(name.startswith("s") for name in scales_text.split(",")):
+                raise ValueError
+            scales = tuple(int(name[1:]) for name in scales_text.split(","))
     except ValueError:
-        raise ValueError(f"speed vote {spec!r}: expected SPEED,SPEED:SEARCH, e.g. 0.95,1.05:16") from None
-    check_speed_vote(speeds, search)
-    return speeds, search
+        raise ValueError(f"speed vote {spec!r}: expected SPEED,SPEED:SEARCH[@sK,sK], e.g. 0.95,1.05:16@s0,s1") from None
+    vote_spec = SpeedVote(speeds, search, scales)
+    check_speed_vote(vote_spec)
+    return vote_spec
 
 
-def check_speed_vote(speeds: tuple[float, ...], search: int) -> None:
+def check_speed_vote(vote_spec: SpeedVote, n_scales: int | None = None) -> None:
+    speeds = vote_spec.speeds
     if not speeds or any(not (0.5 <= s <= 2.0) or s == 1.0 for s in speeds) or len(set(speeds)) != len(speeds):
         raise ValueError(f"speed vote speeds {speeds}: need distinct speeds in [0.5, 2], other than 1.0 (the pivot)")
-    if search < 1:
-        raise ValueError(f"speed vote search {search}: needs at least one prefix")
+    if vote_spec.search_beams < 1:
+        raise ValueError(f"speed vote search {vote_spec.search_beams}: needs at least one prefix")
+    scales = vote_spec.scales
+    if scales is not None and (not scales or len(set(scales)) != len(scales) or min(scales) < 0
+                               or (n_scales is not None and max(scales) >= n_scales)):
+        raise ValueError(f"speed vote scales {scales}: need distinct scales of the model")

@@ -11,7 +11,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from nestcap_av.speedvote import align, check_speed_vote, frames_at, parse_speed_vote, play_at, vote  # noqa: E402
+from nestcap_av.speedvote import SpeedVote, align, check_speed_vote, frames_at, parse_speed_vote, play_at, vote  # noqa: E402
 
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "speed_vote_cases.json")
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "hat", "it's"]
@@ -86,12 +86,18 @@ class SpeedVoteTest(unittest.TestCase):
         self.assertEqual(frames_at(frames, 0.8)[:, 0, 0].tolist(), [0, 1, 2, 2, 3, 4, 5, 6, 6, 7, 8, 9])
 
     def test_speed_vote_options_are_checked(self):
-        self.assertEqual(parse_speed_vote("0.95,1.05:16"), ((0.95, 1.05), 16))
-        for bad in ("1.0,1.05:16", "0.95:0", "0.95,0.95:8", "3:8", "0.9", "a:b"):
+        self.assertEqual(parse_speed_vote("0.95,1.05:16"), SpeedVote((0.95, 1.05), 16, None))
+        vote_spec = parse_speed_vote("0.95,1.05:16@s0,s1")
+        self.assertEqual(vote_spec, SpeedVote((0.95, 1.05), 16, (0, 1)))
+        self.assertEqual([vote_spec.votes_at(k) for k in range(4)], [True, True, False, False])
+        self.assertEqual(vote_spec.to_json(), {"speeds": [0.95, 1.05], "search_beams": 16, "scales": ["s0", "s1"]})
+        for bad in ("1.0,1.05:16", "0.95:0", "0.95,0.95:8", "3:8", "0.9", "a:b", "0.95:8@", "0.95:8@0", "0.95:8@s0,s0"):
             with self.assertRaises(ValueError, msg=bad):
                 parse_speed_vote(bad)
         with self.assertRaises(ValueError):
-            check_speed_vote((), 8)
+            check_speed_vote(SpeedVote((), 8))
+        with self.assertRaises(ValueError):
+            check_speed_vote(SpeedVote((0.95,), 8, (4,)), 4)
 
     def test_the_engine_cases_are_this_vote(self):
         """The committed cases are what this implementation gives, so the engine's test checks the same vote."""

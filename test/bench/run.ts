@@ -127,23 +127,24 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   const words = bundle.wordLm !== undefined && (bundle.manifest.decoding.wordLm?.weight ?? 0) > 0;
   const search = bundle.manifest.decoding.defaultSearch;
   // the speed vote's extra searches are part of the bundle's decoding, and of its time
-  const voted = search.speedVote ? `, voted at ${search.speedVote.speeds.join('/')}` : '';
-  const rescoringLabel = (beams: number, searchBeams: number | undefined, withWords: boolean) =>
-    `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored${voted}`;
+  const vote = search.speedVote;
+  const votesAt = (scaleId: string) => vote !== undefined && (vote.scales?.includes(scaleId) ?? true);
+  const rescoringLabel = (beams: number, searchBeams: number | undefined, withWords: boolean, voted: boolean) =>
+    `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored${voted ? `, voted at ${vote!.speeds.join('/')}` : ''}`;
   const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean): DecodingRun => {
     const scaleSearch = search.scaleSearch;
     return {
-      label: rescoringLabel(beams, searchBeams, withWords),
+      label: rescoringLabel(beams, searchBeams, withWords, vote !== undefined),
       labelAt: (scaleId) => {
         const budget = scaleSearch?.get(scaleId);
-        return budget ? rescoringLabel(budget.beams, budget.searchBeams, withWords) : rescoringLabel(beams, searchBeams, withWords);
+        return rescoringLabel(budget?.beams ?? beams, budget ? budget.searchBeams : searchBeams, withWords, votesAt(scaleId));
       },
       decoding: {
         kind: 'rescore',
         beams,
         ...(searchBeams === undefined ? {} : { searchBeams }),
         ...(scaleSearch ? { scaleSearch } : {}),
-        ...(search.speedVote ? { speedVote: search.speedVote } : {}),
+        ...(vote ? { speedVote: vote } : {}),
         ...(withWords ? {} : { wordWeight: 0 }),
       },
     };

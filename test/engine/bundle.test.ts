@@ -137,6 +137,10 @@ test('a malformed manifest says which field is wrong', async () => {
   editManifest(voteWithoutSearch, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, speed_vote: { speeds: [0.95], search_beams: 0 } }));
   await expectProblem(voteWithoutSearch, 'malformed-manifest', /decoding\.default\.speed_vote\.search_beams must be a positive integer/);
 
+  const voteAtNoScale = copyOfTestBundle();
+  editManifest(voteAtNoScale, (manifest) => (decodingRules(manifest).default = { method: 'rescore', beams: 8, speed_vote: { speeds: [0.95], search_beams: 16, scales: ['s0', 's9'] } }));
+  await expectProblem(voteAtNoScale, 'malformed-manifest', /decoding\.default\.speed_vote\.scales\[1\] is not one of the bundle's scales \(s0, /);
+
   const voteOfBeam = copyOfTestBundle();
   editManifest(voteOfBeam, (manifest) => (decodingRules(manifest).default = { method: 'beam', beams: 4, speed_vote: { speeds: [0.95], search_beams: 16 } }));
   await expectProblem(voteOfBeam, 'malformed-manifest', /decoding\.default\.speed_vote applies to "rescore" only/);

@@ -224,6 +224,10 @@ test('joint CTC + LM decoding', async (t) => {
         if (voted.text !== plain.text) changed += 1;
         assert.equal(voted.confidence, plain.confidence);
         assert.ok(voted.timings.voteMs > 0 && plain.timings.voteMs === 0);
+        // a scale the vote does not name decodes as without it
+        const elsewhere = await recognizer.recognize(chunk, { scaleIndex: 0, decoding: { kind: 'rescore', beams, speedVote: { ...speedVote, scales: [bundle.manifest.scales[coarsest]!.id] } } });
+        assert.equal(elsewhere.text, plain.text);
+        assert.equal(elsewhere.timings.voteMs, 0);
       }
     }
     t.diagnostic(`the speed vote changed ${changed} of 8 transcripts`);
