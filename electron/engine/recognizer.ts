@@ -142,6 +142,13 @@ interface WordFusion {
   elapsedMs: number;
 }
 
+/** The weights of a CTC prefix beam search with the word LM (the word LM itself where the character search fuses it). */
+interface SearchWeights {
+  readonly ctcWeight: number;
+  readonly wordWeight: number;
+  readonly words: WordFusion | undefined;
+}
+
 /** What ranks the LM's candidates besides the LM itself; either part may be absent. */
 interface Scoring {
   readonly ctc: JointScoring | undefined;
@@ -317,7 +324,7 @@ export class Recognizer {
   }
 
   /** The N best of the CTC prefix beam search with the word LM: over the phone head (spelled) or the character head. */
-  #nbestOf(logProbs: Ort.Tensor, phones: boolean, beams: number, weights: { readonly ctcWeight: number; readonly wordWeight: number; readonly words: WordFusion | undefined }): NBestEntry[] {
+  #nbestOf(logProbs: Ort.Tensor, phones: boolean, beams: number, weights: SearchWeights): NBestEntry[] {
     const [, frames, symbols] = logProbs.dims as [number, number, number];
     const { manifest, tokenizer } = this.#bundle;
     const data = logProbs.data as Float32Array;
@@ -338,7 +345,7 @@ export class Recognizer {
     input: ChunkInput,
     vote: SpeedVote,
     heads: { readonly audioVisual: AudioVisualCtcSpec | undefined; readonly phoneSpec: BundleManifest['decoding']['phones']; readonly audioHead: string; readonly videoRate: number },
-    weights: { readonly ctcWeight: number; readonly wordWeight: number; readonly words: WordFusion | undefined },
+    weights: SearchWeights,
   ): Promise<string[][]> {
     const { manifest, sessions, tokenizer } = this.#bundle;
     const ballots: string[][] = [];

@@ -125,12 +125,13 @@ def other_speeds(model: AVModel, tok: CharTokenizer, ex: dict, speed_vote: Speed
         fa = model.audio(torch.from_numpy(play_at(ex["pcm"], speed))[None])
         fv = model.video(torch.from_numpy(frames_at(ex["frames"], speed).astype(np.float32))[None])
         for task in ballots:
-            audio_visual = task == "avsr"
+            # without an audio-visual head, audio-visual chunks search what audio-only ones do (as the engine)
+            audio_visual = task == "avsr" and model.ctc_av is not None
             if phonetic is not None and model.ctc_p is not None and (not audio_visual or model.ctc_avp is not None):
                 lp = (av_ctc_log_probs(model, fa, fv, phones=True) if audio_visual else ctc_log_probs(model.ctc_p, fa))
                 nbest = phone_nbest(lp[0].numpy().astype(np.float64), phonetic, tok, width, ctc_weight, word_weight)
             else:
-                lp = audio_visual_ctc(model, fa, fv) if audio_visual and model.ctc_av is not None else audio_ctc(model, fa)
+                lp = audio_visual_ctc(model, fa, fv) if audio_visual else audio_ctc(model, fa)
                 nbest = ctc_prefix_beam(lp, tok, width, ctc_weight, word_lm, word_weight)
             if nbest:  # a search that finds nothing casts no ballot, as in the engine
                 ballots[task].append(tok.decode(nbest[0].tokens).split())
