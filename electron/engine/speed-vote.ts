@@ -5,7 +5,7 @@
  * speeds' errors differ, so a word vote removes some (native-models/README.md has the measurements).
  * The transcript at speed 1 is the pivot: a word changes only where more of the other speeds agree on
  * something else than agree with it, so the vote replaces or drops words and never adds one.
- * nestcap_av/speedvote.py does the same; test/fixtures/speed-vote.json holds cases both must agree on.
+ * native-models/nestcap_av/speedvote.py does the same; native-models/tests/speed_vote_cases.json holds cases both must agree on.
  */
 
 /** `pcm` played `speed` times as fast, by linear interpolation between samples. */
