@@ -83,6 +83,8 @@ class ModelConfig:
     av_ctc_dim: int = 0
     # symbols of the audio encoder's phone CTC head (0 = none; see phones.py); runs saved before it load with 0
     phone_vocab: int = 0
+    # a phone CTC head on the video encoder too (training only: what lip shapes show is phones, not spellings)
+    video_phone_head: bool = False
 
 
 @dataclass
@@ -106,6 +108,7 @@ class TrainConfig:
     enc_modalities: str = "av"
     # weight of the phone CTC loss beside the character CTC loss in the encoder stage (0 = no phone head)
     phone_ctc: float = 0.0
+    video_phone_ctc: float = 0.0  # weight of the video encoder's phone CTC loss (needs video_phone_head)
     # stage 3 (AV): train only projectors, LoRA and MoME on frozen encoders, as Llama-MTSK does
     freeze_encoders: bool = False
     init_from: str = ""  # a run whose LM and encoders seed this one

@@ -47,7 +47,7 @@ class ErrorCounts:
 @torch.no_grad()
 def check_range(model, tok: CharTokenizer, split: Split, first: int, count: int, word_lm: WordLM | None,
                 ctc_weight: float, word_weight: float, beams: int,
-                phonetic: PhoneticWordLM | None = None) -> dict[str, ErrorCounts]:
+                phonetic: PhoneticWordLM | None = None, lexicon: Lexicon | None = None) -> dict[str, ErrorCounts]:
     """Error counts per row ("<head>, <condition>") over utterances ``first`` .. ``first + count - 1``."""
     rows: dict[str, ErrorCounts] = {}
     ptok = PhoneTokenizer()
@@ -58,7 +58,20 @@ def check_range(model, tok: CharTokenizer, split: Split, first: int, count: int,
     for i in range(first, min(first + count, len(split))):
         reference = normalise(split.rows[i]["transcript"])
         fv = model.video(torch.from_numpy(split.frames(i).astype(np.float32))[None])
-        add("video, clean", reference, ctc_greedy(ctc_log_probs(model.ctc_v, fv)[0].numpy(), tok))
+        video_log_probs = ctc_log_probs(model.ctc_v, fv)[0].numpy()
+        add("video, clean", reference, ctc_greedy(video_log_probs, tok))
+        if word_lm is not None:
+            best = ctc_prefix_beam(video_log_probs.astype(np.float64), tok, beams, ctc_weight, word_lm, word_weight)[0]
+            add("video search, clean", reference, tok.decode(best.tokens))
+        if model.ctc_vp is not None:  # cells of the greedy row count phones (as characters) and pronunciations
+            phone_log_probs = ctc_log_probs(model.ctc_vp, fv)[0].numpy().astype(np.float64)
+            reference_phones = lexicon.transcript(reference) if lexicon is not None else None
+            if reference_phones:
+                rows.setdefault("video phones, clean", ErrorCounts()).add(
+                    reference_phones, ctc_greedy(phone_log_probs, ptok))
+            if phonetic is not None and word_lm is not None:
+                best = ctc_prefix_beam(phone_log_probs, ptok, beams, ctc_weight, phonetic.lm, word_weight)[0]
+                add("video phone search, clean", reference, phonetic.spell(ptok.decode(best.tokens)))
         for name, snr in CONDITIONS:
             pcm = split.pcm(i)
             if snr is not None:  # seeded by the utterance, so every run hears the same noise
@@ -114,9 +127,10 @@ def main() -> None:
     roi = info["model"]["roi"]
     word_lm = WordLM.from_corpus(a.corpus) if a.search else None
     phonetic = None
-    if model.ctc_p is not None and word_lm is not None:
+    lexicon = Lexicon.for_corpus(a.corpus) if model.ctc_p is not None or model.ctc_vp is not None else None
+    if lexicon is not None and word_lm is not None:
         with open(f"{a.corpus}/lm_text.txt", encoding="utf-8") as f:
-            phonetic = PhoneticWordLM.from_text(f.read().splitlines(), Lexicon.for_corpus(a.corpus), word_lm)
+            phonetic = PhoneticWordLM.from_text(f.read().splitlines(), lexicon, word_lm)
     ranges = [("train", "train", 0, a.train), ("seen", "eval_seen", a.seen_first, a.seen),
               ("held-out", "eval_heldout", a.heldout_first, a.heldout)]
     results: dict[str, dict[str, ErrorCounts]] = {}
@@ -124,7 +138,7 @@ def main() -> None:
         split = Split(a.corpus, split_name, roi)
         last = min(first + count, len(split)) - 1
         results[f"{name} {first}–{last}"] = check_range(model, tok, split, first, count, word_lm, a.ctc_weight,
-                                                        a.word_weight, a.beams, phonetic)
+                                                        a.word_weight, a.beams, phonetic, lexicon)
     print(f"devcheck of {a.run} on {a.corpus} (CER / WER %)\n")
     print("\n".join(table(results)))
 

@@ -396,6 +396,7 @@ class AVModel(nn.Module):
         self.ctc_p = nn.Linear(cfg.audio_dim, 2 * cfg.phone_vocab) if cfg.phone_vocab > 0 else None
         # the same correction for the phone head, trained beside the character one (stage 4)
         self.ctc_avp = AVCTCHead(cfg, cfg.phone_vocab) if cfg.av_ctc_dim > 0 and cfg.phone_vocab > 0 else None
+        self.ctc_vp = nn.Linear(cfg.video_dim, 2 * cfg.phone_vocab) if cfg.video_phone_head and cfg.phone_vocab else None
 
     def freeze_lm(self) -> None:
         for name, p in self.lm.named_parameters():
@@ -404,7 +405,7 @@ class AVModel(nn.Module):
     def freeze_encoders(self) -> None:
         """As the research freezes its pre-trained Whisper and AV-HuBERT encoders: only projectors, LoRA
         (and MoME) learn in the AV stage."""
-        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p):
+        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp):
             for p in mod.parameters() if mod is not None else ():
                 p.requires_grad = False
 
@@ -418,11 +419,11 @@ class AVModel(nn.Module):
         return [p for mod in (self.audio, self.ctc_a, self.ctc_p) if mod is not None for p in mod.parameters()]
 
     def video_parameters(self) -> list[nn.Parameter]:
-        return [p for mod in (self.video, self.ctc_v) for p in mod.parameters()]
+        return [p for mod in (self.video, self.ctc_v, self.ctc_vp) if mod is not None for p in mod.parameters()]
 
     def encoder_parameters(self) -> list[nn.Parameter]:
-        return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p) if mod is not None
-                for p in mod.parameters()]
+        return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp)
+                if mod is not None for p in mod.parameters()]
 
     def audio_tokens(self, feats: torch.Tensor, k: int) -> torch.Tensor:
         return self.proj_a[k](compress(feats, self.cfg.scales[k][0], self.cfg.compression))

@@ -247,7 +247,9 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
     model.train()
     n = len(split)
     weights = family_weights(split, tc.family_boost)
-    phones = PhoneTargets(tc.corpus) if model.ctc_p is not None and tc.phone_ctc > 0 and not video_only else None
+    audio_phones = model.ctc_p is not None and tc.phone_ctc > 0 and not video_only
+    video_phones = model.ctc_vp is not None and tc.video_phone_ctc > 0 and not audio_only
+    phones = PhoneTargets(tc.corpus) if audio_phones or video_phones else None
     while state["step"] < tc.enc_steps:
         step = state["step"]
         rng = np.random.default_rng([tc.seed, 10_000_000 + step])
@@ -256,30 +258,35 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         for g in opt.param_groups:
             g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
         mel_augment = (lambda mel, r=rng: spec_augment(mel, r)) if tc.spec_augment else None
-        lp = None
+        lp = lvp = None
         if audio_only:
             enc_a, a_len = encode_audio(model, b, mel_augment)
             loss = la = ctc_loss(model.ctc_a, tok, b["texts"], enc_a, a_len)
-            if phones is not None:
+            if audio_phones:
                 lp = phones.loss(model.ctc_p, b["texts"], enc_a, a_len)
                 loss = loss + tc.phone_ctc * lp
         elif video_only:
             v_len = b["frame_len"]
-            loss = lv = ctc_loss(model.ctc_v, tok, b["texts"], model.video(b["frames"], v_len), v_len)
+            enc_v = model.video(b["frames"], v_len)
+            loss = lv = ctc_loss(model.ctc_v, tok, b["texts"], enc_v, v_len)
         else:
             enc_a, a_len, enc_v, v_len = encode_batch(model, b, frozen=False, mel_augment=mel_augment)
             la, lv = ctc_losses(model, tok, b["texts"], enc_a, a_len, enc_v, v_len)
             loss = la + lv
-            if phones is not None:
+            if audio_phones:
                 lp = phones.loss(model.ctc_p, b["texts"], enc_a, a_len)
                 loss = loss + tc.phone_ctc * lp
+        if video_phones:
+            lvp = phones.loss(model.ctc_vp, b["texts"], enc_v, v_len)
+            loss = loss + tc.video_phone_ctc * lvp
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
             rec = {"stage": "enc", "step": step, "t": round(state["seconds"], 1),
                    **({} if video_only else {"ctc_a": round(la.item(), 4)}),
                    **({} if audio_only else {"ctc_v": round(lv.item(), 4)}),
-                   **({} if lp is None else {"ctc_p": round(lp.item(), 4)})}
+                   **({} if lp is None else {"ctc_p": round(lp.item(), 4)}),
+                   **({} if lvp is None else {"ctc_vp": round(lvp.item(), 4)})}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
@@ -617,7 +624,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         # the seeded weights were trained on the earlier run's input normalisation: keep it
         with open(os.path.join(tc.init_from, "config.json"), encoding="utf-8") as f:
             init_norms = json.load(f)["norms"]
-        seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.", "ctc_p.")
+        seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.", "ctc_p.", "ctc_vp.")
         init = {k: v for k, v in torch.load(os.path.join(tc.init_from, "last.pt"), map_location="cpu")["model"].items()
                 if k.startswith(seeded)}
         if tc.init_adapters_from:  # warm start for a model that is not part of an equal-budget comparison
@@ -850,6 +857,9 @@ def main() -> None:
     ap.add_argument("--phone-ctc", type=float, default=TrainConfig.phone_ctc,
                     help="weight of a phone CTC head's loss in the encoder stage (0 = none; the head is seeded "
                          "from --init-from when that run has one)")
+    ap.add_argument("--video-phone-ctc", type=float, default=TrainConfig.video_phone_ctc,
+                    help="weight of a phone CTC head's loss on the video encoder in the encoder stage (0 = none; "
+                         "training only, like the video encoder's character head)")
     ap.add_argument("--family-boost", action="append", default=[],
                     help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
     a = ap.parse_args()
@@ -869,7 +879,7 @@ def main() -> None:
                      p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
                      spec_augment=a.spec_augment, p_noise=a.p_noise, snr_choices=snrs,
                      extra_splits=tuple(a.extra_split), phone_ctc=a.phone_ctc,
-                     family_boost=boost)
+                     video_phone_ctc=a.video_phone_ctc, family_boost=boost)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
                      encoder_conv_kernel=a.encoder_conv_kernel)
@@ -897,8 +907,10 @@ def main() -> None:
     mc.video_grid = a.video_grid or mc.video_grid
     if a.fixed_scale >= 0:
         mc.lora_variant = "MS"
-    if a.phone_ctc > 0:
+    if a.phone_ctc > 0 or a.video_phone_ctc > 0:
         mc.phone_vocab = len(PhoneTokenizer())
+    if a.video_phone_ctc > 0:
+        mc.video_phone_head = True
     if a.fusion_steps > 0:
         mc.av_ctc_dim = a.fusion_dim if not a.tiny else 32
     train(tc, mc, lm_from=a.lm_from)

@@ -219,6 +219,20 @@ class TrainingOptionTests(unittest.TestCase):
         self.assertTrue(torch.equal(other.ctc_av.inp.weight, m.ctc_av.inp.weight))
         self.assertIsNone(AVModel(tiny(av_ctc_dim=32)).ctc_avp)  # runs without the phone head load as before
 
+    def test_the_video_phone_head_is_a_video_parameter_frozen_with_the_encoders(self):
+        from nestcap_av.model import ctc_log_probs
+
+        self.assertIsNone(AVModel(tiny(phone_vocab=50)).ctc_vp)  # only where a run asks for it
+        m = AVModel(tiny(phone_vocab=50, video_phone_head=True))
+        fv = torch.randn(1, 22, 32)
+        self.assertEqual(ctc_log_probs(m.ctc_vp, fv).shape, (1, 44, 50))
+        head = {id(p) for p in m.ctc_vp.parameters()}
+        self.assertTrue(head <= {id(p) for p in m.video_parameters()})
+        self.assertTrue(head <= {id(p) for p in m.encoder_parameters()})
+        self.assertFalse(head & {id(p) for p in m.audio_parameters()})
+        m.freeze_encoders()
+        self.assertFalse(any(p.requires_grad for p in m.ctc_vp.parameters()))
+
     def test_ctc_losses_are_per_character_and_finite(self):
         from nestcap_av.train import ctc_losses
 
