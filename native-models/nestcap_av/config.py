@@ -85,6 +85,9 @@ class ModelConfig:
     phone_vocab: int = 0
     # a phone CTC head on the video encoder too (training only: what lip shapes show is phones, not spellings)
     video_phone_head: bool = False
+    # a frame-level viseme classifier on the video encoder (training only: the corpus knows which mouth shape
+    # every frame shows, a denser and easier target than any transcript)
+    video_viseme_head: bool = False
 
 
 @dataclass
@@ -109,6 +112,7 @@ class TrainConfig:
     # weight of the phone CTC loss beside the character CTC loss in the encoder stage (0 = no phone head)
     phone_ctc: float = 0.0
     video_phone_ctc: float = 0.0  # weight of the video encoder's phone CTC loss (needs video_phone_head)
+    video_viseme: float = 0.0  # weight of the video encoder's per-frame viseme loss (needs video_viseme_head)
     # stage 3 (AV): train only projectors, LoRA and MoME on frozen encoders, as Llama-MTSK does
     freeze_encoders: bool = False
     init_from: str = ""  # a run whose LM and encoders seed this one

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .config import FPS, SAMPLE_RATE
+from .render import viseme_labels
 from .tts import resample
 
 SPECIALS = ["<pad>", "<bos>", "<eos>", "<audio>", "</audio>", "<video>", "</video>", "<asr>", "<vsr>", "<avsr>", "<unk>"]
@@ -308,12 +309,18 @@ def make_example(split: SplitLike, i: int, rng: np.random.Generator, task: str, 
                  pad: tuple[float, float] = (0.0, 0.0), formant: float = 1.0) -> dict:
     x = split.pcm(i)
     v = split.frames(i)
+    row = split.rows[i]
+    # the re-timing and padding only pick and hold frames: done on frame indices, they apply to the video
+    # and to its per-frame viseme labels alike
+    shown = np.arange(v.shape[0])
     if speed != 1.0:
-        x, v = speed_perturb(x, v, speed)
+        x, shown = speed_perturb(x, shown, speed)
     if formant != 1.0:
         x = formant_warp(x, formant)
     if pad != (0.0, 0.0):  # before the channel, reverberation and noise, which the silence then carries
-        x, v = pad_silence(x, v, *pad)
+        x, shown = pad_silence(x, shown, *pad)
+    visemes = viseme_labels(row["phones"], v.shape[0])[shown] if row.get("phones") else None
+    v = v[shown]
     if channel:
         x = random_channel(rng, x)
     if do_reverb:
@@ -329,7 +336,7 @@ def make_example(split: SplitLike, i: int, rng: np.random.Generator, task: str, 
     x = x * rng.uniform(0.3, 1.0) / (np.max(np.abs(x)) + 1e-6)
     if video_state == "occluded":
         v = occlude(rng, v)
-    return {"pcm": x.astype(np.float32), "frames": v, "task": task, "text": split.rows[i]["transcript"]}
+    return {"pcm": x.astype(np.float32), "frames": v, "task": task, "text": row["transcript"], "visemes": visemes}
 
 
 def sample_example(split: SplitLike, i: int, rng: np.random.Generator, tc, ramp: float = 1.0) -> dict:
@@ -380,7 +387,13 @@ def collate(examples: list[dict]) -> dict:
     for k, e in enumerate(examples):
         pcm[k, : len(e["pcm"])] = torch.from_numpy(e["pcm"])
         frames[k, : e["frames"].shape[0]] = torch.from_numpy(e["frames"].astype(np.float32))
-    return {"pcm": pcm, "frames": frames,
+    # per-frame viseme classes where every sample has them (-100: padding, which the loss ignores)
+    visemes = None
+    if all(e.get("visemes") is not None for e in examples):
+        visemes = torch.full((b, n_v), -100, dtype=torch.long)
+        for k, e in enumerate(examples):
+            visemes[k, : len(e["visemes"])] = torch.from_numpy(e["visemes"])
+    return {"pcm": pcm, "frames": frames, "visemes": visemes,
             "pcm_len": torch.tensor([len(e["pcm"]) for e in examples]),
             "frame_len": torch.tensor([e["frames"].shape[0] for e in examples]),
             "tasks": [e["task"] for e in examples], "texts": [e["text"] for e in examples]}

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import SAMPLE_RATE, ModelConfig
+from .render import VISEME_CLASSES
 
 NEG = -1e9
 
@@ -397,6 +398,7 @@ class AVModel(nn.Module):
         # the same correction for the phone head, trained beside the character one (stage 4)
         self.ctc_avp = AVCTCHead(cfg, cfg.phone_vocab) if cfg.av_ctc_dim > 0 and cfg.phone_vocab > 0 else None
         self.ctc_vp = nn.Linear(cfg.video_dim, 2 * cfg.phone_vocab) if cfg.video_phone_head and cfg.phone_vocab else None
+        self.viseme_v = nn.Linear(cfg.video_dim, len(VISEME_CLASSES)) if cfg.video_viseme_head else None
 
     def freeze_lm(self) -> None:
         for name, p in self.lm.named_parameters():
@@ -405,7 +407,7 @@ class AVModel(nn.Module):
     def freeze_encoders(self) -> None:
         """As the research freezes its pre-trained Whisper and AV-HuBERT encoders: only projectors, LoRA
         (and MoME) learn in the AV stage."""
-        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp):
+        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp, self.viseme_v):
             for p in mod.parameters() if mod is not None else ():
                 p.requires_grad = False
 
@@ -419,10 +421,11 @@ class AVModel(nn.Module):
         return [p for mod in (self.audio, self.ctc_a, self.ctc_p) if mod is not None for p in mod.parameters()]
 
     def video_parameters(self) -> list[nn.Parameter]:
-        return [p for mod in (self.video, self.ctc_v, self.ctc_vp) if mod is not None for p in mod.parameters()]
+        return [p for mod in (self.video, self.ctc_v, self.ctc_vp, self.viseme_v) if mod is not None
+                for p in mod.parameters()]
 
     def encoder_parameters(self) -> list[nn.Parameter]:
-        return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp)
+        return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp, self.viseme_v)
                 if mod is not None for p in mod.parameters()]
 
     def audio_tokens(self, feats: torch.Tensor, k: int) -> torch.Tensor:

@@ -250,6 +250,7 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
     audio_phones = model.ctc_p is not None and tc.phone_ctc > 0 and not video_only
     video_phones = model.ctc_vp is not None and tc.video_phone_ctc > 0 and not audio_only
     phones = PhoneTargets(tc.corpus) if audio_phones or video_phones else None
+    video_visemes = model.viseme_v is not None and tc.video_viseme > 0 and not audio_only
     while state["step"] < tc.enc_steps:
         step = state["step"]
         rng = np.random.default_rng([tc.seed, 10_000_000 + step])
@@ -258,7 +259,7 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         for g in opt.param_groups:
             g["lr"] = lr_at(step, enc_tc, tc.enc_lr, tc.enc_steps)
         mel_augment = (lambda mel, r=rng: spec_augment(mel, r)) if tc.spec_augment else None
-        lp = lvp = None
+        lp = lvp = lvis = None
         if audio_only:
             enc_a, a_len = encode_audio(model, b, mel_augment)
             loss = la = ctc_loss(model.ctc_a, tok, b["texts"], enc_a, a_len)
@@ -279,6 +280,10 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
         if video_phones:
             lvp = phones.loss(model.ctc_vp, b["texts"], enc_v, v_len)
             loss = loss + tc.video_phone_ctc * lvp
+        if video_visemes and b["visemes"] is not None:
+            lvis = F.cross_entropy(model.viseme_v(enc_v).transpose(1, 2), b["visemes"][:, : enc_v.shape[1]],
+                                   ignore_index=-100)
+            loss = loss + tc.video_viseme * lvis
         clipped_step(opt, loss, params)
         t_prev = advance(state, t_prev, len(idx))
         if step % tc.log_every == 0 or state["step"] == tc.enc_steps:
@@ -286,7 +291,8 @@ def pretrain_encoders(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: 
                    **({} if video_only else {"ctc_a": round(la.item(), 4)}),
                    **({} if audio_only else {"ctc_v": round(lv.item(), 4)}),
                    **({} if lp is None else {"ctc_p": round(lp.item(), 4)}),
-                   **({} if lvp is None else {"ctc_vp": round(lvp.item(), 4)})}
+                   **({} if lvp is None else {"ctc_vp": round(lvp.item(), 4)}),
+                   **({} if lvis is None else {"viseme": round(lvis.item(), 4)})}
             log_step(run_log, log, rec)
         stop = past_time_limit(tc, t_start)
         if state["step"] % tc.ckpt_every == 0 or stop:
@@ -624,7 +630,7 @@ def train(tc: TrainConfig, mc: ModelConfig, log=print, lm_from: str | None = Non
         # the seeded weights were trained on the earlier run's input normalisation: keep it
         with open(os.path.join(tc.init_from, "config.json"), encoding="utf-8") as f:
             init_norms = json.load(f)["norms"]
-        seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.", "ctc_p.", "ctc_vp.")
+        seeded = ("lm.", "audio.", "video.", "ctc_a.", "ctc_v.", "ctc_p.", "ctc_vp.", "viseme_v.")
         init = {k: v for k, v in torch.load(os.path.join(tc.init_from, "last.pt"), map_location="cpu")["model"].items()
                 if k.startswith(seeded)}
         if tc.init_adapters_from:  # warm start for a model that is not part of an equal-budget comparison
@@ -860,6 +866,9 @@ def main() -> None:
     ap.add_argument("--video-phone-ctc", type=float, default=TrainConfig.video_phone_ctc,
                     help="weight of a phone CTC head's loss on the video encoder in the encoder stage (0 = none; "
                          "training only, like the video encoder's character head)")
+    ap.add_argument("--video-viseme", type=float, default=TrainConfig.video_viseme,
+                    help="weight of a per-frame viseme classifier's loss on the video encoder in the encoder stage "
+                         "(0 = none; training only; the labels come from the corpus's phone timings)")
     ap.add_argument("--family-boost", action="append", default=[],
                     help="family=weight: oversample a training TTS family in the encoder stage (e.g. festival=2)")
     a = ap.parse_args()
@@ -879,7 +888,7 @@ def main() -> None:
                      p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
                      spec_augment=a.spec_augment, p_noise=a.p_noise, snr_choices=snrs,
                      extra_splits=tuple(a.extra_split), phone_ctc=a.phone_ctc,
-                     video_phone_ctc=a.video_phone_ctc, family_boost=boost)
+                     video_phone_ctc=a.video_phone_ctc, video_viseme=a.video_viseme, family_boost=boost)
     mc = ModelConfig(lora_variant=a.lora, mome=a.mome, sink_loss=a.sink, compression=a.compression, roi=a.roi,
                      lora_rank=a.lora_rank, lm_pos_scale=a.lm_pos_scale,
                      encoder_conv_kernel=a.encoder_conv_kernel)
@@ -911,6 +920,8 @@ def main() -> None:
         mc.phone_vocab = len(PhoneTokenizer())
     if a.video_phone_ctc > 0:
         mc.video_phone_head = True
+    if a.video_viseme > 0:
+        mc.video_viseme_head = True
     if a.fusion_steps > 0:
         mc.av_ctc_dim = a.fusion_dim if not a.tiny else 32
     train(tc, mc, lm_from=a.lm_from)

@@ -120,6 +120,32 @@ class VoiceAugmentationTest(unittest.TestCase):
         self.assertTrue(np.all(v[:3] == 0) and np.all(v[-5:] == 9))
         self.assertTrue(np.array_equal(v[3:13], frames))
 
+    def test_viseme_labels_follow_the_video_through_speed_and_padding(self):
+        from nestcap_av.data import collate, make_example
+        from nestcap_av.render import VISEME_CLASSES
+
+        class OneUtterance:  # 2 s: /m/ for the first second, /aa/ for the second; frame t is all t
+            rows = [{"transcript": "ma", "phones": [["m", 0.0, 1.0], ["aa", 1.0, 2.0]]}]
+
+            def pcm(self, i):
+                return tone(200.0, 2.0)
+
+            def frames(self, i):
+                return np.arange(50, dtype=np.uint8)[:, None, None].repeat(4, 1).repeat(4, 2)
+
+        plain = make_example(OneUtterance(), 0, np.random.default_rng(0), "vsr", None, "white", False, "ok")
+        both = make_example(OneUtterance(), 0, np.random.default_rng(0), "vsr", None, "white", False, "ok",
+                            speed=1.25, pad=(0.2, 0.12))
+        for e in (plain, both):
+            self.assertEqual(len(e["visemes"]), e["frames"].shape[0])
+            shown = e["frames"][:, 0, 0].astype(int)  # which original frame each output frame is
+            self.assertTrue(np.array_equal(e["visemes"], plain["visemes"][shown]))
+        self.assertEqual(both["frames"].shape[0], 5 + 40 + 3)
+        self.assertEqual(VISEME_CLASSES[int(both["visemes"][0])], "pbm")  # the held first frame keeps its shape
+        batch = collate([plain, both])
+        self.assertEqual(tuple(batch["visemes"].shape), (2, 50))
+        self.assertTrue(torch.all(batch["visemes"][1, 48:] == -100) and torch.all(batch["visemes"][1, :48] >= 0))
+
     def test_padding_draws_each_side_within_its_range(self):
         sides = [voice_perturbation(np.random.default_rng(s), TrainConfig(p_pad=1.0, pad_max=0.3))[2] for s in range(50)]
         self.assertTrue(all(0.0 <= a <= 0.3 and 0.0 <= b <= 0.3 for a, b in sides))

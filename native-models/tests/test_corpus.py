@@ -127,6 +127,17 @@ class RenderTests(unittest.TestCase):
         self.assertEqual(render.viseme_of("pau"), "sil")
         self.assertEqual(render.viseme_of("tS"), "post")
 
+    def test_viseme_labels_name_the_shape_each_frame_shows(self):
+        phones = [("pau", 0.0, 0.1), ("m", 0.1, 0.3), ("aa", 0.3, 0.5)]
+        labels = render.viseme_labels(phones, 15, lead_s=0.0)  # frame t shows (t + 0.5) / 25 s
+        names = [render.VISEME_CLASSES[k] for k in labels]
+        self.assertEqual(names[:2], ["sil", "sil"])
+        self.assertEqual(names[3:7], ["pbm"] * 4)
+        self.assertEqual(names[8:12], ["open"] * 4)
+        self.assertEqual(names[13:], ["sil", "sil"])  # after the last phone
+        led = [render.VISEME_CLASSES[k] for k in render.viseme_labels(phones, 15, lead_s=0.04)]
+        self.assertEqual(led.index("pbm"), names.index("pbm") - 1)  # video leads audio by a frame
+
     def test_open_vowel_renders_a_darker_mouth_than_a_bilabial(self):
         rng = np.random.default_rng(0)
         phones = [("m", 0.0, 0.4), ("aa", 0.4, 0.8)]

@@ -233,6 +233,16 @@ class TrainingOptionTests(unittest.TestCase):
         m.freeze_encoders()
         self.assertFalse(any(p.requires_grad for p in m.ctc_vp.parameters()))
 
+    def test_the_viseme_head_classifies_every_video_frame_and_is_frozen_with_the_encoders(self):
+        from nestcap_av.render import VISEME_CLASSES
+
+        self.assertIsNone(AVModel(tiny()).viseme_v)
+        m = AVModel(tiny(video_viseme_head=True))
+        self.assertEqual(m.viseme_v(torch.randn(2, 22, 32)).shape, (2, 22, len(VISEME_CLASSES)))
+        self.assertTrue({id(p) for p in m.viseme_v.parameters()} <= {id(p) for p in m.video_parameters()})
+        m.freeze_encoders()
+        self.assertFalse(any(p.requires_grad for p in m.viseme_v.parameters()))
+
     def test_ctc_losses_are_per_character_and_finite(self):
         from nestcap_av.train import ctc_losses
 
