@@ -397,7 +397,8 @@ class AVModel(nn.Module):
         self.ctc_p = nn.Linear(cfg.audio_dim, 2 * cfg.phone_vocab) if cfg.phone_vocab > 0 else None
         # the same correction for the phone head, trained beside the character one (stage 4)
         self.ctc_avp = AVCTCHead(cfg, cfg.phone_vocab) if cfg.av_ctc_dim > 0 and cfg.phone_vocab > 0 else None
-        self.ctc_vp = nn.Linear(cfg.video_dim, 2 * cfg.phone_vocab) if cfg.video_phone_head and cfg.phone_vocab else None
+        has_vp = cfg.video_phone_head and cfg.phone_vocab > 0
+        self.ctc_vp = nn.Linear(cfg.video_dim, 2 * cfg.phone_vocab) if has_vp else None
         self.viseme_v = nn.Linear(cfg.video_dim, len(VISEME_CLASSES)) if cfg.video_viseme_head else None
 
     def freeze_lm(self) -> None:
