@@ -408,9 +408,8 @@ class AVModel(nn.Module):
     def freeze_encoders(self) -> None:
         """As the research freezes its pre-trained Whisper and AV-HuBERT encoders: only projectors, LoRA
         (and MoME) learn in the AV stage."""
-        for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp, self.viseme_v):
-            for p in mod.parameters() if mod is not None else ():
-                p.requires_grad = False
+        for p in self.encoder_parameters():
+            p.requires_grad = False
 
     def freeze_all_but_av_ctc(self) -> None:
         """Stage 4: the audio-visual CTC heads (character, and phone where the model has one) learn; every
@@ -426,6 +425,7 @@ class AVModel(nn.Module):
                 for p in mod.parameters()]
 
     def encoder_parameters(self) -> list[nn.Parameter]:
+        # heads added later go last: an encoder stage's optimizer state is saved by parameter position
         return [p for mod in (self.audio, self.video, self.ctc_a, self.ctc_v, self.ctc_p, self.ctc_vp, self.viseme_v)
                 if mod is not None for p in mod.parameters()]
 

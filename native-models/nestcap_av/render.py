@@ -57,17 +57,17 @@ def viseme_of(phone: str) -> str:
 
 
 VISEME_CLASSES = list(VISEMES)  # a viseme's index in the video encoder's frame-level viseme head
+VISEME_INDEX = {name: k for k, name in enumerate(VISEME_CLASSES)}
 
 
 def viseme_labels(phones: list, n_frames: int, lead_s: float = 0.03) -> np.ndarray:
     """The viseme class index each rendered frame shows, from the phone timings ``[(phone, start, end)]``:
     frame t shows the phone at ``(t + 0.5) / FPS + lead_s`` (video leads audio; the corpus draws the lead
     from 0-60 ms and does not keep it, so the mean), silence outside every phone."""
-    index = {name: k for k, name in enumerate(VISEME_CLASSES)}
     times = (np.arange(n_frames) + 0.5) / FPS + lead_s
-    labels = np.full(n_frames, index["sil"], np.int64)
+    labels = np.full(n_frames, VISEME_INDEX["sil"], np.int64)
     for name, t0, t1 in phones:
-        labels[(times >= t0) & (times < t1)] = index[viseme_of(name)]
+        labels[(times >= t0) & (times < t1)] = VISEME_INDEX[viseme_of(name)]
     return labels
 
 
