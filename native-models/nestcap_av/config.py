@@ -144,6 +144,12 @@ class TrainConfig:
     # this share of samples gets each side uniform in [0, pad_max] seconds
     p_pad: float = 0.0
     pad_max: float = 0.5
+    # video augmentation (every stage that samples training video): this share of clips is mirrored, moved
+    # by up to video_shift_max pixels, and changed in contrast (gain) and brightness (grey levels)
+    p_video_aug: float = 0.0
+    video_shift_max: int = 2
+    video_gain_range: tuple[float, float] = (0.75, 1.25)
+    video_offset_max: float = 20.0
     spec_augment: bool = False
     family_boost: dict[str, float] = field(default_factory=dict)
     # corpus splits trained on besides ``train`` (e.g. ``train_extra``, WordNet's sentences), every stage

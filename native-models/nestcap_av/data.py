@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -181,6 +182,48 @@ def occlude(rng: np.random.Generator, v: np.ndarray) -> np.ndarray:
     return v
 
 
+# ------------------------------------------------------------------------------------- video augmentation
+# Every training utterance is rendered once, so without these the video encoder learns its renderings faster
+# than it learns to read new ones (native-models/README.md, "More video steps"). Lip-reading training
+# commonly jitters the crop and mirrors it; lighting varies between real cameras as well.
+@dataclass(frozen=True)
+class VideoJitter:
+    """One clip's change, the same for every frame: mirrored left-right, moved by (dy, dx) pixels with the
+    edge pixels held, its contrast scaled by ``gain`` about the clip's mean and ``offset`` grey levels added."""
+
+    flip: bool = False
+    dy: int = 0
+    dx: int = 0
+    gain: float = 1.0
+    offset: float = 0.0
+
+
+def video_augmentation(rng: np.random.Generator, tc) -> VideoJitter | None:
+    """A random jitter for a share ``tc.p_video_aug`` of clips, else None; draws nothing when the option is
+    off, so runs without it replay their old random sequence."""
+    if tc.p_video_aug <= 0 or rng.random() >= tc.p_video_aug:
+        return None
+    s = tc.video_shift_max
+    return VideoJitter(flip=bool(rng.random() < 0.5), dy=int(rng.integers(-s, s + 1)), dx=int(rng.integers(-s, s + 1)),
+                       gain=float(rng.uniform(*tc.video_gain_range)),
+                       offset=float(rng.uniform(-tc.video_offset_max, tc.video_offset_max)))
+
+
+def jitter_video(v: np.ndarray, jitter: VideoJitter) -> np.ndarray:
+    """``v`` ([T, H, W] uint8 grey) changed by ``jitter``; a new array of the same shape and type."""
+    if v.size == 0:
+        return v.copy()
+    out = v[:, :, ::-1] if jitter.flip else v
+    _, h, w = out.shape
+    margin = max(abs(jitter.dy), abs(jitter.dx))
+    if margin:
+        held = np.pad(out, ((0, 0), (margin, margin), (margin, margin)), mode="edge")
+        out = held[:, margin - jitter.dy: margin - jitter.dy + h, margin - jitter.dx: margin - jitter.dx + w]
+    x = out.astype(np.float32)
+    mean = float(x.mean())
+    return np.clip(np.rint((x - mean) * jitter.gain + mean + jitter.offset), 0, 255).astype(np.uint8)
+
+
 # ------------------------------------------------------------------------------------- voice augmentation
 # The training voices are few and synthetic; the held-out family differs from them in speed, pitch and
 # channel (flite's kal is an 8 kHz voice). These perturbations widen what the audio encoder hears.
@@ -306,7 +349,8 @@ def sample_indices(rng: np.random.Generator, n: int, size: int, weights: np.ndar
 
 def make_example(split: SplitLike, i: int, rng: np.random.Generator, task: str, snr: float | None, noise_kind: str,
                  do_reverb: bool, video_state: str, speed: float = 1.0, channel: bool = False,
-                 pad: tuple[float, float] = (0.0, 0.0), formant: float = 1.0) -> dict:
+                 pad: tuple[float, float] = (0.0, 0.0), formant: float = 1.0,
+                 video_jitter: VideoJitter | None = None) -> dict:
     x = split.pcm(i)
     v = split.frames(i)
     row = split.rows[i]
@@ -321,6 +365,8 @@ def make_example(split: SplitLike, i: int, rng: np.random.Generator, task: str, 
         x, shown = pad_silence(x, shown, *pad)
     visemes = viseme_labels(row["phones"], v.shape[0])[shown] if row.get("phones") else None
     v = v[shown]
+    if video_jitter is not None:
+        v = jitter_video(v, video_jitter)
     if channel:
         x = random_channel(rng, x)
     if do_reverb:
@@ -358,7 +404,7 @@ def sample_example(split: SplitLike, i: int, rng: np.random.Generator, tc, ramp:
     if task == "vsr":
         snr = None
     return make_example(split, i, rng, task, snr, kind, rng.random() < tc.p_reverb * ramp, video_state,
-                        *voice_perturbation(rng, tc))
+                        *voice_perturbation(rng, tc), video_jitter=video_augmentation(rng, tc))
 
 
 def voice_perturbation(rng: np.random.Generator, tc) -> tuple[float, bool, tuple[float, float], float]:

@@ -36,6 +36,7 @@ from .data import (
     sample_indices,
     spec_augment,
     training_set,
+    video_augmentation,
     voice_perturbation,
 )
 from .model import AVModel, LM, av_ctc_log_probs, ctc_log_probs
@@ -332,7 +333,7 @@ def fusion_example(split: SplitLike, i: int, rng: np.random.Generator, tc: Train
     kind = str(rng.choice(["white", "pink", "babble", "babble"]))
     video_state = "occluded" if rng.random() < tc.p_video_occluded else "ok"
     return make_example(split, i, rng, "avsr", snr, kind, rng.random() < tc.p_reverb, video_state,
-                        *voice_perturbation(rng, tc))
+                        *voice_perturbation(rng, tc), video_jitter=video_augmentation(rng, tc))
 
 
 def train_fusion(model: AVModel, tok: CharTokenizer, split: SplitLike, tc: TrainConfig, run: str, log,
@@ -853,6 +854,10 @@ def main() -> None:
                     help="share of training samples with silence before and after the speech, as the engine's chunks")
     ap.add_argument("--pad-max", type=float, default=TrainConfig.pad_max,
                     help="longest silence on either side, in seconds")
+    ap.add_argument("--p-video-aug", type=float, default=TrainConfig.p_video_aug,
+                    help="share of training clips mirrored, moved, and changed in contrast and brightness")
+    ap.add_argument("--video-shift-max", type=int, default=TrainConfig.video_shift_max,
+                    help="largest move of an augmented clip, in pixels of the mouth crop, each axis")
     ap.add_argument("--p-noise", type=float, default=TrainConfig.p_noise,
                     help="share of training samples (AV and encoder stages) given additive white, pink or babble noise")
     ap.add_argument("--snr", default=snr_text(TrainConfig.snr_choices),
@@ -885,7 +890,8 @@ def main() -> None:
                      freeze_encoders=a.freeze_encoders, fusion_steps=a.fusion_steps,
                      init_from=a.init_from, init_adapters_from=a.init_adapters_from, p_speed=a.p_speed,
                      speed_range=(lo, hi), p_formant=a.p_formant, formant_range=(formant_lo, formant_hi),
-                     p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max,
+                     p_channel=a.p_channel, p_pad=a.p_pad, pad_max=a.pad_max, p_video_aug=a.p_video_aug,
+                     video_shift_max=a.video_shift_max,
                      spec_augment=a.spec_augment, p_noise=a.p_noise, snr_choices=snrs,
                      extra_splits=tuple(a.extra_split), phone_ctc=a.phone_ctc,
                      video_phone_ctc=a.video_phone_ctc, video_viseme=a.video_viseme, family_boost=boost)
