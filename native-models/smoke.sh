@@ -29,11 +29,12 @@ grep -q '"voice": "ked_diphone"' "$out/corpus/train_voices/index.jsonl"
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc" --tiny --steps 4 --batch 4 --ckpt-every 3
 # a wider audio encoder trained alone by CTC, the rest seeded (how the built-in bundle's audio encoder is trained),
 # with the voice augmentation (speed, channel, SpecAugment, a family oversampled), a milder noise policy and
-# the extra split of WordNet's sentences, and a phone CTC head beside the character one
+# the extra split of WordNet's sentences, and a phone CTC head beside the character one (and the video
+# encoder's phone head, which only a video stage trains: here it is made, and rides along untrained)
 "$py" -m nestcap_av.train --corpus "$out/corpus" --run "$out/enc_a" --tiny --init-from "$out/enc" \
   --audio-dim 48 --audio-layers 2 --enc-modalities a --enc-steps 2 --enc-batch 2 --steps 0 \
   --p-speed 0.5 --p-channel 0.5 --p-pad 0.5 --spec-augment --family-boost festival=2 --p-noise 0.35 --snr clean,10,0 \
-  --extra-split train_extra --extra-split train_voices --phone-ctc 1
+  --extra-split train_extra --extra-split train_voices --phone-ctc 1 --video-phone-ctc 1
 grep -q '"ctc_p"' "$out/enc_a/log.jsonl" && test -f "$out/corpus/phone_lexicon.json"
 # the video encoder, one block deeper and on a finer grid, trained alone by CTC: the audio encoder stays
 # exactly as it was seeded
@@ -72,6 +73,10 @@ assert d["scale_search"] == {"s3": {"search_beams": 2, "beams": 1}} and d["searc
 grep -q "LM rescoring of 2 (s3: 2/1)" "$out/bundle/EVAL.md"
 # the phone heads (seeded from enc_a, the audio-visual one trained in stage 4) reach the bundle and the report
 grep -q '"audio_visual_output": "av_phone_log_probs"' "$out/bundle/manifest.json"
+# and video-only chunks search the video encoder's phone head, in the report as in the engine
+grep -q '"video_output": "video_phone_log_probs"' "$out/bundle/manifest.json"
+grep -q "^| video phone CTC + pronunciation word-LM search" "$out/bundle/EVAL.md"
+grep -q "^| video-only, LM alone |" "$out/bundle/EVAL.md"
 grep -q "^| character CTC + word-LM search without LM rescoring" "$out/bundle/EVAL.md"
 grep -q "^## 1e. By voice" "$out/bundle/EVAL.md" && grep -q "^## 1d. As the engine" "$out/bundle/EVAL.md"
 # a saved report written into a bundle exported again (no decoding): the same report and manifest; a

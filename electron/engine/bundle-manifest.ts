@@ -72,13 +72,15 @@ export interface WordLmSpec {
 /**
  * The phone head (phones.json.gz, see phone-search.ts): chunks with audio and no video, and partial captions,
  * search its `output` instead of the character head's, at decoding.ctc's and decoding.word_lm's weights;
- * chunks with video too search graphs.av_ctc's `audioVisualOutput` where the bundle has it.
+ * chunks with video too search graphs.av_ctc's `audioVisualOutput` where the bundle has it, and chunks with video
+ * and no audio the video encoder's `videoOutput` where the bundle has that (else the LM reads them greedily).
  */
 export interface PhoneDecodingSpec {
   readonly output: string;
   readonly blank: number;
   readonly file: string;
   readonly audioVisualOutput: string | undefined;
+  readonly videoOutput: string | undefined;
 }
 
 export const searchMethods = ['rescore', 'greedy', 'beam'] as const;
@@ -277,7 +279,13 @@ function phoneRules(value: unknown, graphs: BundleManifest['graphs']): PhoneDeco
     audioVisualOutput = string(rules.audio_visual_output, field);
     if (!graphs.avCtc?.outputs.includes(audioVisualOutput)) throw new ManifestError(field, `"${audioVisualOutput}" is not an output of graphs.av_ctc`);
   }
-  return { output, blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'), file: bundlePath(rules.file, 'decoding.phones.file'), audioVisualOutput };
+  let videoOutput: string | undefined;
+  if (rules.video_output !== undefined) {
+    const field = 'decoding.phones.video_output';
+    videoOutput = string(rules.video_output, field);
+    if (!graphs.videoEncoder.outputs.includes(videoOutput)) throw new ManifestError(field, `"${videoOutput}" is not an output of graphs.video_encoder`);
+  }
+  return { output, blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'), file: bundlePath(rules.file, 'decoding.phones.file'), audioVisualOutput, videoOutput };
 }
 
 function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, scaleIds: readonly string[]): DefaultSearch {

@@ -17,7 +17,8 @@ import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
  * log-probabilities from the bundle's audio-visual CTC head where it has one, so that lip video reaches
  * the search; partial captions (`ctc-search`) stay with the audio head and skip the video encoder. Where
  * the bundle has phone heads, the searches use them instead, their transcripts spelled by the lexicon
- * (see phone-search.ts).
+ * (see phone-search.ts); a chunk without audio then searches the video encoder's phone head, where the bundle
+ * has one, and the LM rescores its N best as it does the audio's.
  */
 
 export interface ChunkInput {
@@ -54,7 +55,8 @@ export type Decoding = (
     }
   /**
    * The same CTC search with the word LM, its best taken as it is: no LM call and no video. For partial
-   * captions, which the final caption replaces; a chunk without audio or the CTC head decodes greedily.
+   * captions, which the final caption replaces; a chunk without audio searches the video phone head where the
+   * bundle has one, and decodes greedily where it has neither that nor the CTC head.
    */
   | { readonly kind: 'ctc-search'; readonly beams: number; readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget> }
 ) & {
@@ -258,17 +260,23 @@ export class Recognizer {
       parts.push(this.#embeddingOf(table, manifest.specialTokens.audioStart), audioOutput[scale.audioOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.audioEnd));
       if (withCtc && partial) {
         searchAudio(audioOutput);
-        return this.#searched(nbest!, scale.id, performance.now() - encodeStart - searchMs, searchMs);
+        return this.#searched(nbest!, 'asr', scale.id, performance.now() - encodeStart - searchMs, searchMs);
       }
     }
     if (hasVideo) {
       const { pixels, count } = input.frames;
       const frames = Float32Array.from(pixels);
+      // a chunk without audio searches the lip reader's phone head where the bundle has one
+      const videoPhones = task === 'vsr' ? phoneSpec?.videoOutput : undefined;
       const output = await sessions.videoEncoder.run(
         { frames: new this.#ort.Tensor('float32', frames, [1, count, manifest.roi.height, manifest.roi.width]) },
-        [scale.videoOutput, ...(audioVisual ? [audioVisual.videoFeatures] : [])],
+        [scale.videoOutput, ...(audioVisual ? [audioVisual.videoFeatures] : []), ...(videoPhones ? [videoPhones] : [])],
       );
       parts.push(this.#embeddingOf(table, manifest.specialTokens.videoStart), output[scale.videoOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.videoEnd));
+      if (videoPhones) {
+        searchPhones(output[videoPhones]!);
+        if (partial) return this.#searched(nbest!, task, scale.id, performance.now() - encodeStart - searchMs, searchMs);
+      }
       if (audioVisual) {
         const heads = await this.#audioVisualCtc(audioVisual, audioOutput![audioVisual.audioFeatures]!, output[audioVisual.videoFeatures]!);
         if (phoneSpec?.audioVisualOutput) searchPhones(heads[phoneSpec.audioVisualOutput]!);
@@ -295,7 +303,8 @@ export class Recognizer {
     const steps = Math.max(1, decoded.best.tokens.length);
     let text = this.#bundle.tokenizer.decode(decoded.best.tokens);
     let voteMs = 0;
-    if (nbest && decoding.kind === 'rescore' && decoding.speedVote && (decoding.speedVote.scales?.includes(scale.id) ?? true)) {
+    // the vote plays the audio at other speeds: a chunk without audio has none to play
+    if (nbest && hasAudio && decoding.kind === 'rescore' && decoding.speedVote && (decoding.speedVote.scales?.includes(scale.id) ?? true)) {
       const voteStart = performance.now();
       const ballots = await this.#ballotsAtSpeeds(input, decoding.speedVote, { audioVisual, phoneSpec, audioHead: audioHead!, videoRate: scale.videoRate }, searchWeights);
       const pivot = wordsOf(text);
@@ -390,12 +399,12 @@ export class Recognizer {
   }
 
   /** The CTC search's best as the transcript; its confidence is the CTC probability per character. */
-  #searched(nbest: readonly NBestEntry[], scaleId: string, encodeMs: number, searchMs: number): Recognition {
+  #searched(nbest: readonly NBestEntry[], task: Task, scaleId: string, encodeMs: number, searchMs: number): Recognition {
     const [best] = nbest;
     const characters = best!.tokens.length;
     return {
       text: this.#bundle.tokenizer.decode(best!.tokens),
-      task: 'asr',
+      task,
       scaleId,
       confidence: Math.min(1, Math.exp(best!.ctc / Math.max(1, characters))),
       prefixTokens: 0,

@@ -199,11 +199,15 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             phones_av = phones and model.ctc_avp is not None
             phone_lp = ctc_log_probs(model.ctc_p, fa)[0].numpy().astype(np.float64) if phones else None
             phone_lp_av = av_ctc_log_probs(model, fa, fv, phones=True)[0].numpy().astype(np.float64) if phones_av else None
+            # video-only hears no noise: its phone head is searched once per utterance
+            phones_v = search and phonetic is not None and model.ctc_vp is not None and noise_name == noises[0][0]
+            phone_lp_v = ctc_log_probs(model.ctc_vp, fv)[0].numpy().astype(np.float64) if phones_v else None
             searched: dict[int, tuple] = {}
 
             def searches(w: int) -> tuple:
-                """The N best of a ``w``-wide search (character, then spelled, audio, then audio-visual), unsliced:
-                they depend on the CTC output alone, so each width searches once per head for every scale."""
+                """The N best of a ``w``-wide search (character, then spelled, audio, then audio-visual; then the video
+                phone head's, spelled, or None), unsliced: they depend on the CTC output alone, so each width searches
+                once per head for every scale."""
                 if w not in searched:
                     char = ctc_prefix_beam(ctc, tok, w, ctc_weight, word_lm, word_weight)
                     spelled = phone_nbest(phone_lp, phonetic, tok, w, ctc_weight, word_weight) if phones else char
@@ -211,10 +215,11 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     char_av = char if ctc_av is ctc else ctc_prefix_beam(ctc_av, tok, w, ctc_weight, word_lm, word_weight)
                     spelled_av = (spelled if ctc_av is ctc else phone_nbest(phone_lp_av, phonetic, tok, w, ctc_weight,
                                                                              word_weight) if phones_av else char_av)
-                    searched[w] = (char, spelled, char_av, spelled_av)
+                    spelled_v = phone_nbest(phone_lp_v, phonetic, tok, w, ctc_weight, word_weight) if phones_v else None
+                    searched[w] = (char, spelled, char_av, spelled_av, spelled_v)
                 return searched[w]
 
-            char_nbest, nbest, char_nbest_av, nbest_av = searches(width) if search else (None,) * 4
+            char_nbest, nbest, char_nbest_av, nbest_av, nbest_v = searches(width) if search else (None,) * 5
             voters = other_speeds(model, tok, ex, speed_vote, phonetic, ctc_weight, word_lm, word_weight) if speed_vote else None
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
@@ -222,6 +227,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                 scores.add(f"search/{noise_name}", ex["text"], voice, tok.decode(nbest[0].tokens))
                 if phones:
                     scores.add(f"charsearch/{noise_name}", ex["text"], voice, tok.decode(char_nbest[0].tokens))
+            if nbest_v is not None:
+                scores.add(f"vsearch/{noise_name}", ex["text"], voice, tok.decode(nbest_v[0].tokens))
             if ctc_av is not ctc:
                 scores.add(f"avctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc_av, tok))
                 if nbest_av is not None:
@@ -238,11 +245,11 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     max_len = int(25 * len(ex["pcm"]) / SAMPLE_RATE) + 10  # <= 25 characters per second
                     prefix = prefix_embeds(model, tok, at, vt, task)
                     audio_ctc_or_none = None if task == "vsr" else ctc_av if task == "avsr" else ctc
-                    if search and task != "vsr":
+                    if search and (task != "vsr" or phones_v):
                         w_k, b_k = scale_search.get(k, (width, beams))
-                        task_nbest = searches(w_k)[3 if task == "avsr" else 1][:b_k]
+                        task_nbest = searches(w_k)[{"asr": 1, "avsr": 3, "vsr": 4}[task]][:b_k]
                         hyp = tok.decode(rescore(model, tok, prefix, lora, task_nbest, ctc_weight, word_weight))
-                        if voters is not None and speed_vote.votes_at(k):
+                        if voters is not None and task in voters and speed_vote.votes_at(k):
                             hyp = " ".join(vote(hyp.split(), voters[task]))
                     elif method == "beam" and beams > 1:
                         hyp = beam_search(model, tok, prefix, lora, beams, max_len, audio_ctc_or_none, ctc_weight,
@@ -460,7 +467,11 @@ def decoding_description(block: dict) -> str:
                 f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins"
                 + (f". Coarser scales spend less (written search/rescored in row labels): {per_scale}" if per_scale else "")
                 + speed_vote_description(block) + ". "
-                f"Video-only decodes greedily with the KV cache, at most 25 characters per second of media + 10.{words}")
+                + ("Video-only searches the video encoder's phone CTC head the same way (its N best spelled, then "
+                   "rescored by the LM reading the video tokens)."
+                   if any(k.startswith("vsearch/") for k in block["wer"]) else
+                   "Video-only decodes greedily with the KV cache, at most 25 characters per second of media + 10.")
+                + words)
     return (f"Decoding: {method_name(block)} with the KV cache, at most 25 characters per second of media + 10; wherever "
             f"there is audio, jointly with {head} at weight {w} (each step ranks the LM's top "
             f"candidates by (1 - w) log p_LM + w log p_CTC).{words}")
@@ -523,6 +534,9 @@ def render_md(ev: dict) -> str:
                 if nw:
                     lines.append(f"| {TASK_NAME[task]}, {noise}, no word LM | " + " | ".join(fmt(nw.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
                 lines.append(f"| {TASK_NAME[task]}, {noise}, LM alone | " + " | ".join(fmt(lo.get(f"s{k}/{task}/{noise}")) for k in range(len(sc))) + " |")
+        if "s0/vsr/clean" in lo:  # video-only hears no noise: one row each
+            lines.append(f"| {TASK_NAME['vsr']}, {method_name(ev['main'])} | " + " | ".join(fmt(m.get(f"s{k}/vsr/clean")) for k in range(len(sc))) + " |")
+            lines.append(f"| {TASK_NAME['vsr']}, LM alone | " + " | ".join(fmt(lo.get(f"s{k}/vsr/clean")) for k in range(len(sc))) + " |")
         phones = any(key.startswith("charsearch/") for key in m)
         # with per-scale budgets the coarser scales search narrower: these rows are the default width's
         search_scope = ("every scale" if not ev["main"].get("scale_search")
@@ -536,6 +550,9 @@ def render_md(ev: dict) -> str:
             if f"charsearch/{noise}" in m:
                 lines.append(f"| character CTC + word-LM search without LM rescoring ({search_scope}), {noise} | "
                              + " | ".join(fmt(m.get(f"charsearch/{noise}")) for _ in sc) + " |")
+        if "vsearch/clean" in m:
+            lines.append(f"| video phone CTC + pronunciation word-LM search, spelled, without LM rescoring ({search_scope}) | "
+                         + " | ".join(fmt(m.get("vsearch/clean")) for _ in sc) + " |")
         for noise, _ in NOISES:
             lines.append(f"| character CTC head alone (no LM, every scale), {noise} | " + " | ".join(fmt(m.get(f"ctc/{noise}")) for _ in sc) + " |")
         av_phones = any(key.startswith("avcharsearch/") for key in m)
@@ -794,7 +811,7 @@ def main() -> None:
            "scale_search": scale_search, "phonetic": phonetic, "speed_vote": speed_vote}
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
     two_noises = [NOISES[0], NOISES[2]]
-    ev["lm_only"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" LM alone",
+    ev["lm_only"] = evaluate_model(model, seen, n, scales, TASKS, two_noises, label=" LM alone",
                                    ctc_weight=0.0, method="greedy")
     if ww > 0:
         ev["no_word_lm"] = evaluate_model(model, seen, n, scales, ["asr", "avsr"], two_noises, label=" no word LM",

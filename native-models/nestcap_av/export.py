@@ -36,6 +36,7 @@ OPSET = 17
 CTC_OUTPUT = "audio_ctc_log_probs"
 PHONE_OUTPUT = "audio_phone_log_probs"
 AV_PHONE_OUTPUT = "av_phone_log_probs"
+VIDEO_PHONE_OUTPUT = "video_phone_log_probs"
 AV_CTC_OUTPUT = "av_ctc_log_probs"
 
 
@@ -96,7 +97,8 @@ class VideoGraph(nn.Module):
 
     def forward(self, frames):
         f = self.m.video(frames)
-        return (f, *[self.m.video_tokens(f, k) for k in range(len(self.m.cfg.scales))])
+        heads = [] if self.m.ctc_vp is None else [ctc_log_probs(self.m.ctc_vp, f)]
+        return (f, *[self.m.video_tokens(f, k) for k in range(len(self.m.cfg.scales))], *heads)
 
 
 class AVCTCGraph(nn.Module):
@@ -265,7 +267,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
     frames = torch.rand(1, 2 * FPS, mc.roi, mc.roi) * 255
     a_names = ([PHONE_OUTPUT] if model.ctc_p is not None else [])
     a_names = ["audio_features"] + [f"audio_tokens_s{k}" for k in range(n_sc)] + [CTC_OUTPUT] + a_names
-    v_names = ["video_features"] + [f"video_tokens_s{k}" for k in range(n_sc)]
+    v_names = ["video_features"] + [f"video_tokens_s{k}" for k in range(n_sc)] + \
+        ([] if model.ctc_vp is None else [VIDEO_PHONE_OUTPUT])
     with torch.no_grad():
         torch.onnx.export(AudioGraph(model), (pcm,), os.path.join(out, "audio_encoder.onnx"), opset_version=OPSET,
                           input_names=["pcm"], output_names=a_names,
@@ -352,6 +355,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             fixture["phone_beam"] = phone_beam_fixture(tok, phonetic, rng)
             fixture["spellings"] = spelling_fixture(phonetic, lexicon)
         fv = model.video(torch.from_numpy(f_frames)[None])
+        if model.ctc_vp is not None:
+            vp = ctc_log_probs(model.ctc_vp, fv)
+            fixture["video_phone_log_probs"], fixture["video_phone_log_probs_shape"] = b64(vp.numpy()), list(vp.shape)
         if model.ctc_av is not None:
             av = av_ctc_log_probs(model, fa, fv)
             fixture["av_ctc_log_probs"], fixture["av_ctc_log_probs_shape"] = b64(av.numpy()), list(av.shape)
@@ -433,7 +439,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                               "inputs": [{"name": "frames", "dtype": "float32", "shape": ["batch", "frames", mc.roi, mc.roi]}],
                               "outputs": [{"name": "video_features", "dtype": "float32", "shape": ["batch", "frames", mc.video_dim]}] +
                                          [{"name": f"video_tokens_s{k}", "dtype": "float32", "shape": ["batch", f"floor(frames/{rv})", mc.lm_dim]}
-                                          for k, (_, rv) in enumerate(mc.scales)]},
+                                          for k, (_, rv) in enumerate(mc.scales)] +
+                                         ([] if model.ctc_vp is None else
+                                          [{"name": VIDEO_PHONE_OUTPUT, "dtype": "float32", "shape": ["batch", "2*frames", mc.phone_vocab]}])},
             "token_embed": {"file": "token_embed.onnx",
                             "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "seq"]}],
                             "outputs": [{"name": "embeds", "dtype": "float32", "shape": ["batch", "seq", mc.lm_dim]}]},
@@ -465,7 +473,8 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
         "decoding": {"default": default,
                      "default_note": "how the evaluation decoded, and the engine decodes unless told otherwise: 'rescore' = "
                                      "CTC prefix beam search with the word LM over `search_beams` prefixes (default: "
-                                     "`beams`), its `beams` best rescored by the LM (video-only: greedy); "
+                                     "`beams`), its `beams` best rescored by the LM (video-only: the same over the video "
+                                     "phone head where decoding.phones has `video_output`, else greedy); "
                                      "`scale_search`: the scales that search and rescore fewer (their own "
                                      "`search_beams` and `beams`), so that a coarser scale costs less; `speed_vote`: "
                                      "the chunk also searched played at each of `speeds` times its speed (resampled "
@@ -494,6 +503,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                          "output": PHONE_OUTPUT, "blank": PhoneTokenizer().pad, "file": PHONES_FILE,
                          "format": PHONES_FORMAT, "pronunciations": len(phonetic.lm.words),
                          **({} if model.ctc_avp is None else {"audio_visual_output": AV_PHONE_OUTPUT}),
+                         **({} if model.ctc_vp is None else {"video_output": VIDEO_PHONE_OUTPUT}),
                          "note": "a chunk with audio and no video (and every partial caption) searches the phone head "
                                  "instead of the character head (a chunk with video too, graphs.av_ctc's "
                                  "audio_visual_output where present): the same CTC prefix beam search, its word LM over the "
@@ -502,7 +512,9 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                  "decoding.word_lm.file among every spelling of its pronunciations, the sentence's end "
                                  "included (the first listed of equals; a pronunciation without spellings is left out and "
                                  "the next word starts afresh); homophone transcripts "
-                                 "spelled alike keep the first; then rescored as the character search's N best"}})},
+                                 "spelled alike keep the first; then rescored as the character search's N best; a chunk "
+                                 "with video and no audio searches the video encoder's phone head (`video_output`) the "
+                                 "same way where present"}})},
         "tasks": {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"},
         "sequence_layout": {
             "asr": ["bos", "audio_start", "AUDIO_TOKENS", "audio_end", "PROMPT(asr)"],

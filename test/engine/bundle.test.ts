@@ -297,6 +297,10 @@ test('a phone lexicon that is malformed, truncated or inconsistent is named', as
   editManifest(audioVisual, (manifest) => (phoneRules(manifest).audio_visual_output = 'av_phones_renamed'));
   await expectProblem(audioVisual, 'malformed-manifest', /decoding\.phones\.audio_visual_output "av_phones_renamed" is not an output of graphs\.av_ctc/);
 
+  const video = copyOfTestBundle();
+  editManifest(video, (manifest) => (phoneRules(manifest).video_output = 'video_phones_renamed'));
+  await expectProblem(video, 'malformed-manifest', /decoding\.phones\.video_output "video_phones_renamed" is not an output of graphs\.video_encoder/);
+
   const withoutWordLm = copyOfTestBundle();
   editManifest(withoutWordLm, (manifest) => delete (manifest.decoding as Record<string, unknown>).word_lm);
   await expectProblem(withoutWordLm, 'malformed-manifest', /decoding\.phones needs decoding\.ctc and decoding\.word_lm/);

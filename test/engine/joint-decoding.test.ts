@@ -123,8 +123,10 @@ test('joint CTC + LM decoding', async (t) => {
     assert.equal(searched.task, 'asr');
     assert.equal(searched.timings.prefillMs, 0);
     assert.equal(searched.decodedPositions, 0);
-    const video = await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'rescore', beams } });
-    assert.equal(video.text, (await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'greedy' } })).text);
+    if (phones?.videoOutput === undefined) {
+      const video = await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'rescore', beams } });
+      assert.equal(video.text, (await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'greedy' } })).text);
+    }
     const lmAlone = await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams, ctcWeight: 0 } });
     assert.equal(lmAlone.text, (await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 0 } })).text);
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0 } }), /beam count 0/);
@@ -199,6 +201,36 @@ test('joint CTC + LM decoding', async (t) => {
       const partial = await recognizer.recognize(chunk, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } });
       assert.equal(partial.task, 'asr');
       assert.equal(partial.text, (await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } })).text);
+    }
+  });
+
+  await t.test('video-only chunks search the video phone head where the bundle has one, and the LM rescores its N best', async (sub) => {
+    const output = bundle.manifest.decoding.phones?.videoOutput;
+    if (output === undefined) {
+      sub.skip(`bundle ${bundle.manifest.id} has no video phone head; video-only chunks decode greedily`);
+      return;
+    }
+    const beams = 6;
+    const wordWeight = bundle.manifest.decoding.wordLm?.weight ?? 0;
+    const { width, height } = bundle.manifest.roi;
+    for (const utterance of utterances.slice(0, 3)) {
+      const frames = { pixels: utterance.frames, count: utterance.frameCount };
+      const pixels = Float32Array.from(utterance.frames);
+      const logProbs = (await bundle.sessions.videoEncoder.run({ frames: new ort.Tensor('float32', pixels, [1, utterance.frameCount, height, width]) }, [output]))[output]!;
+      const [, steps, symbols] = logProbs.dims as [number, number, number];
+      assert.equal(steps, 2 * utterance.frameCount, 'two phone symbols per lip frame');
+      const nbest = phoneNBest(logProbs.data as Float32Array, steps, symbols, bundle.phones!, bundle.wordLm!, bundle.tokenizer, { beams, ctcWeight: ctc.weight, wordWeight });
+      for (const scaleIndex of [0, coarsest]) {
+        const rescored = await recognizer.recognize({ frames }, { scaleIndex, decoding: { kind: 'rescore', beams } });
+        assert.equal(rescored.task, 'vsr');
+        assert.ok(nbest.some((entry) => bundle.tokenizer.decode(entry.tokens) === rescored.text), `"${rescored.text}" is one of the video N best`);
+        assert.ok(rescored.timings.ctcMs > 0 && rescored.timings.prefillMs > 0);
+      }
+      // a live partial of a video-only chunk: the search's best, no LM call
+      const partial = await recognizer.recognize({ frames }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } });
+      assert.equal(partial.task, 'vsr');
+      assert.equal(partial.text, bundle.tokenizer.decode(nbest[0]!.tokens));
+      assert.equal(partial.timings.prefillMs, 0);
     }
   });
 

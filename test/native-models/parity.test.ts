@@ -21,7 +21,7 @@ interface ScaleEntry { id: string; audio_rate: number; video_rate: number; encod
 interface Manifest {
   graphs: Record<string, { file: string }>;
   tokenizer: { file: string };
-  decoding: { ctc: { output: string; blank: number; audio_visual_output?: string }; word_lm?: { file: string }; phones?: { output: string; blank: number; file: string; audio_visual_output?: string } };
+  decoding: { ctc: { output: string; blank: number; audio_visual_output?: string }; word_lm?: { file: string }; phones?: { output: string; blank: number; file: string; audio_visual_output?: string; video_output?: string } };
   lm: { dim: number; layers: number; heads: number; vocab_size: number };
   scales: ScaleEntry[];
   special_tokens: Record<string, number>;
@@ -37,6 +37,7 @@ interface Fixture {
   ctc_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { tokens: number[]; ctc: number; words: number }[] };
   phone_log_probs?: string; phone_log_probs_shape?: number[];
   av_phone_log_probs?: string; av_phone_log_probs_shape?: number[];
+  video_phone_log_probs?: string; video_phone_log_probs_shape?: number[];
   spellings?: { phones: string; text: string }[];
   phone_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { text: string; tokens: number[]; ctc: number; words: number }[] };
 }
@@ -221,6 +222,18 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
     }
     // homophones the next word or the sentence's end decides, spelled as the evaluation spells them
     for (const { phones, text } of fixture.spellings ?? []) assert.equal(lexicon.spell(phones, spelled), text, `spelling of "${text}"`);
+  });
+
+  await t.test('the video encoder\'s phone head (what a chunk without audio searches)', (sub) => {
+    const output = manifest.decoding.phones?.video_output;
+    if (output === undefined) {
+      sub.skip('this bundle has no video phone head');
+      return;
+    }
+    const phone = present(vOut[output], output);
+    assert.deepEqual(phone.dims, fixture.video_phone_log_probs_shape);
+    const diff = maxAbsDiff(phone.data as Float32Array, f32(present(fixture.video_phone_log_probs, 'video phone log-probabilities')));
+    assert.ok(diff < TOLERANCE, `video phone log-probabilities max abs diff ${diff}`);
   });
 
   for (const [k, scale] of manifest.scales.entries()) {
