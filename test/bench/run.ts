@@ -131,13 +131,14 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   const votesAt = (scaleId: string) => vote !== undefined && (vote.scales?.includes(scaleId) ?? true);
   const rescoringLabel = (beams: number, searchBeams: number | undefined, withWords: boolean, voted: boolean) =>
     `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored${voted ? `, voted at ${vote!.speeds.join('/')}` : ''}`;
-  const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean): DecodingRun => {
+  // a chunk without audio has nothing to play at other speeds: the recognizer votes only where there is audio
+  const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean, withAudio = true): DecodingRun => {
     const scaleSearch = search.scaleSearch;
     return {
-      label: rescoringLabel(beams, searchBeams, withWords, vote !== undefined),
+      label: rescoringLabel(beams, searchBeams, withWords, withAudio && vote !== undefined),
       labelAt: (scaleId) => {
         const budget = scaleSearch?.get(scaleId);
-        return rescoringLabel(budget?.beams ?? beams, budget ? budget.searchBeams : searchBeams, withWords, votesAt(scaleId));
+        return rescoringLabel(budget?.beams ?? beams, budget ? budget.searchBeams : searchBeams, withWords, withAudio && votesAt(scaleId));
       },
       decoding: {
         kind: 'rescore',
@@ -150,7 +151,10 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
     };
   };
   const jointGreedy = greedyRun(words ? 'joint CTC + LM + word LM' : 'joint CTC + LM');
+  // video-only chunks search the video phone head where the bundle has one, else the LM reads them greedily
+  const videoSearch = bundle.manifest.decoding.phones?.videoOutput !== undefined && search.method === 'rescore';
   const bundleDecoding = (modality: Modality): DecodingRun => {
+    if (modality === 'video' && videoSearch) return rescoring(search.beams, search.searchBeams, words, false);
     if (!joint || modality === 'video') return greedyRun(words ? 'LM + word LM' : 'LM alone');
     if (search.method === 'rescore') return rescoring(search.beams, search.searchBeams, words);
     if (search.method === 'beam') return { label: `beam ${search.beams}`, decoding: { kind: 'beam', beams: search.beams } };
