@@ -54,9 +54,9 @@ export type Decoding = (
       readonly speedVote?: SpeedVote;
     }
   /**
-   * The same CTC search with the word LM, its best taken as it is: no LM call and no video. For partial
-   * captions, which the final caption replaces; a chunk without audio searches the video phone head where the
-   * bundle has one, and decodes greedily where it has neither that nor the CTC head.
+   * The same CTC search with the word LM, its best taken as it is: no LM call, and a chunk with audio skips
+   * the video. For partial captions, which the final caption replaces; a chunk without audio searches the video
+   * phone head where the bundle has one, and decodes greedily where it has neither that nor the CTC head.
    */
   | { readonly kind: 'ctc-search'; readonly beams: number; readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget> }
 ) & {
