@@ -273,19 +273,20 @@ function phoneRules(value: unknown, graphs: BundleManifest['graphs']): PhoneDeco
   if (rules.format !== phonesFormat) throw new ManifestError('decoding.phones.format', `must be "${phonesFormat}"`);
   const output = string(rules.output, 'decoding.phones.output');
   if (!graphs.audioEncoder.outputs.includes(output)) throw new ManifestError('decoding.phones.output', `"${output}" is not an output of graphs.audio_encoder`);
-  let audioVisualOutput: string | undefined;
-  if (rules.audio_visual_output !== undefined) {
-    const field = 'decoding.phones.audio_visual_output';
-    audioVisualOutput = string(rules.audio_visual_output, field);
-    if (!graphs.avCtc?.outputs.includes(audioVisualOutput)) throw new ManifestError(field, `"${audioVisualOutput}" is not an output of graphs.av_ctc`);
-  }
-  let videoOutput: string | undefined;
-  if (rules.video_output !== undefined) {
-    const field = 'decoding.phones.video_output';
-    videoOutput = string(rules.video_output, field);
-    if (!graphs.videoEncoder.outputs.includes(videoOutput)) throw new ManifestError(field, `"${videoOutput}" is not an output of graphs.video_encoder`);
-  }
-  return { output, blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'), file: bundlePath(rules.file, 'decoding.phones.file'), audioVisualOutput, videoOutput };
+  // the other phone heads are optional, each an output of the graph that computes it
+  const optionalOutput = (value: unknown, field: string, graph: GraphSpec | undefined, graphName: string): string | undefined => {
+    if (value === undefined) return undefined;
+    const name = string(value, field);
+    if (!graph?.outputs.includes(name)) throw new ManifestError(field, `"${name}" is not an output of ${graphName}`);
+    return name;
+  };
+  return {
+    output,
+    blank: nonNegativeInteger(rules.blank, 'decoding.phones.blank'),
+    file: bundlePath(rules.file, 'decoding.phones.file'),
+    audioVisualOutput: optionalOutput(rules.audio_visual_output, 'decoding.phones.audio_visual_output', graphs.avCtc, 'graphs.av_ctc'),
+    videoOutput: optionalOutput(rules.video_output, 'decoding.phones.video_output', graphs.videoEncoder, 'graphs.video_encoder'),
+  };
 }
 
 function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, scaleIds: readonly string[]): DefaultSearch {

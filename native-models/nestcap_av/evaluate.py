@@ -202,12 +202,13 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             # video-only hears no noise: its phone head is searched once per utterance
             phones_v = search and phonetic is not None and model.ctc_vp is not None and noise_name == noises[0][0]
             phone_lp_v = ctc_log_probs(model.ctc_vp, fv)[0].numpy().astype(np.float64) if phones_v else None
-            searched: dict[int, tuple] = {}
+            searched: dict[int, dict] = {}
 
-            def searches(w: int) -> tuple:
-                """The N best of a ``w``-wide search (character, then spelled, audio, then audio-visual; then the video
-                phone head's, spelled, or None), unsliced: they depend on the CTC output alone, so each width searches
-                once per head for every scale."""
+            def searches(w: int) -> dict:
+                """The N best of a ``w``-wide search, unsliced, by what each task rescores (``asr``, ``avsr``: spelled
+                where the phone heads are searched; ``vsr``: the video phone head's, spelled, or None) and the
+                character searches beside them (``char``, ``char_av``): they depend on the CTC output alone, so each
+                width searches once per head for every scale."""
                 if w not in searched:
                     char = ctc_prefix_beam(ctc, tok, w, ctc_weight, word_lm, word_weight)
                     spelled = phone_nbest(phone_lp, phonetic, tok, w, ctc_weight, word_weight) if phones else char
@@ -216,10 +217,12 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     spelled_av = (spelled if ctc_av is ctc else phone_nbest(phone_lp_av, phonetic, tok, w, ctc_weight,
                                                                              word_weight) if phones_av else char_av)
                     spelled_v = phone_nbest(phone_lp_v, phonetic, tok, w, ctc_weight, word_weight) if phones_v else None
-                    searched[w] = (char, spelled, char_av, spelled_av, spelled_v)
+                    searched[w] = {"char": char, "asr": spelled, "char_av": char_av, "avsr": spelled_av, "vsr": spelled_v}
                 return searched[w]
 
-            char_nbest, nbest, char_nbest_av, nbest_av, nbest_v = searches(width) if search else (None,) * 5
+            found = searches(width) if search else {}
+            char_nbest, nbest, char_nbest_av, nbest_av, nbest_v = (found.get(key) for key in
+                                                                    ("char", "asr", "char_av", "avsr", "vsr"))
             voters = other_speeds(model, tok, ex, speed_vote, phonetic, ctc_weight, word_lm, word_weight) if speed_vote else None
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
@@ -247,7 +250,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     audio_ctc_or_none = None if task == "vsr" else ctc_av if task == "avsr" else ctc
                     if search and (task != "vsr" or phones_v):
                         w_k, b_k = scale_search.get(k, (width, beams))
-                        task_nbest = searches(w_k)[{"asr": 1, "avsr": 3, "vsr": 4}[task]][:b_k]
+                        task_nbest = searches(w_k)[task][:b_k]
                         hyp = tok.decode(rescore(model, tok, prefix, lora, task_nbest, ctc_weight, word_weight))
                         if voters is not None and task in voters and speed_vote.votes_at(k):
                             hyp = " ".join(vote(hyp.split(), voters[task]))
