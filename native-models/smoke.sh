@@ -66,10 +66,11 @@ grep -q "| audio-visual phone search, 0dB |" "$out/devcheck.md"
 "$py" -m nestcap_av.export --run "$out/run" --out "$out/bundle"
 # the coarsest scale searches narrower and rescores fewer (the engine's bundle test reads its budget)
 "$py" -m nestcap_av.evaluate --run "$out/run" --bundle "$out/bundle" --limit 1 --heldout-limit 1 --word-weight 0.3 --beams 2 \
-  --search-beams 4 --scale-search s3=2:1
+  --search-beams 4 --scale-search s3=2:1 --video-fusion 0.5@1
 test -f "$out/bundle/manifest.json" && test -f "$out/bundle/EVAL.md" && test -f "$out/bundle/phones.json.gz"
 "$py" -c 'import json, sys; d = json.load(open(sys.argv[1]))["decoding"]["default"]
-assert d["scale_search"] == {"s3": {"search_beams": 2, "beams": 1}} and d["search_beams"] == 4, d' "$out/bundle/manifest.json"
+assert d["scale_search"] == {"s3": {"search_beams": 2, "beams": 1}} and d["search_beams"] == 4, d
+assert d["video_fusion"] == {"weight": 0.5, "below_confidence": 1.0}, d' "$out/bundle/manifest.json"
 grep -q "LM rescoring of 2 (s3: 2/1)" "$out/bundle/EVAL.md"
 # the phone heads (seeded from enc_a, the audio-visual one trained in stage 4) reach the bundle and the report
 grep -q '"audio_visual_output": "av_phone_log_probs"' "$out/bundle/manifest.json"
@@ -77,6 +78,8 @@ grep -q '"audio_visual_output": "av_phone_log_probs"' "$out/bundle/manifest.json
 grep -q '"video_output": "video_phone_log_probs"' "$out/bundle/manifest.json"
 grep -q "^| video phone CTC + pronunciation word-LM search" "$out/bundle/EVAL.md"
 grep -q "^| video-only, LM alone |" "$out/bundle/EVAL.md"
+# an untrained audio-visual head is never sure: every audio-visual chunk pools the lip reader's search
+grep -q "^| the same, pooled with the video phone search where unsure (100% of chunks)" "$out/bundle/EVAL.md"
 grep -q "^| character CTC + word-LM search without LM rescoring" "$out/bundle/EVAL.md"
 grep -q "^## 1e. By voice" "$out/bundle/EVAL.md" && grep -q "^## 1d. As the engine" "$out/bundle/EVAL.md"
 # a saved report written into a bundle exported again (no decoding): the same report and manifest; a

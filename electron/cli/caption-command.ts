@@ -190,5 +190,14 @@ export function chosenDecoding(manifest: BundleManifest, command: Pick<CaptionCo
   // widths the command gives apply at every scale; the bundle's own keep its coarser scales' smaller budgets
   const scaleSearch = command.beams === undefined && command.searchBeams === undefined ? fallback.scaleSearch : undefined;
   const speedVote = command.speedVote ? fallback.speedVote : undefined;
-  return { kind: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}), ...(speedVote ? { speedVote } : {}) };
+  // the fusion depends on no width: it applies whatever the command's beams
+  const { videoFusion } = fallback;
+  return {
+    kind: 'rescore',
+    beams,
+    ...(searchBeams === undefined ? {} : { searchBeams }),
+    ...(scaleSearch ? { scaleSearch } : {}),
+    ...(speedVote ? { speedVote } : {}),
+    ...(videoFusion ? { videoFusion } : {}),
+  };
 }

@@ -99,6 +99,19 @@ export interface DefaultSearch {
   readonly scaleSearch?: ReadonlyMap<string, ScaleSearchBudget>;
   /** 'rescore' only: the other playback speeds a final caption is searched at and voted with (see speed-vote.ts). */
   readonly speedVote?: SpeedVote;
+  /** 'rescore' only: where an audio-visual chunk's phone search also takes the lip reader's (see VideoFusion). */
+  readonly videoFusion?: VideoFusion;
+}
+
+/**
+ * An audio-visual chunk whose audio-visual phone head is unsure of it (the mean over its frames of the likeliest
+ * symbol's probability below `belowConfidence`) pools that head's N best with the video phone head's, ranked by
+ * log P_AV + `weight` · log P_video of each pronunciation sequence (phone-search.ts `fusedPhoneNBest`). Clean
+ * audio keeps the audio-visual head alone, where the lip reader, a far worse recogniser, only adds errors.
+ */
+export interface VideoFusion {
+  readonly weight: number;
+  readonly belowConfidence: number;
 }
 
 /**
@@ -261,8 +274,8 @@ function decodingRules(value: unknown, graphs: BundleManifest['graphs'], vocabSi
   const noRepeatNgram = nonNegativeInteger(rules.no_repeat_ngram, 'decoding.no_repeat_ngram');
   const ctc = ctcRules(rules.ctc, graphs, vocabSize);
   const wordLm = wordLmRules(rules.word_lm);
-  const defaultSearch = defaultSearchRules(rules.default, ctc, scaleIds);
   const phones = phoneRules(rules.phones, graphs);
+  const defaultSearch = defaultSearchRules(rules.default, ctc, phones, scaleIds);
   if (phones && !(ctc && wordLm)) throw new ManifestError('decoding.phones', 'needs decoding.ctc and decoding.word_lm: their weights weigh the phone search, and the word LM spells it');
   return { noRepeatNgram, ctc, wordLm, phones, defaultSearch };
 }
@@ -289,7 +302,7 @@ function phoneRules(value: unknown, graphs: BundleManifest['graphs']): PhoneDeco
   };
 }
 
-function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, scaleIds: readonly string[]): DefaultSearch {
+function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, phones: PhoneDecodingSpec | undefined, scaleIds: readonly string[]): DefaultSearch {
   if (value === undefined) return greedySearch;
   const rules = object(value, 'decoding.default');
   const method = rules.method;
@@ -297,7 +310,7 @@ function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, sc
   if (method === 'rescore' && !ctc) throw new ManifestError('decoding.default.method', '"rescore" needs the CTC head of decoding.ctc');
   const beams = positiveInteger(rules.beams, 'decoding.default.beams');
   if (method !== 'rescore') {
-    for (const field of ['search_beams', 'scale_search', 'speed_vote'] as const) {
+    for (const field of ['search_beams', 'scale_search', 'speed_vote', 'video_fusion'] as const) {
       if (rules[field] !== undefined) throw new ManifestError(`decoding.default.${field}`, 'applies to "rescore" only');
     }
     return { method: method as SearchMethod, beams };
@@ -308,7 +321,27 @@ function defaultSearchRules(value: unknown, ctc: CtcDecodingSpec | undefined, sc
   }
   const scaleSearch = rules.scale_search === undefined ? undefined : scaleSearchRules(rules.scale_search, scaleIds);
   const speedVote = rules.speed_vote === undefined ? undefined : speedVoteRules(rules.speed_vote, scaleIds);
-  return { method: 'rescore', beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}), ...(speedVote ? { speedVote } : {}) };
+  const videoFusion = rules.video_fusion === undefined ? undefined : videoFusionRules(rules.video_fusion, phones);
+  return {
+    method: 'rescore',
+    beams,
+    ...(searchBeams === undefined ? {} : { searchBeams }),
+    ...(scaleSearch ? { scaleSearch } : {}),
+    ...(speedVote ? { speedVote } : {}),
+    ...(videoFusion ? { videoFusion } : {}),
+  };
+}
+
+function videoFusionRules(value: unknown, phones: PhoneDecodingSpec | undefined): VideoFusion {
+  const field = 'decoding.default.video_fusion';
+  if (phones?.audioVisualOutput === undefined || phones.videoOutput === undefined) {
+    throw new ManifestError(field, 'needs decoding.phones with audio_visual_output and video_output: it pools those two heads\' searches');
+  }
+  const rules = object(value, field);
+  const { weight, below_confidence: belowConfidence } = rules;
+  if (typeof weight !== 'number' || !(weight > 0 && Number.isFinite(weight))) throw new ManifestError(`${field}.weight`, 'must be a number above 0');
+  if (typeof belowConfidence !== 'number' || !(belowConfidence > 0 && belowConfidence <= 1)) throw new ManifestError(`${field}.below_confidence`, 'must be a probability in (0, 1]');
+  return { weight, belowConfidence };
 }
 
 function speedVoteRules(value: unknown, scaleIds: readonly string[]): SpeedVote {

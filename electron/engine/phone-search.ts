@@ -1,4 +1,5 @@
 import { ctcPrefixBeamSearch, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
+import { ctcLogLikelihood } from './ctc-likelihood.js';
 import type { CharTokenizer } from './tokenizer.js';
 import { unknownHistory, WordLm, WordLmError } from './word-lm.js';
 
@@ -129,15 +130,74 @@ export interface PhoneSearchOptions {
  * the phone search's. Homophone transcripts that spell alike keep the first (best) entry.
  */
 export function phoneNBest(logProbs: Float32Array, frames: number, symbols: number, lexicon: PhoneLexicon, spelled: WordLm, tokenizer: CharTokenizer, options: PhoneSearchOptions): NBestEntry[] {
+  checkSymbols(symbols, lexicon);
+  return spelledNBest(searchPhones(logProbs, frames, symbols, lexicon, options), lexicon, spelled, tokenizer);
+}
+
+/** One phone head's output over a chunk: `frames` rows of the lexicon's symbols. */
+export interface PhoneHeadOutput {
+  readonly logProbs: Float32Array;
+  readonly frames: number;
+}
+
+/**
+ * The N best of an audio-visual chunk the audio-visual phone head is unsure of: its search's N best and the
+ * video phone head's, pooled (the first of equal phone transcripts), ranked by
+ * `ctcWeight · (log P_AV + videoWeight · log P_video) + wordWeight · log p_words` over the frames the two have
+ * in common (each sequence's probability under each head by the forward algorithm, so it does not matter that
+ * the two heads' spikes fall at different frames), then spelled as `phoneNBest` spells; each entry's CTC score
+ * is that fused sum. `fused_phone_nbest` in native-models/nestcap_av/decoding.py is the reference.
+ */
+export function fusedPhoneNBest(
+  audioVisual: PhoneHeadOutput,
+  video: PhoneHeadOutput,
+  symbols: number,
+  lexicon: PhoneLexicon,
+  spelled: WordLm,
+  tokenizer: CharTokenizer,
+  options: PhoneSearchOptions & { readonly videoWeight: number },
+): NBestEntry[] {
+  checkSymbols(symbols, lexicon);
+  const frames = Math.min(audioVisual.frames, video.frames);
+  const heads = [audioVisual, video].map((head) => head.logProbs.subarray(0, frames * symbols));
+  const pooled = new Map<string, NBestEntry>();
+  for (const head of heads) {
+    for (const entry of searchPhones(head, frames, symbols, lexicon, options)) {
+      const key = entry.tokens.join(',');
+      if (!pooled.has(key)) pooled.set(key, entry);
+    }
+  }
+  const blank = lexicon.alphabet.blank;
+  const fused = Array.from(pooled.values(), (entry) => ({
+    ...entry,
+    ctc: ctcLogLikelihood(heads[0]!, frames, symbols, entry.tokens, blank) + options.videoWeight * ctcLogLikelihood(heads[1]!, frames, symbols, entry.tokens, blank),
+  }));
+  // a stable sort: equals (two sequences the frames cannot hold among them) keep the pooled order
+  const rank = (entry: NBestEntry) => options.ctcWeight * entry.ctc + options.wordWeight * entry.words;
+  fused.sort((a, b) => {
+    const order = rank(b) - rank(a);
+    return Number.isNaN(order) ? 0 : order;
+  });
+  return spelledNBest(fused, lexicon, spelled, tokenizer);
+}
+
+function checkSymbols(symbols: number, lexicon: PhoneLexicon): void {
   if (symbols !== lexicon.symbolCount) throw new RangeError(`the phone head writes ${symbols} symbols; ${phoneFile} has ${lexicon.symbolCount}`);
-  const searched = ctcPrefixBeamSearch(logProbs, frames, symbols, lexicon.alphabet, {
+}
+
+function searchPhones(logProbs: Float32Array, frames: number, symbols: number, lexicon: PhoneLexicon, options: PhoneSearchOptions): NBestEntry[] {
+  return ctcPrefixBeamSearch(logProbs, frames, symbols, lexicon.alphabet, {
     beams: options.beams,
     ctcWeight: options.ctcWeight,
     words: options.wordWeight > 0 ? { lm: lexicon.pronunciations, weight: options.wordWeight } : undefined,
   });
+}
+
+/** Phone transcripts spelled, in the character tokenizer's ids, in their order; of those that spell alike, the first. */
+function spelledNBest(entries: readonly NBestEntry[], lexicon: PhoneLexicon, spelled: WordLm, tokenizer: CharTokenizer): NBestEntry[] {
   const seen = new Set<string>();
   const out: NBestEntry[] = [];
-  for (const entry of searched) {
+  for (const entry of entries) {
     const text = lexicon.spell(lexicon.phonesOf(entry.tokens), spelled);
     if (seen.has(text)) continue;
     seen.add(text);

@@ -1,9 +1,10 @@
 import type * as Ort from 'onnxruntime-node';
-import type { AudioVisualCtcSpec, BundleManifest, ScaleSearchBudget, SpeedVote, Task } from './bundle-manifest.js';
+import type { AudioVisualCtcSpec, BundleManifest, ScaleSearchBudget, SpeedVote, Task, VideoFusion } from './bundle-manifest.js';
 import type { LoadedBundle } from './bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet, type NBestEntry, type SearchAlphabet } from './ctc-beam-search.js';
+import { meanTopProbability } from './ctc-likelihood.js';
 import { CtcPrefixScorer, type CtcPrefixState } from './ctc-prefix-scorer.js';
-import { phoneNBest } from './phone-search.js';
+import { fusedPhoneNBest, phoneNBest } from './phone-search.js';
 import { framesAt, playAt, voteWords, wordsOf } from './speed-vote.js';
 import type { NextSymbol, Scored, WordLm, WordState } from './word-lm.js';
 
@@ -52,6 +53,8 @@ export type Decoding = (
        * bests, at the vote's scales (see speed-vote.ts; the bundle's `decoding.default.speed_vote`). Needs the search's audio.
        */
       readonly speedVote?: SpeedVote;
+      /** Where an unsure audio-visual chunk's search also takes the lip reader's (the bundle's `decoding.default.video_fusion`). */
+      readonly videoFusion?: VideoFusion;
     }
   /**
    * The same CTC search with the word LM, its best taken as it is: no LM call, and a chunk with audio skips
@@ -68,10 +71,17 @@ export type Decoding = (
 
 /** The decoding the bundle was evaluated with (its manifest's `decoding.default`). */
 export function defaultDecoding(manifest: BundleManifest): Decoding {
-  const { method, beams, searchBeams, scaleSearch, speedVote } = manifest.decoding.defaultSearch;
+  const { method, beams, searchBeams, scaleSearch, speedVote, videoFusion } = manifest.decoding.defaultSearch;
   if (method === 'greedy') return { kind: 'greedy' };
   if (method === 'beam') return { kind: method, beams };
-  return { kind: method, beams, ...(searchBeams === undefined ? {} : { searchBeams }), ...(scaleSearch ? { scaleSearch } : {}), ...(speedVote ? { speedVote } : {}) };
+  return {
+    kind: method,
+    beams,
+    ...(searchBeams === undefined ? {} : { searchBeams }),
+    ...(scaleSearch ? { scaleSearch } : {}),
+    ...(speedVote ? { speedVote } : {}),
+    ...(videoFusion ? { videoFusion } : {}),
+  };
 }
 
 export interface RecognizeOptions {
@@ -252,6 +262,23 @@ export class Recognizer {
       searchMs = performance.now() - searchStart;
     };
     const searchAudio = (output: Ort.InferenceSession.OnnxValueMapType) => (phoneSpec ? searchPhones(output[phoneSpec.output]!) : search(output[ctcSpec!.output]!));
+    // an audio-visual chunk its own phone head is unsure of also takes the lip reader's search (VideoFusion)
+    const videoFusion = audioVisual && phoneSpec?.audioVisualOutput && decoding.kind === 'rescore' ? decoding.videoFusion : undefined;
+    const searchFused = (audioVisualLogProbs: Ort.Tensor, videoLogProbs: Ort.Tensor, videoWeight: number) => {
+      const searchStart = performance.now();
+      const [, audioVisualFrames, symbols] = audioVisualLogProbs.dims as [number, number, number];
+      const [, videoFrames] = videoLogProbs.dims as [number, number, number];
+      nbest = fusedPhoneNBest(
+        { logProbs: audioVisualLogProbs.data as Float32Array, frames: audioVisualFrames },
+        { logProbs: videoLogProbs.data as Float32Array, frames: videoFrames },
+        symbols,
+        this.#bundle.phones!,
+        this.#bundle.wordLm!,
+        this.#bundle.tokenizer,
+        { beams: searchBeams!, ctcWeight, wordWeight, videoWeight },
+      );
+      searchMs = performance.now() - searchStart;
+    };
     let audioOutput: Ort.InferenceSession.OnnxValueMapType | undefined;
     if (hasAudio) {
       const pcm = input.pcm;
@@ -266,21 +293,26 @@ export class Recognizer {
     if (hasVideo) {
       const { pixels, count } = input.frames;
       const frames = Float32Array.from(pixels);
-      // a chunk without audio searches the lip reader's phone head where the bundle has one
-      const videoPhones = task === 'vsr' ? phoneSpec?.videoOutput : undefined;
+      // a chunk without audio searches the lip reader's phone head where the bundle has one, and so may an unsure audio-visual one
+      const videoPhones = task === 'vsr' || videoFusion ? phoneSpec?.videoOutput : undefined;
       const output = await sessions.videoEncoder.run(
         { frames: new this.#ort.Tensor('float32', frames, [1, count, manifest.roi.height, manifest.roi.width]) },
         [scale.videoOutput, ...(audioVisual ? [audioVisual.videoFeatures] : []), ...(videoPhones ? [videoPhones] : [])],
       );
       parts.push(this.#embeddingOf(table, manifest.specialTokens.videoStart), output[scale.videoOutput]!.data as Float32Array, this.#embeddingOf(table, manifest.specialTokens.videoEnd));
-      if (videoPhones) {
+      if (videoPhones && task === 'vsr') {
         searchPhones(output[videoPhones]!);
         if (partial) return this.#searched(nbest!, task, scale.id, performance.now() - encodeStart - searchMs, searchMs);
       }
       if (audioVisual) {
         const heads = await this.#audioVisualCtc(audioVisual, audioOutput![audioVisual.audioFeatures]!, output[audioVisual.videoFeatures]!);
-        if (phoneSpec?.audioVisualOutput) searchPhones(heads[phoneSpec.audioVisualOutput]!);
-        else search(heads[audioVisual.output]!);
+        if (phoneSpec?.audioVisualOutput) {
+          const audioVisualPhones = heads[phoneSpec.audioVisualOutput]!;
+          const [, frames, symbols] = audioVisualPhones.dims as [number, number, number];
+          const unsure = videoFusion && videoPhones && meanTopProbability(audioVisualPhones.data as Float32Array, frames, symbols) < videoFusion.belowConfidence;
+          if (unsure) searchFused(audioVisualPhones, output[videoPhones]!, videoFusion.weight);
+          else searchPhones(audioVisualPhones);
+        } else search(heads[audioVisual.output]!);
       }
     }
     if (withCtc && !audioVisual) searchAudio(audioOutput!);

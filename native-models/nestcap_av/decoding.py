@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -335,14 +336,100 @@ def phone_nbest(log_probs: np.ndarray, phonetic, tok: CharTokenizer, beams: int,
     LM (phones.PhoneticWordLM), each transcript spelled and written in ``tok``'s character ids, its CTC and
     word scores the phone search's.  Homophones that spell alike keep the first (best) entry.  The engine
     (electron/engine/phone-search.ts) does the same."""
+    return spelled_nbest(ctc_prefix_beam(log_probs, PhoneTokenizer(), beams, weight, phonetic.lm, word_weight),
+                         phonetic, tok)
+
+
+def spelled_nbest(entries: list[NBestEntry], phonetic, tok: CharTokenizer) -> list[NBestEntry]:
+    """Phone transcripts spelled, in ``tok``'s ids, in their order; of those that spell alike, the first."""
     ptok = PhoneTokenizer()
     out, seen = [], set()
-    for entry in ctc_prefix_beam(log_probs, ptok, beams, weight, phonetic.lm, word_weight):
+    for entry in entries:
         text = phonetic.spell(ptok.decode(entry.tokens))
         if text not in seen:
             seen.add(text)
             out.append(NBestEntry(tok.encode(text), entry.ctc, entry.words))
     return out
+
+
+def ctc_log_likelihoods(log_probs: np.ndarray, label_sequences: list[list[int]], blank: int) -> list[float]:
+    """log P_CTC(labels | log_probs) of each label sequence: the forward algorithm (Graves et al., 2006) over
+    every alignment, in float64, the sequences side by side; NEG_INF where the frames are too few for one.
+    The engine's ctcLogLikelihood is the same, a sequence at a time."""
+    frames = len(log_probs)
+    if frames == 0:
+        return [0.0 if not labels else NEG_INF for labels in label_sequences]
+    # each sequence as its CTC states: blank, label, blank, ..., blank; padded with blanks past its end, where
+    # nothing it reads comes from (the states only move forward)
+    width = 2 * max((len(labels) for labels in label_sequences), default=0) + 1
+    ext = np.full((len(label_sequences), width), blank)
+    for n, labels in enumerate(label_sequences):
+        ext[n, 1:2 * len(labels):2] = labels
+    # a label may be reached from two states back, past a blank, unless it repeats the label there
+    skip = np.zeros(ext.shape, bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    alpha = np.full(ext.shape, -np.inf)
+    alpha[:, :2] = log_probs[0][ext[:, :2]]
+    step, jump = np.full(ext.shape, -np.inf), np.full(ext.shape, -np.inf)
+    for t in range(1, frames):
+        step[:, 1:] = alpha[:, :-1]
+        jump[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, step), jump) + log_probs[t][ext]
+    ends = np.array([2 * len(labels) for labels in label_sequences])
+    last = alpha[np.arange(len(ext)), ends]
+    before = np.where(ends > 0, alpha[np.arange(len(ext)), np.maximum(ends - 1, 0)], -np.inf)
+    return [float(v) if np.isfinite(v) else NEG_INF for v in np.logaddexp(last, before)]
+
+
+def mean_top_probability(log_probs: np.ndarray) -> float:
+    """How sure a CTC head is of a chunk: the mean over frames of its likeliest symbol's probability."""
+    return float(np.mean(np.exp(np.max(log_probs, axis=-1)))) if len(log_probs) else 1.0
+
+
+class VideoFusion(NamedTuple):
+    """Where the audio-visual phone head is unsure (``mean_top_probability`` below ``below_confidence``), its N
+    best and the lip reader's are pooled and ranked by ``log P_AV + weight * log P_video`` of each pronunciation
+    sequence.  Frame by frame the two heads' spikes fall at different frames, so a product of their frames hurts;
+    the sequence's probability under each head does not depend on where its spikes fall.  Clean audio keeps
+    the audio-visual head alone: there the lip reader, a far worse recogniser, only adds errors."""
+
+    weight: float
+    below_confidence: float
+
+    def to_json(self) -> dict:
+        return {"weight": self.weight, "below_confidence": self.below_confidence}
+
+
+def parse_video_fusion(text: str) -> VideoFusion:
+    """``WEIGHT@CONFIDENCE``, e.g. ``0.5@0.92``."""
+    try:
+        weight, below = (float(part) for part in text.split("@"))
+    except ValueError:
+        raise ValueError(f"video fusion {text!r} is not WEIGHT@CONFIDENCE, e.g. 0.5@0.92") from None
+    if not (weight > 0 and math.isfinite(weight)) or not 0 < below <= 1:
+        raise ValueError(f"video fusion {text!r}: the weight must be above 0 and the confidence in (0, 1]")
+    return VideoFusion(weight, below)
+
+
+def fused_phone_nbest(av_log_probs: np.ndarray, video_log_probs: np.ndarray, phonetic, tok: CharTokenizer,
+                      beams: int, weight: float, word_weight: float, video_weight: float) -> list[NBestEntry]:
+    """The audio-visual phone head's N best and the video phone head's, pooled (the first of equal phone
+    transcripts) and ranked by ``weight * (log P_AV + video_weight * log P_video) + word_weight * log p_words``
+    (both over the frames the two have in common), then spelled as ``phone_nbest`` spells; each entry's CTC
+    score is that fused sum.  The engine's fusedPhoneNBest is the same."""
+    ptok = PhoneTokenizer()
+    frames = min(len(av_log_probs), len(video_log_probs))
+    av, video = av_log_probs[:frames], video_log_probs[:frames]
+    pooled: dict[tuple, NBestEntry] = {}
+    for entry in (ctc_prefix_beam(av, ptok, beams, weight, phonetic.lm, word_weight)
+                  + ctc_prefix_beam(video, ptok, beams, weight, phonetic.lm, word_weight)):
+        pooled.setdefault(tuple(entry.tokens), entry)
+    entries = list(pooled.values())
+    sequences = [e.tokens for e in entries]
+    scores = zip(ctc_log_likelihoods(av, sequences, ptok.pad), ctc_log_likelihoods(video, sequences, ptok.pad))
+    fused = [NBestEntry(e.tokens, on_av + video_weight * on_video, e.words) for e, (on_av, on_video) in zip(entries, scores)]
+    fused.sort(key=lambda e: -(weight * e.ctc + word_weight * e.words))  # stable: equals keep the pooled order
+    return spelled_nbest(fused, phonetic, tok)
 
 
 @torch.no_grad()

@@ -35,9 +35,13 @@ from .decoding import (
     beam_search,
     ctc_greedy,
     ctc_prefix_beam,
+    fused_phone_nbest,
     greedy,
+    mean_top_probability,
+    parse_video_fusion,
     phone_nbest,
     rescore,
+    VideoFusion,
 )
 from .export import default_decoding, load_run, prefix_embeds
 from .model import AVModel, av_ctc_log_probs, compress, ctc_log_probs
@@ -49,7 +53,7 @@ from .wordlm import WordLM
 NOISES: list[tuple[str, float | None]] = [("clean", None), ("10dB", 10.0), ("0dB", 0.0), ("-5dB", -5.0)]
 TASKS = ["asr", "vsr", "avsr"]
 # the CTC heads' and the searches' own rows (scale-independent, not a decoding of the model)
-HEAD_ROWS = ("ctc/", "search/", "charsearch/", "avctc/", "avsearch/", "avcharsearch/")
+HEAD_ROWS = ("ctc/", "search/", "charsearch/", "avctc/", "avsearch/", "avcharsearch/", "avfused/")
 TASK_NAME = {"asr": "audio-only", "vsr": "video-only", "avsr": "audio-visual"}
 REFERENCE = "MSS, baselines' budget"
 # silence the engine keeps either side of a voice-activity span (electron/engine/caption-engine.ts,
@@ -145,7 +149,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                    word_weight: float = 0.0, method: str = "rescore", beams: int = 8, pad: float = 0.0,
                    phonetic=None, search_beams: int | None = None,
                    scale_search: dict[int, tuple[int, int]] | None = None,
-                   speed_vote: SpeedVote | None = None) -> dict:
+                   speed_vote: SpeedVote | None = None, video_fusion: VideoFusion | None = None) -> dict:
     """WER per scale/task/noise over utterances ``first`` .. ``first + n - 1``, decoded as the engine does.
     ``method``: "rescore" (CTC prefix beam search with the word LM over ``search_beams`` prefixes, default
     ``beams``, its ``beams`` best rescored by the LM),
@@ -164,7 +168,11 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
     default width's.  ``speed_vote`` (rescore only): at the scales it names (all where it names none) each task
     with audio also searches the chunk played at each extra speed (speedvote.py), and its rescored transcript is
     voted word by word with those searches' bests, as the engine does with the manifest's
-    ``decoding.default.speed_vote``."""
+    ``decoding.default.speed_vote``.  ``video_fusion`` (rescore, with the phone heads of both kinds): where the
+    audio-visual phone head is unsure of a chunk, its N best are pooled with the video phone head's and ranked by
+    both (decoding.VideoFusion), as the engine does with ``decoding.default.video_fusion``; ``avfused/`` keeps the
+    best of what audio-visual chunks then rescore, ``avsearch/`` the audio-visual search's own best, and
+    ``fused_share`` the share of chunks fused per noise."""
     if method not in DECODING_METHODS:
         raise ValueError(f"decoding method {method!r} is not one of {DECODING_METHODS}")
     tok = CharTokenizer()
@@ -178,6 +186,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
         check_speed_vote(speed_vote)
         speed_vote = speed_vote if any(speed_vote.votes_at(k) for k in scales) else None
     scores = Scores()
+    fused_chunks: dict[str, int] = {}
     timing: dict = {}
     media_s = 0.0
     t_start = time.time()
@@ -201,7 +210,12 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             phone_lp_av = av_ctc_log_probs(model, fa, fv, phones=True)[0].numpy().astype(np.float64) if phones_av else None
             # video-only hears no noise: its phone head is searched once per utterance
             phones_v = search and phonetic is not None and model.ctc_vp is not None and noise_name == noises[0][0]
-            phone_lp_v = ctc_log_probs(model.ctc_vp, fv)[0].numpy().astype(np.float64) if phones_v else None
+            # unsure audio-visual chunks also search it, under every noise
+            fuse = (video_fusion is not None and phones_av and model.ctc_vp is not None
+                    and mean_top_probability(phone_lp_av) < video_fusion.below_confidence)
+            fused_chunks[noise_name] = fused_chunks.get(noise_name, 0) + int(fuse)
+            phone_lp_v = (ctc_log_probs(model.ctc_vp, fv)[0].numpy().astype(np.float64) if phones_v or fuse
+                          else None)
             searched: dict[int, dict] = {}
 
             def searches(w: int) -> dict:
@@ -216,13 +230,16 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                     char_av = char if ctc_av is ctc else ctc_prefix_beam(ctc_av, tok, w, ctc_weight, word_lm, word_weight)
                     spelled_av = (spelled if ctc_av is ctc else phone_nbest(phone_lp_av, phonetic, tok, w, ctc_weight,
                                                                              word_weight) if phones_av else char_av)
+                    fused_av = (fused_phone_nbest(phone_lp_av, phone_lp_v, phonetic, tok, w, ctc_weight, word_weight,
+                                                  video_fusion.weight) if fuse else spelled_av)
                     spelled_v = phone_nbest(phone_lp_v, phonetic, tok, w, ctc_weight, word_weight) if phones_v else None
-                    searched[w] = {"char": char, "asr": spelled, "char_av": char_av, "avsr": spelled_av, "vsr": spelled_v}
+                    searched[w] = {"char": char, "asr": spelled, "char_av": char_av, "avsr": fused_av, "vsr": spelled_v,
+                                   "avsr_alone": spelled_av}
                 return searched[w]
 
             found = searches(width) if search else {}
-            char_nbest, nbest, char_nbest_av, nbest_av, nbest_v = (found.get(key) for key in
-                                                                    ("char", "asr", "char_av", "avsr", "vsr"))
+            char_nbest, nbest, char_nbest_av, nbest_av, nbest_v, fused_nbest_av = (
+                found.get(key) for key in ("char", "asr", "char_av", "avsr_alone", "vsr", "avsr"))
             voters = other_speeds(model, tok, ex, speed_vote, phonetic, ctc_weight, word_lm, word_weight) if speed_vote else None
             t_enc = time.time() - t0
             scores.add(f"ctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc, tok))
@@ -236,6 +253,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                 scores.add(f"avctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc_av, tok))
                 if nbest_av is not None:
                     scores.add(f"avsearch/{noise_name}", ex["text"], voice, tok.decode(nbest_av[0].tokens))
+                    if video_fusion is not None and phones_av and model.ctc_vp is not None:
+                        scores.add(f"avfused/{noise_name}", ex["text"], voice, tok.decode(fused_nbest_av[0].tokens))
                     if phones_av:
                         scores.add(f"avcharsearch/{noise_name}", ex["text"], voice,
                                    tok.decode(char_nbest_av[0].tokens))
@@ -272,6 +291,9 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
            **({"scale_search": {f"s{k}": {"search_beams": w_k, "beams": b_k} for k, (w_k, b_k) in sorted(scale_search.items())}}
               if scale_search else {}),
            **({"speed_vote": speed_vote.to_json()} if speed_vote else {}),
+           **({"video_fusion": {**video_fusion.to_json(),
+                                "fused_share": {k: round(v / n, 3) for k, v in fused_chunks.items()}}}
+              if video_fusion and any(k.startswith("avfused/") for k in scores.all) else {}),
            "padding_seconds": pad,
            "media_seconds": round(media_s, 1), "wer": {}, "words": {}, "rtf_pytorch": {}}
     for key, w in scores.all.items():
@@ -469,7 +491,7 @@ def decoding_description(block: dict) -> str:
                 f"{w} log p_CTC + {ww} log p_words; the {block['beams']} best transcripts it ends with are rescored by the LM "
                 f"in one batched call, and the best by {1 - w:g} log p_LM + {w} log p_CTC + {ww} log p_words wins"
                 + (f". Coarser scales spend less (written search/rescored in row labels): {per_scale}" if per_scale else "")
-                + speed_vote_description(block) + ". "
+                + speed_vote_description(block) + ". " + video_fusion_description(block)
                 + ("Video-only searches the video encoder's phone CTC head the same way (its N best spelled, then "
                    "rescored by the LM reading the video tokens)."
                    if any(k.startswith("vsearch/") for k in block["wer"]) else
@@ -478,6 +500,16 @@ def decoding_description(block: dict) -> str:
     return (f"Decoding: {method_name(block)} with the KV cache, at most 25 characters per second of media + 10; wherever "
             f"there is audio, jointly with {head} at weight {w} (each step ranks the LM's top "
             f"candidates by (1 - w) log p_LM + w log p_CTC).{words}")
+
+
+def video_fusion_description(block: dict) -> str:
+    fusion = block.get("video_fusion")
+    if not fusion:
+        return ""
+    return (f"Where the audio-visual phone head is unsure of a chunk (its likeliest symbol's probability, averaged over "
+            f"the frames, below {fusion['below_confidence']}), its N best are pooled with the video phone head's search "
+            f"and ranked by log P_AV + {fusion['weight']} log P_video of each pronunciation sequence (the forward "
+            "algorithm under each head) + the word LM, before the LM rescores them. ")
 
 
 def speed_vote_description(block: dict) -> str:
@@ -564,6 +596,13 @@ def render_md(ev: dict) -> str:
                 head_name = "audio-visual phone CTC + pronunciation word-LM search, spelled," if av_phones else "audio-visual CTC + word-LM search"
                 lines.append(f"| {head_name} without LM rescoring ({search_scope}), {noise} | "
                              + " | ".join(fmt(m.get(f"avsearch/{noise}")) for _ in sc) + " |")
+        fusion = ev["main"].get("video_fusion")
+        for noise, _ in NOISES:
+            if f"avfused/{noise}" in m:
+                share = fusion["fused_share"].get(noise, 0)
+                lines.append(f"| the same, pooled with the video phone search where unsure ({100 * share:.0f}% of chunks), "
+                             f"without LM rescoring ({search_scope}), {noise} | "
+                             + " | ".join(fmt(m.get(f"avfused/{noise}")) for _ in sc) + " |")
         for noise, _ in NOISES:
             if f"avcharsearch/{noise}" in m:
                 lines.append(f"| audio-visual character CTC + word-LM search without LM rescoring ({search_scope}), {noise} | "
@@ -752,6 +791,10 @@ def main() -> None:
                     help="under rescore, also search each chunk played at these speeds (SEARCH prefixes each) and vote "
                          "the rescored transcript word by word with their bests, at the scales named after @ (default: "
                          "every scale), e.g. 0.95,1.05:16@s0,s1; written into the manifest")
+    ap.add_argument("--video-fusion", default=None, metavar="WEIGHT@CONFIDENCE",
+                    help="under rescore, where the audio-visual phone head's mean top probability over a chunk is below "
+                         "CONFIDENCE, pool its N best with the video phone head's and rank them by log P_AV + WEIGHT * "
+                         "log P_video (decoding.VideoFusion), e.g. 0.5@0.92; written into the manifest")
     ap.add_argument("--dictionary", default=None, help="word list of the word LM's lexicon (default: Debian's wamerican)")
     ap.add_argument("--sweep-first", type=int, default=240, help="first seen-voice utterance of the development set")
     ap.add_argument("--sweep-n", type=int, default=20)
@@ -766,6 +809,10 @@ def main() -> None:
         speed_vote = parse_speed_vote(a.speed_vote) if a.speed_vote else None
     except ValueError as error:
         raise SystemExit(f"--speed-vote: {error}") from None
+    try:
+        video_fusion = parse_video_fusion(a.video_fusion) if a.video_fusion else None
+    except ValueError as error:
+        raise SystemExit(f"--video-fusion: {error}") from None
     torch.set_num_threads(2)
     t0 = time.time()
     model, info = load_run(a.run)
@@ -804,14 +851,15 @@ def main() -> None:
                     model, seen, a.sweep_n, sorted({0, len(scales) - 1}), ["asr", "avsr"], SWEEP_NOISES,
                     ctc_weight=float(cw), first=a.sweep_first, label=f" sweep {cw}/{ww}", word_lm=word_lm,
                     word_weight=float(ww), method=a.decoding, beams=a.beams, search_beams=a.search_beams,
-                    scale_search=scale_search, phonetic=phonetic, speed_vote=speed_vote)["wer"]
+                    scale_search=scale_search, phonetic=phonetic, speed_vote=speed_vote,
+                    video_fusion=video_fusion)["wer"]
                 for cw in ctc_grid for ww in word_grid}}
     w, ww = chosen_weights(a.ctc_weight, a.word_weight, ev.get("ctc_weight_sweep"))
     print(f"[eval] CTC weight {w}, word-LM weight {ww}")
     # every row decodes as the engine will: the chosen weights, the word LM included
     weights = {"ctc_weight": w, "word_lm": word_lm, "word_weight": ww}
     dec = {**weights, "method": a.decoding, "beams": a.beams, "search_beams": a.search_beams,
-           "scale_search": scale_search, "phonetic": phonetic, "speed_vote": speed_vote}
+           "scale_search": scale_search, "phonetic": phonetic, "speed_vote": speed_vote, "video_fusion": video_fusion}
     ev["main"] = evaluate_model(model, seen, n, scales, TASKS, NOISES, label=" seen", **dec)
     two_noises = [NOISES[0], NOISES[2]]
     ev["lm_only"] = evaluate_model(model, seen, n, scales, TASKS, two_noises, label=" LM alone",

@@ -26,7 +26,7 @@ from torch import nn
 from .config import FPS, NO_REPEAT_NGRAM, SAMPLE_RATE, ModelConfig, dump_json, from_dict
 from .data import TASKS, CharTokenizer
 from .decoding import (DECODING_METHODS, DEFAULT_CTC_WEIGHT, JOINT_CANDIDATES, CTCPrefixScorer, ctc_prefix_beam,
-                       phone_nbest)
+                       fused_phone_nbest, phone_nbest)
 from .model import AVModel, av_ctc_log_probs, av_ctc_log_probs_aligned, count_params, ctc_log_probs
 from .phones import CHAR_OF, PHONES_FILE, PHONES_FORMAT, Lexicon, PhoneticWordLM, PhoneTokenizer
 from .train import flat_lineage
@@ -190,7 +190,9 @@ def default_decoding(evaluated: dict | None) -> dict:
     return {"method": evaluated["method"], "beams": int(evaluated["beams"]),
             **({"search_beams": int(width)} if width is not None else {}),
             **({"scale_search": evaluated["scale_search"]} if evaluated.get("scale_search") else {}),
-            **({"speed_vote": evaluated["speed_vote"]} if evaluated.get("speed_vote") else {})}
+            **({"speed_vote": evaluated["speed_vote"]} if evaluated.get("speed_vote") else {}),
+            **({"video_fusion": {k: evaluated["video_fusion"][k] for k in ("weight", "below_confidence")}}
+               if evaluated.get("video_fusion") else {})}
 
 
 PARITY_SEARCH = {"beams": 6, "weight": 0.5, "word_weight": 0.3}
@@ -231,6 +233,28 @@ def phone_beam_fixture(tok: CharTokenizer, phonetic: PhoneticWordLM, rng: np.ran
     return {**search, "log_probs": b64(log_probs), "shape": list(log_probs.shape),
             "nbest": [{"text": tok.decode(e.tokens), "tokens": e.tokens, "ctc": e.ctc, "words": e.words}
                       for e in nbest]}
+
+
+# what the lip reader leans towards in the fused search's fixture: as long as PARITY_PHONES, one word apart
+PARITY_VIDEO_PHONES = "dh ah | k ae t | s ae t | aa n | dh eh r | m ae p"
+PARITY_VIDEO_WEIGHT = 0.5
+
+
+def fused_phone_beam_fixture(tok: CharTokenizer, phonetic: PhoneticWordLM, rng: np.random.Generator) -> dict:
+    """The same for the pooled search of an unsure audio-visual chunk: audio-visual phone log-probabilities leaning
+    towards PARITY_PHONES, the lip reader's towards PARITY_VIDEO_PHONES, and the N best the engine must find."""
+    ptok = PhoneTokenizer()
+
+    def leaning(sentence: str) -> np.ndarray:
+        return leaning_log_probs(ptok, " ".join("".join(CHAR_OF[p] for p in word.split()) for word in sentence.split(" | ")), rng)
+
+    av, video = leaning(PARITY_PHONES), leaning(PARITY_VIDEO_PHONES)
+    search = PARITY_SEARCH
+    nbest = fused_phone_nbest(av.astype(np.float64), video.astype(np.float64), phonetic, tok, search["beams"],
+                              search["weight"], search["word_weight"], PARITY_VIDEO_WEIGHT)
+    return {**search, "video_weight": PARITY_VIDEO_WEIGHT, "av_log_probs": b64(av), "video_log_probs": b64(video),
+            "shape": list(av.shape),
+            "nbest": [{"text": tok.decode(e.tokens), "tokens": e.tokens, "ctc": e.ctc, "words": e.words} for e in nbest]}
 
 
 # sentences whose homophones only the next word or the sentence's end spells right, and plurals that sound
@@ -354,6 +378,7 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
             fixture["phone_log_probs"], fixture["phone_log_probs_shape"] = b64(phone.numpy()), list(phone.shape)
             fixture["phone_beam"] = phone_beam_fixture(tok, phonetic, rng)
             fixture["spellings"] = spelling_fixture(phonetic, lexicon)
+            fixture["fused_phone_beam"] = fused_phone_beam_fixture(tok, phonetic, rng)
         fv = model.video(torch.from_numpy(f_frames)[None])
         if model.ctc_vp is not None:
             vp = ctc_log_probs(model.ctc_vp, fv)
@@ -482,7 +507,14 @@ def export(run: str, out: str, eval_json: str | None = None, log=print, ctc_weig
                                      "prefixes, each word of the rescored transcript replaced or dropped where more of "
                                      "those searches' bests, aligned to it by word edits, agree on something else than "
                                      "agree with it, at the scales in `scales` (default: every scale; live partials do "
-                                     "not vote); 'greedy' / "
+                                     "not vote); `video_fusion`: where the audio-visual phone head's likeliest "
+                                     "symbol's probability, averaged over the chunk's frames, is below "
+                                     "`below_confidence`, its N best are pooled with the video phone head's "
+                                     "(decoding.phones.video_output; the first of equal phone transcripts) and "
+                                     "ranked by ctc.weight * (log P_AV + `weight` * log P_video) + word_lm.weight * "
+                                     "log p_words, each sequence's probability under each head by the CTC forward "
+                                     "algorithm over the frames the two have in common, before spelling and "
+                                     "rescoring; 'greedy' / "
                                      "'beam' = the LM's own search with `beams`",
                      "no_repeat_ngram": NO_REPEAT_NGRAM,
                      "note": "greedy/beam never repeat a character n-gram of this length (0: off); the evaluation decoded the same way",

@@ -18,8 +18,11 @@ from nestcap_av.decoding import (  # noqa: E402
     _empty_past,
     audio_ctc,
     beam_search,
+    ctc_log_likelihoods,
     ctc_prefix_beam,
     greedy,
+    mean_top_probability,
+    parse_video_fusion,
     lm_scores,
     rescore,
 )
@@ -109,6 +112,38 @@ class BeamSearchTests(unittest.TestCase):
                                  greedy(model, tok, prefix, lora, 20, ctc, weight))
             forced = certain_ctc(tok, "ab")
             self.assertEqual(beam_search(model, tok, prefix, lora, 4, 20, forced, 0.9, candidates=len(tok)), "ab")
+
+
+class CTCLogLikelihoodTests(unittest.TestCase):
+    def test_every_sequence_matches_enumeration_side_by_side(self):
+        rng = np.random.default_rng(9)
+        for frames in (1, 2, 4, 6):
+            x = np.log(rng.dirichlet(np.ones(3), frames))  # blank and two labels
+            labels = label_probabilities(x)
+            sequences = [[], [1], [1, 1], [2, 1, 2], [1, 2, 1, 2]]
+            got = ctc_log_likelihoods(x, sequences, BLANK)
+            for sequence, value in zip(sequences, got):
+                want = labels.get(tuple(sequence), -np.inf)
+                if want == -np.inf:
+                    self.assertEqual(value, -np.inf, f"{frames} frames, {sequence}: too few frames")
+                else:
+                    self.assertAlmostEqual(value, want, places=9, msg=f"{frames} frames, {sequence}")
+
+    def test_no_frames_hold_only_the_empty_sequence(self):
+        self.assertEqual(ctc_log_likelihoods(np.zeros((0, 3)), [[], [1]], BLANK), [0.0, -np.inf])
+
+    def test_mean_top_probability_is_one_for_a_certain_head_and_lower_for_a_doubting_one(self):
+        tok = CharTokenizer()
+        self.assertAlmostEqual(mean_top_probability(certain_ctc(tok, "cat")), 1.0, places=3)
+        self.assertAlmostEqual(mean_top_probability(np.log(np.full((4, 4), 0.25))), 0.25)
+
+
+class VideoFusionSettingTests(unittest.TestCase):
+    def test_weight_at_confidence_parses_and_bad_settings_say_why(self):
+        self.assertEqual(tuple(parse_video_fusion("0.5@0.92")), (0.5, 0.92))
+        for bad in ("0.5", "0@0.9", "0.5@1.5", "x@0.9", "0.5@0"):
+            with self.assertRaisesRegex(ValueError, "video fusion"):
+                parse_video_fusion(bad)
 
 
 class CTCPrefixBeamTests(unittest.TestCase):

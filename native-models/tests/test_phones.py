@@ -7,7 +7,8 @@ import unittest
 
 import numpy as np
 
-from nestcap_av.decoding import ctc_prefix_beam
+from nestcap_av.data import CharTokenizer
+from nestcap_av.decoding import ctc_log_likelihoods, ctc_prefix_beam, fused_phone_nbest, phone_nbest
 from nestcap_av.phones import (ARPABET, CHAR_OF, PHONES_FILE, UNKNOWN_PRONUNCIATION_SCALE, Lexicon, PhoneticWordLM,
                                PhoneTokenizer, festival_letter_to_sound, possessive, read_cmudict)
 from nestcap_av.wordlm import WordLM
@@ -139,6 +140,44 @@ class PhoneSearchTest(unittest.TestCase):
         frames[l_row, r] = math.log(0.2)  # the acoustic evidence leaves room for /r/
         best = ctc_prefix_beam(frames, tok, 8, 0.7, lm.lm, 0.35)[0]
         self.assertEqual(lm.spell(tok.decode(best.tokens)), "go there")
+
+
+class FusedPhoneSearchTest(unittest.TestCase):
+    """An unsure audio-visual chunk: its head leans a little to one last word, the lip reader clearly to another."""
+
+    def setUp(self):
+        self.tok, self.lm, self.chars = PhoneTokenizer(), phonetic_lm(), CharTokenizer()
+        heard, seen = LEXICON.transcript("you have two cats"), LEXICON.transcript("you have two dogs")
+        self.assertEqual(len(heard), len(seen))  # the same frames, one word apart
+        self.av = np.logaddexp(math.log(0.55) + one_hot_frames(self.tok, heard),
+                               math.log(0.45) + one_hot_frames(self.tok, seen))
+        self.video = one_hot_frames(self.tok, seen)
+
+    def test_the_audio_visual_head_alone_keeps_its_own_lean(self):
+        best = phone_nbest(self.av, self.lm, self.chars, 8, 0.8, 0.5)[0]
+        self.assertEqual(self.chars.decode(best.tokens), "you have two cats")
+
+    def test_the_lip_reader_decides_what_the_audio_visual_head_is_unsure_of(self):
+        fused = fused_phone_nbest(self.av, self.video, self.lm, self.chars, 8, 0.8, 0.5, 0.5)
+        self.assertEqual(self.chars.decode(fused[0].tokens), "you have two dogs")
+        self.assertIn("you have two cats", [self.chars.decode(e.tokens) for e in fused])
+
+    def test_a_negligible_video_weight_ranks_as_the_audio_visual_head_alone(self):
+        fused = fused_phone_nbest(self.av, self.video, self.lm, self.chars, 8, 0.8, 0.5, 1e-9)
+        self.assertEqual(self.chars.decode(fused[0].tokens), "you have two cats")
+
+    def test_each_entry_scores_its_sequence_under_both_heads(self):
+        fused = fused_phone_nbest(self.av, self.video, self.lm, self.chars, 8, 0.8, 0.5, 0.5)
+        searched = ctc_prefix_beam(self.av, self.tok, 8, 0.8, self.lm.lm, 0.5) + ctc_prefix_beam(self.video, self.tok, 8, 0.8, self.lm.lm, 0.5)
+        for entry in fused:
+            # one of the pooled phone transcripts that spell as the entry does carries its score
+            scores = [on_av + 0.5 * on_video
+                      for e in searched if self.lm.spell(self.tok.decode(e.tokens)) == self.chars.decode(entry.tokens)
+                      for on_av, on_video in [(ctc_log_likelihoods(self.av, [e.tokens], self.tok.pad)[0],
+                                               ctc_log_likelihoods(self.video, [e.tokens], self.tok.pad)[0])]]
+            self.assertTrue(any(abs(entry.ctc - score) < 1e-9 for score in scores), self.chars.decode(entry.tokens))
+        totals = [0.8 * e.ctc + 0.5 * e.words for e in fused]
+        self.assertEqual(totals, sorted(totals, reverse=True))
 
 
 if __name__ == "__main__":

@@ -79,6 +79,11 @@ test('the search is the bundle\'s unless the command names one, with the bundle\
   assert.deepEqual(chosenDecoding(voting, { ...none, decoding: 'auto', beams: 4 }), { kind: 'rescore', beams: 4, searchBeams: 64, speedVote });
   assert.deepEqual(chosenDecoding(voting, { ...none, decoding: 'auto', speedVote: false }), { kind: 'rescore', beams: 8, searchBeams: 64 });
   assert.deepEqual(chosenDecoding(voting, { ...none, decoding: 'greedy' }), { kind: 'greedy' });
+  // the bundle's video fusion stays with any widths, and only under rescoring
+  const videoFusion = { weight: 0.5, belowConfidence: 0.92 };
+  const fusing = { decoding: { defaultSearch: { method: 'rescore', beams: 8, videoFusion } } } as unknown as BundleManifest;
+  assert.deepEqual(chosenDecoding(fusing, { ...none, decoding: 'auto', searchBeams: 32 }), { kind: 'rescore', beams: 8, searchBeams: 32, videoFusion });
+  assert.deepEqual(chosenDecoding(fusing, { ...none, decoding: 'beam' }), { kind: 'beam', beams: 8 });
 });
 
 test('an input that does not exist is named', () => {

@@ -338,3 +338,44 @@ test('a phone lexicon that is malformed, truncated or inconsistent is named', as
   rmSync(join(missingFile, file));
   await expectProblem(missingFile, 'missing-file', new RegExp(`missing ${file.replace('.', '\\.')}`));
 });
+
+test('video fusion that is malformed, or without the two phone heads it pools, is named', async (t) => {
+  const manifestPath = join(testBundleDirectory(), 'manifest.json');
+  const phones = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { decoding: { phones?: Record<string, unknown> } }).decoding.phones;
+  if (phones?.audio_visual_output === undefined || phones.video_output === undefined) {
+    t.skip('this bundle lacks the audio-visual or the video phone head');
+    return;
+  }
+  const decodingRules = (manifest: Record<string, unknown>) => manifest.decoding as { default: Record<string, unknown>; phones: Record<string, unknown> };
+  const fusing = (videoFusion: unknown) => (manifest: Record<string, unknown>) => {
+    decodingRules(manifest).default = { method: 'rescore', beams: 8, video_fusion: videoFusion };
+  };
+
+  const parsed = copyOfTestBundle();
+  editManifest(parsed, fusing({ weight: 0.5, below_confidence: 0.92 }));
+  const loaded = await loadBundle(ort, parsed, options);
+  try {
+    assert.deepEqual(loaded.manifest.decoding.defaultSearch.videoFusion, { weight: 0.5, belowConfidence: 0.92 });
+  } finally {
+    await loaded.release();
+  }
+
+  const withoutLipReader = copyOfTestBundle();
+  editManifest(withoutLipReader, (manifest) => {
+    fusing({ weight: 0.5, below_confidence: 0.92 })(manifest);
+    delete decodingRules(manifest).phones.video_output;
+  });
+  await expectProblem(withoutLipReader, 'malformed-manifest', /decoding\.default\.video_fusion needs decoding\.phones with audio_visual_output and video_output/);
+
+  const weightless = copyOfTestBundle();
+  editManifest(weightless, fusing({ weight: 0, below_confidence: 0.92 }));
+  await expectProblem(weightless, 'malformed-manifest', /decoding\.default\.video_fusion\.weight must be a number above 0/);
+
+  const beyondCertain = copyOfTestBundle();
+  editManifest(beyondCertain, fusing({ weight: 0.5, below_confidence: 1.5 }));
+  await expectProblem(beyondCertain, 'malformed-manifest', /decoding\.default\.video_fusion\.below_confidence must be a probability in \(0, 1\]/);
+
+  const ofBeam = copyOfTestBundle();
+  editManifest(ofBeam, (manifest) => (decodingRules(manifest).default = { method: 'beam', beams: 4, video_fusion: { weight: 0.5, below_confidence: 0.92 } }));
+  await expectProblem(ofBeam, 'malformed-manifest', /decoding\.default\.video_fusion applies to "rescore" only/);
+});

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { loadBundle } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
-import { phoneNBest } from '../../electron/engine/phone-search.js';
+import { meanTopProbability } from '../../electron/engine/ctc-likelihood.js';
+import { fusedPhoneNBest, phoneNBest } from '../../electron/engine/phone-search.js';
 import { defaultDecoding, Recognizer, type Decoding } from '../../electron/engine/recognizer.js';
 import { framesAt, playAt, voteWords, wordsOf } from '../../electron/engine/speed-vote.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
@@ -202,6 +203,58 @@ test('joint CTC + LM decoding', async (t) => {
       assert.equal(partial.task, 'asr');
       assert.equal(partial.text, (await recognizer.recognize({ pcm: utterance.pcm }, { scaleIndex: 0, decoding: { kind: 'ctc-search', beams } })).text);
     }
+  });
+
+  await t.test('in babble, an audio-visual chunk its phone head is unsure of pools the lip reader\'s search with its own; a surer one keeps its own', async (sub) => {
+    const phones = bundle.manifest.decoding.phones;
+    const audioVisual = ctc.audioVisual;
+    const head = bundle.sessions.avCtc;
+    if (!audioVisual || !head || phones?.audioVisualOutput === undefined || phones.videoOutput === undefined) {
+      sub.skip(`bundle ${bundle.manifest.id} lacks the audio-visual or the video phone head`);
+      return;
+    }
+    const searchBeams = 6;
+    const videoWeight = 0.5;
+    const wordWeight = bundle.manifest.decoding.wordLm?.weight ?? 0;
+    const { width, height } = bundle.manifest.roi;
+    let differing = 0;
+    for (const [index, utterance] of utterances.slice(0, 3).entries()) {
+      const pcm = withBabble(utterance.pcm, [1, 2, 3].map((offset) => utterances[(index + offset) % utterances.length]!.pcm), 0);
+      const audio = (await bundle.sessions.audioEncoder.run({ pcm: new ort.Tensor('float32', pcm, [1, pcm.length]) }, [audioVisual.audioFeatures]))[audioVisual.audioFeatures]!;
+      const pixels = Float32Array.from(utterance.frames);
+      const video = await bundle.sessions.videoEncoder.run({ frames: new ort.Tensor('float32', pixels, [1, utterance.frameCount, height, width]) }, [audioVisual.videoFeatures, phones.videoOutput]);
+      const features = video[audioVisual.videoFeatures]!;
+      const [, audioFrames, audioDim] = audio.dims as [number, number, number];
+      const [, videoFrames, videoDim] = features.dims as [number, number, number];
+      const common = Math.min(audioFrames, videoFrames);
+      const heads = await head.run({
+        [audioVisual.audioFeatures]: new ort.Tensor('float32', (audio.data as Float32Array).slice(0, common * audioDim), [1, common, audioDim]),
+        [audioVisual.videoFeatures]: new ort.Tensor('float32', (features.data as Float32Array).slice(0, common * videoDim), [1, common, videoDim]),
+      });
+      const own = heads[phones.audioVisualOutput]!;
+      const lipReader = video[phones.videoOutput]!;
+      const [, ownFrames, symbols] = own.dims as [number, number, number];
+      const options = { beams: searchBeams, ctcWeight: ctc.weight, wordWeight };
+      const alone = phoneNBest(own.data as Float32Array, ownFrames, symbols, bundle.phones!, bundle.wordLm!, bundle.tokenizer, options);
+      const pooled = fusedPhoneNBest(
+        { logProbs: own.data as Float32Array, frames: ownFrames },
+        { logProbs: lipReader.data as Float32Array, frames: lipReader.dims[1] as number },
+        symbols,
+        bundle.phones!,
+        bundle.wordLm!,
+        bundle.tokenizer,
+        { ...options, videoWeight },
+      );
+      const confidence = meanTopProbability(own.data as Float32Array, ownFrames, symbols);
+      assert.ok(confidence > 0 && confidence < 1, `mean top probability ${confidence}`);
+      // one transcript rescored: the search's best is the caption
+      const caption = async (belowConfidence: number) =>
+        (await recognizer.recognize({ pcm, frames: { pixels: utterance.frames, count: utterance.frameCount } }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 1, searchBeams, videoFusion: { weight: videoWeight, belowConfidence } } })).text;
+      assert.equal(await caption(Math.min(1, confidence + 1e-6)), bundle.tokenizer.decode(pooled[0]!.tokens), 'unsure: the pooled search');
+      assert.equal(await caption(confidence), bundle.tokenizer.decode(alone[0]!.tokens), 'as sure as the threshold: its own search');
+      if (pooled[0]!.tokens.join() !== alone[0]!.tokens.join()) differing += 1;
+    }
+    t.diagnostic(`0 dB babble: the lip reader changed the search's best in ${differing} of 3 chunks`);
   });
 
   await t.test('video-only chunks search the video phone head where the bundle has one, and the LM rescores its N best', async (sub) => {

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { readBundleJson } from '../../electron/engine/bundle.js';
 import { ctcPrefixBeamSearch, searchAlphabet } from '../../electron/engine/ctc-beam-search.js';
 import { CtcPrefixScorer } from '../../electron/engine/ctc-prefix-scorer.js';
-import { PhoneLexicon, phoneNBest } from '../../electron/engine/phone-search.js';
+import { fusedPhoneNBest, PhoneLexicon, phoneNBest } from '../../electron/engine/phone-search.js';
 import { CharTokenizer } from '../../electron/engine/tokenizer.js';
 import { WordLm, type NextSymbol } from '../../electron/engine/word-lm.js';
 import { testBundleDirectory } from '../support/bundle.js';
@@ -40,6 +40,16 @@ interface Fixture {
   video_phone_log_probs?: string; video_phone_log_probs_shape?: number[];
   spellings?: { phones: string; text: string }[];
   phone_beam?: { beams: number; weight: number; word_weight: number; log_probs: string; shape: [number, number]; nbest: { text: string; tokens: number[]; ctc: number; words: number }[] };
+  fused_phone_beam?: {
+    beams: number;
+    weight: number;
+    word_weight: number;
+    video_weight: number;
+    av_log_probs: string;
+    video_log_probs: string;
+    shape: [number, number];
+    nbest: { text: string; tokens: number[]; ctc: number; words: number }[];
+  };
 }
 
 function present<T>(value: T | undefined, what: string): T {
@@ -222,6 +232,27 @@ test('native-models bundle: ONNX Runtime matches PyTorch at every scale', async 
     }
     // homophones the next word or the sentence's end decides, spelled as the evaluation spells them
     for (const { phones, text } of fixture.spellings ?? []) assert.equal(lexicon.spell(phones, spelled), text, `spelling of "${text}"`);
+    // an unsure audio-visual chunk: the two phone heads' searches pooled and ranked by both, as the evaluation does
+    const fused = fixture.fused_phone_beam;
+    if (fused) {
+      const [fusedFrames, fusedSymbols] = fused.shape;
+      const pooled = fusedPhoneNBest(
+        { logProbs: f32(fused.av_log_probs), frames: fusedFrames },
+        { logProbs: f32(fused.video_log_probs), frames: fusedFrames },
+        fusedSymbols,
+        lexicon,
+        spelled,
+        tokenizer,
+        { beams: fused.beams, ctcWeight: fused.weight, wordWeight: fused.word_weight, videoWeight: fused.video_weight },
+      );
+      assert.deepEqual(pooled.map((entry) => tokenizer.decode(entry.tokens)), fused.nbest.map((entry) => entry.text));
+      for (const [i, want] of fused.nbest.entries()) {
+        for (const part of ['ctc', 'words'] as const) {
+          const score = pooled[i]![part];
+          assert.ok(Math.abs(score - want[part]) < 1e-9 * Math.max(1, Math.abs(want[part])), `fused entry ${i} ${part}: ${score} vs ${want[part]}`);
+        }
+      }
+    }
   });
 
   await t.test('the video encoder\'s phone head (what a chunk without audio searches)', (sub) => {
