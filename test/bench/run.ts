@@ -9,7 +9,7 @@ import { loadBundle, type LoadedBundle } from '../../electron/engine/bundle.js';
 import { Recognizer, type ChunkInput, type Decoding } from '../../electron/engine/recognizer.js';
 import { vadFrameSamples, VoiceActivityDetector } from '../../electron/engine/voice-activity.js';
 import { wordErrorRate } from '../../electron/engine/word-error-rate.js';
-import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, type Utterance } from '../support/av-corpus.js';
+import { generateEvaluationCorpus, layOutTimeline, readCorpusSplit, withBabble, type Utterance } from '../support/av-corpus.js';
 import { projectRoot } from '../support/browser.js';
 import { measureMatmulPeak } from './matmul-peak.js';
 import { liveLatencyReport, runLiveLatency, type LiveLatencyRun } from './live-latency.js';
@@ -46,14 +46,31 @@ mkdirSync(outputDirectory, { recursive: true });
 
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
-type Modality = 'audio' | 'video' | 'audio-visual';
-const modalities: readonly Modality[] = ['audio', 'audio-visual', 'video'];
+type Modality = 'audio' | 'video' | 'audio-visual' | 'audio, 0 dB babble' | 'audio-visual, 0 dB babble';
+const cleanModalities: readonly Modality[] = ['audio', 'audio-visual', 'video'];
+// where the lip video earns its cost: the same speech under three other utterances' babble
+const babbleModalities: readonly Modality[] = ['audio, 0 dB babble', 'audio-visual, 0 dB babble'];
 
-function chunkFor(utterance: Utterance, modality: Modality): ChunkInput {
+/** An utterance, and its audio under 0 dB babble where the bench decodes that too. */
+interface BenchUtterance {
+  readonly utterance: Utterance;
+  readonly babbled?: Float32Array;
+}
+
+function chunkFor({ utterance, babbled }: BenchUtterance, modality: Modality): ChunkInput {
   const frames = { pixels: utterance.frames, count: utterance.frameCount };
-  if (modality === 'audio') return { pcm: utterance.pcm };
-  if (modality === 'video') return { frames };
-  return { pcm: utterance.pcm, frames };
+  switch (modality) {
+    case 'audio':
+      return { pcm: utterance.pcm };
+    case 'video':
+      return { frames };
+    case 'audio-visual':
+      return { pcm: utterance.pcm, frames };
+    case 'audio, 0 dB babble':
+      return { pcm: babbled! };
+    case 'audio-visual, 0 dB babble':
+      return { pcm: babbled!, frames };
+  }
 }
 
 /**
@@ -118,27 +135,38 @@ async function fastestOf<T>(count: number, work: () => Promise<T>): Promise<{ va
  * Every scale × modality with the bundle's decoding (its default search wherever there is audio and
  * the bundle has a CTC head; with its word LM, when it has one); with `lmAloneToo`, audio-only again
  * with the other searches (rescoring without the word LM, joint greedy with and without drafting ahead
- * and the word LM, the LM alone, beam search), to show what each part buys and costs.
+ * and the word LM, the LM alone, beam search), to show what each part buys and costs, and audio-only and
+ * audio-visual again under 0 dB babble.
  */
-async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[], vadSecondsPerMediaSecond: number, lmAloneToo: boolean): Promise<ScaleRow[]> {
+async function benchScales(bundle: LoadedBundle, speech: readonly Utterance[], vadSecondsPerMediaSecond: number, lmAloneToo: boolean): Promise<ScaleRow[]> {
   const recognizer = new Recognizer(ort, bundle);
-  const mediaSeconds = utterances.reduce((sum, utterance) => sum + utterance.pcm.length / 16000, 0);
+  const modalities = lmAloneToo ? [...cleanModalities, ...babbleModalities] : cleanModalities;
+  const utterances: BenchUtterance[] = speech.map((utterance, index) => ({
+    utterance,
+    ...(lmAloneToo ? { babbled: withBabble(utterance.pcm, [1, 2, 3].map((offset) => speech[(index + offset) % speech.length]!.pcm), 0) } : {}),
+  }));
+  const mediaSeconds = speech.reduce((sum, utterance) => sum + utterance.pcm.length / 16000, 0);
   const joint = (bundle.manifest.decoding.ctc?.weight ?? 0) > 0;
   const words = bundle.wordLm !== undefined && (bundle.manifest.decoding.wordLm?.weight ?? 0) > 0;
   const search = bundle.manifest.decoding.defaultSearch;
   // the speed vote's extra searches are part of the bundle's decoding, and of its time
   const vote = search.speedVote;
   const votesAt = (scaleId: string) => vote !== undefined && (vote.scales?.includes(scaleId) ?? true);
-  const rescoringLabel = (beams: number, searchBeams: number | undefined, withWords: boolean, voted: boolean) =>
-    `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored${voted ? `, voted at ${vote!.speeds.join('/')}` : ''}`;
+  // the lip reader joins the search of an unsure audio-visual chunk: part of the bundle's decoding there
+  const fusion = search.videoFusion;
+  const rescoringLabel = (beams: number, searchBeams: number | undefined, withWords: boolean, voted: boolean, fused: boolean) =>
+    `CTC beam ${searchBeams ?? beams}${withWords ? ' + word LM' : ''}, ${searchBeams === undefined ? '' : `${beams} `}rescored` +
+    `${voted ? `, voted at ${vote!.speeds.join('/')}` : ''}${fused ? `, lip reader where unsure (< ${fusion!.belowConfidence})` : ''}`;
   // a chunk without audio has nothing to play at other speeds: the recognizer votes only where there is audio
-  const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean, withAudio = true): DecodingRun => {
+  const rescoring = (beams: number, searchBeams: number | undefined, withWords: boolean, modality: Modality = 'audio'): DecodingRun => {
     const scaleSearch = search.scaleSearch;
+    const withAudio = modality !== 'video';
+    const fused = fusion !== undefined && modality.startsWith('audio-visual');
     return {
-      label: rescoringLabel(beams, searchBeams, withWords, withAudio && vote !== undefined),
+      label: rescoringLabel(beams, searchBeams, withWords, withAudio && vote !== undefined, fused),
       labelAt: (scaleId) => {
         const budget = scaleSearch?.get(scaleId);
-        return rescoringLabel(budget?.beams ?? beams, budget ? budget.searchBeams : searchBeams, withWords, withAudio && votesAt(scaleId));
+        return rescoringLabel(budget?.beams ?? beams, budget ? budget.searchBeams : searchBeams, withWords, withAudio && votesAt(scaleId), fused);
       },
       decoding: {
         kind: 'rescore',
@@ -146,6 +174,7 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
         ...(searchBeams === undefined ? {} : { searchBeams }),
         ...(scaleSearch ? { scaleSearch } : {}),
         ...(vote ? { speedVote: vote } : {}),
+        ...(fusion ? { videoFusion: fusion } : {}),
         ...(withWords ? {} : { wordWeight: 0 }),
       },
     };
@@ -154,9 +183,9 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
   // video-only chunks search the video phone head where the bundle has one, else the LM reads them greedily
   const videoSearch = bundle.manifest.decoding.phones?.videoOutput !== undefined && search.method === 'rescore';
   const bundleDecoding = (modality: Modality): DecodingRun => {
-    if (modality === 'video' && videoSearch) return rescoring(search.beams, search.searchBeams, words, false);
+    if (modality === 'video' && videoSearch) return rescoring(search.beams, search.searchBeams, words, modality);
     if (!joint || modality === 'video') return greedyRun(words ? 'LM + word LM' : 'LM alone');
-    if (search.method === 'rescore') return rescoring(search.beams, search.searchBeams, words);
+    if (search.method === 'rescore') return rescoring(search.beams, search.searchBeams, words, modality);
     if (search.method === 'beam') return { label: `beam ${search.beams}`, decoding: { kind: 'beam', beams: search.beams } };
     return jointGreedy;
   };
@@ -189,7 +218,7 @@ async function benchScales(bundle: LoadedBundle, utterances: readonly Utterance[
         const fastest = await fastestOf(passes, () => recognizer.recognize(chunkFor(utterance, modality), { scaleIndex, decoding: run.decoding }));
         const result = fastest.value;
         latencies.push(fastest.milliseconds);
-        pairs.push({ reference: utterance.transcript, hypothesis: result.text });
+        pairs.push({ reference: utterance.utterance.transcript, hypothesis: result.text });
         prefixTokens += result.prefixTokens;
         decodedPositions += result.decodedPositions;
         const scoringMs = result.timings.ctcMs + result.timings.wordLmMs;
