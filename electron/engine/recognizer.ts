@@ -233,6 +233,10 @@ export class Recognizer {
     const withCtc = hasAudio && ctcSpec !== undefined && ctcWeight > 0;
     const decoding = options.decoding;
     if (decoding.kind === 'rescore' && !(Number.isInteger(decoding.beams) && decoding.beams >= 1)) throw new RangeError(`beam count ${decoding.beams} is not a positive integer`);
+    if (decoding.kind === 'rescore' && decoding.videoFusion) {
+      const { weight, belowConfidence } = decoding.videoFusion;
+      if (!(weight > 0 && Number.isFinite(weight) && belowConfidence > 0 && belowConfidence <= 1)) throw new RangeError(`video fusion weight ${weight} must be above 0 and its confidence ${belowConfidence} in (0, 1]`);
+    }
     // a scale with a budget of its own searches and rescores that many (coarser scales spend less)
     const budget = decoding.kind === 'rescore' || decoding.kind === 'ctc-search' ? decoding.scaleSearch?.get(scale.id) : undefined;
     const searchBeams = decoding.kind === 'rescore' ? (budget?.searchBeams ?? decoding.searchBeams ?? decoding.beams) : decoding.kind === 'ctc-search' ? (budget?.searchBeams ?? decoding.beams) : undefined;
@@ -308,8 +312,8 @@ export class Recognizer {
         const heads = await this.#audioVisualCtc(audioVisual, audioOutput![audioVisual.audioFeatures]!, output[audioVisual.videoFeatures]!);
         if (phoneSpec?.audioVisualOutput) {
           const audioVisualPhones = heads[phoneSpec.audioVisualOutput]!;
-          const [, frames, symbols] = audioVisualPhones.dims as [number, number, number];
-          const unsure = videoFusion && videoPhones && meanTopProbability(audioVisualPhones.data as Float32Array, frames, symbols) < videoFusion.belowConfidence;
+          const [, phoneFrames, symbols] = audioVisualPhones.dims as [number, number, number];
+          const unsure = videoFusion && videoPhones && meanTopProbability(audioVisualPhones.data as Float32Array, phoneFrames, symbols) < videoFusion.belowConfidence;
           if (unsure) searchFused(audioVisualPhones, output[videoPhones]!, videoFusion.weight);
           else searchPhones(audioVisualPhones);
         } else search(heads[audioVisual.output]!);

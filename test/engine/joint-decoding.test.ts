@@ -132,6 +132,7 @@ test('joint CTC + LM decoding', async (t) => {
     assert.equal(lmAlone.text, (await recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'greedy', ctcWeight: 0 } })).text);
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0 } }), /beam count 0/);
     await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 0, searchBeams: 16 } }), /beam count 0/);
+    await assert.rejects(recognizer.recognize({ pcm: first!.pcm }, { scaleIndex: 0, decoding: { kind: 'rescore', beams: 4, videoFusion: { weight: 0, belowConfidence: 0.9 } } }), /video fusion weight 0 must be above 0/);
     // A wide search with one transcript left for the LM: the LM has nothing to choose, so the search's best
     // stands. And the LM's score of a transcript does not depend on how the N best split it between the
     // decoder's calls: alone, all of it rides with the prefix; among eight, only their common beginning does.
