@@ -71,17 +71,11 @@ export type Decoding = (
 
 /** The decoding the bundle was evaluated with (its manifest's `decoding.default`). */
 export function defaultDecoding(manifest: BundleManifest): Decoding {
-  const { method, beams, searchBeams, scaleSearch, speedVote, videoFusion } = manifest.decoding.defaultSearch;
+  // the manifest's rescoring fields are the decoding's, those it omits left out
+  const { method, ...search } = manifest.decoding.defaultSearch;
   if (method === 'greedy') return { kind: 'greedy' };
-  if (method === 'beam') return { kind: method, beams };
-  return {
-    kind: method,
-    beams,
-    ...(searchBeams === undefined ? {} : { searchBeams }),
-    ...(scaleSearch ? { scaleSearch } : {}),
-    ...(speedVote ? { speedVote } : {}),
-    ...(videoFusion ? { videoFusion } : {}),
-  };
+  if (method === 'beam') return { kind: method, beams: search.beams };
+  return { kind: method, ...search };
 }
 
 export interface RecognizeOptions {

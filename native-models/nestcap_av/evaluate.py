@@ -211,8 +211,8 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
             # video-only hears no noise: its phone head is searched once per utterance
             phones_v = search and phonetic is not None and model.ctc_vp is not None and noise_name == noises[0][0]
             # unsure audio-visual chunks also search it, under every noise
-            fuse = (video_fusion is not None and phones_av and model.ctc_vp is not None
-                    and mean_top_probability(phone_lp_av) < video_fusion.below_confidence)
+            can_fuse = video_fusion is not None and phones_av and model.ctc_vp is not None
+            fuse = can_fuse and mean_top_probability(phone_lp_av) < video_fusion.below_confidence
             fused_chunks[noise_name] = fused_chunks.get(noise_name, 0) + int(fuse)
             phone_lp_v = (ctc_log_probs(model.ctc_vp, fv)[0].numpy().astype(np.float64) if phones_v or fuse
                           else None)
@@ -253,7 +253,7 @@ def evaluate_model(model: AVModel, split: Split, n: int, scales: list[int], task
                 scores.add(f"avctc/{noise_name}", ex["text"], voice, ctc_greedy(ctc_av, tok))
                 if nbest_av is not None:
                     scores.add(f"avsearch/{noise_name}", ex["text"], voice, tok.decode(nbest_av[0].tokens))
-                    if video_fusion is not None and phones_av and model.ctc_vp is not None:
+                    if can_fuse:
                         scores.add(f"avfused/{noise_name}", ex["text"], voice, tok.decode(fused_nbest_av[0].tokens))
                     if phones_av:
                         scores.add(f"avcharsearch/{noise_name}", ex["text"], voice,
