@@ -6,7 +6,7 @@ import { builtInBundleId } from '../engine/bundle-location.js';
 import type { DevicePreference } from '../engine/bundle.js';
 import { searchMethods, type SearchMethod } from '../engine/bundle-manifest.js';
 import type { CaptionFormat } from '../export/formats.js';
-import { runCaptionCommand } from './caption-command.js';
+import { runCaptionCommand, type CaptionCommand } from './caption-command.js';
 import { ExitCode } from './exit-codes.js';
 import { expandInputs } from './media-files.js';
 
@@ -44,23 +44,8 @@ const knownDecodings = new Set<string>(['auto', ...searchMethods]);
 
 class UsageError extends Error {}
 
-interface CaptionOptions {
-  readonly inputs: readonly string[];
-  readonly outputDirectory: string | undefined;
-  readonly formats: readonly CaptionFormat[];
-  readonly bundleDirectory: string;
-  readonly scale: string;
-  readonly device: DevicePreference;
-  readonly jobs: number;
-  readonly video: 'auto' | 'on' | 'off';
-  readonly decoding: SearchMethod | 'auto';
-  readonly beams: number | undefined;
-  readonly searchBeams: number | undefined;
-  readonly speedVote: boolean;
-  readonly ctcWeight: number | undefined;
-  readonly wordWeight: number | undefined;
-  readonly overwrite: boolean;
-}
+/** The command as typed: `inputs` are files or folders, expanded to the command's `files` once checked. */
+type CaptionOptions = Omit<CaptionCommand, 'files'> & { readonly inputs: readonly string[] };
 
 function parseCaptionArguments(args: string[], projectRoot: string): CaptionOptions | 'help' {
   const { values, positionals } = parseArgs({
@@ -165,41 +150,23 @@ async function runCaption(args: string[]): Promise<ExitCode> {
     process.stdout.write(usage);
     return ExitCode.success;
   }
-  const inputProblems = checkInputsReadable(options.inputs);
+  const { inputs, ...command } = options;
+  const inputProblems = checkInputsReadable(inputs);
   if (inputProblems.length > 0) {
     for (const problem of inputProblems) process.stderr.write(`nestcap: ${problem}\n`);
     return ExitCode.inputUnreadable;
   }
-  const outputProblem = checkOutputWritable(options.outputDirectory);
+  const outputProblem = checkOutputWritable(command.outputDirectory);
   if (outputProblem !== undefined) {
     process.stderr.write(`nestcap: ${outputProblem}\n`);
     return ExitCode.outputUnwritable;
   }
-  const files = await expandInputs(options.inputs);
+  const files = await expandInputs(inputs);
   if (files.length === 0) {
     process.stderr.write('nestcap: the folders given hold no media files\n');
     return ExitCode.inputUnreadable;
   }
-  return runCaptionCommand(
-    {
-      files,
-      outputDirectory: options.outputDirectory,
-      formats: options.formats,
-      bundleDirectory: options.bundleDirectory,
-      scale: options.scale,
-      device: options.device,
-      jobs: options.jobs,
-      video: options.video,
-      decoding: options.decoding,
-      beams: options.beams,
-      searchBeams: options.searchBeams,
-      speedVote: options.speedVote,
-      ctcWeight: options.ctcWeight,
-      wordWeight: options.wordWeight,
-      overwrite: options.overwrite,
-    },
-    { stdout: process.stdout, stderr: process.stderr },
-  );
+  return runCaptionCommand({ ...command, files }, { stdout: process.stdout, stderr: process.stderr });
 }
 
 async function main(argv: string[]): Promise<ExitCode> {
