@@ -545,7 +545,9 @@ def render_md(ev: dict) -> str:
     sc = ev["scales"]
     head = "| | " + " | ".join(f"({a},{v})" for a, v in sc) + " |\n|---|" + "---|" * len(sc) + "\n"
     lines = [f"# Evaluation: {ev['bundle']}", "",
-             f"Produced by `{ev['command']}` on {ev['date']} (commit {ev['git_commit']}), machine: {ev['machine']}.",
+             f"Produced by `{ev['command']}` on {ev['date']} (commit {ev['git_commit']}), machine: {ev['machine']}."
+             + (f" Decoded in {ev['measured_in']}, exported from the same run (the export is deterministic), and "
+                "written into this bundle by `--from-report`." if "measured_in" in ev else ""),
              decoding_description(ev["main"]) + " Every row of every table decodes the same way; sections 1b and 1c "
              "compare the decoders.",
              "WER: lower case, punctuation stripped, word-level Levenshtein summed over the set.", "",
@@ -950,6 +952,10 @@ def apply_report(report: str, bundle: str, run: str) -> None:
     if exported_steps != ev["training"]["state"]["step"]:
         raise SystemExit(f"{bundle} was exported at step {exported_steps}; {report} measured step "
                          f"{ev['training']['state']['step']}")
+    # The report now describes this bundle; its command still names the copy it decoded.
+    if ev["bundle"] != bundle:
+        ev["measured_in"] = ev["bundle"]
+        ev["bundle"] = bundle
     write_report(ev, bundle)
 
 
