@@ -301,6 +301,28 @@ function runPipelineChild(wav: string, scale: string): PipelineResult {
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as PipelineResult;
 }
 
+/**
+ * Each whole-file system `passes` times, the systems taking turns so that they share the machine's
+ * slow and fast spells, and each one's fastest pass kept (with the largest peak RSS of its passes):
+ * the same rule as the per-chunk rows, since one pass of a shared machine decides a speed ratio.
+ */
+function fastestWholeFileRuns(wav: string, scales: readonly string[]) {
+  let pipelines: { scale: string; result: PipelineResult }[] = [];
+  let sphinx: { text: string; seconds: number } | undefined;
+  for (let pass = 0; pass < passes; pass += 1) {
+    pipelines = scales.map((scale, index) => {
+      const result = runPipelineChild(wav, scale);
+      const best = pipelines[index]?.result;
+      if (!best) return { scale, result };
+      const faster = result.processingSeconds < best.processingSeconds ? result : best;
+      return { scale, result: { ...faster, peakRssBytes: Math.max(result.peakRssBytes, best.peakRssBytes) } };
+    });
+    const run = runPocketSphinx(wav);
+    if (!sphinx || run.seconds < sphinx.seconds) sphinx = run;
+  }
+  return { pipelines, sphinx: sphinx! };
+}
+
 function machineDescription(): string {
   const model = cpus()[0]?.model ?? 'unknown CPU';
   return `${model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${process.platform} ${process.arch}, Node ${process.versions.node}, onnxruntime-node ${ort.env.versions.node ?? '?'}`;
@@ -454,8 +476,7 @@ async function main(): Promise<void> {
   const reference = timeline.speech.map((entry) => entry.transcript).join(' ');
   const finest = bundle.manifest.scales[0]!.id;
   const coarsest = bundle.manifest.scales.at(-1)!.id;
-  const pipelines = [finest, coarsest].map((scale) => ({ scale, result: runPipelineChild(wav, scale) }));
-  const sphinx = runPocketSphinx(wav);
+  const { pipelines, sphinx } = fastestWholeFileRuns(wav, [finest, coarsest]);
 
   let policyRuns: PolicyRun[] = [];
   const hogWindow = { start: 25, end: Math.round(Math.min(75, timeline.durationSeconds - 20)), cores: 2 * cpus().length };
@@ -483,7 +504,7 @@ async function main(): Promise<void> {
   }
 
   const lines: string[] = [];
-  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} ${measuredAt()} on ${machineDescription()}; ${threads} ONNX Runtime threads; per-chunk rows time the fastest of ${passes} passes; bundle \`${bundle.manifest.id}\`.`);
+  lines.push(`Measured ${new Date().toISOString().slice(0, 10)} ${measuredAt()} on ${machineDescription()}; ${threads} ONNX Runtime threads; per-chunk rows and the whole-file runs time the fastest of ${passes} passes; bundle \`${bundle.manifest.id}\`.`);
   lines.push('');
   lines.push(`Float32 matmul peak through ONNX Runtime in the same run: ${fmt(peak / 1e9, 1)} GFLOP/s.`);
   lines.push('');
