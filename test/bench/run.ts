@@ -307,20 +307,18 @@ function runPipelineChild(wav: string, scale: string): PipelineResult {
  * the same rule as the per-chunk rows, since one pass of a shared machine decides a speed ratio.
  */
 function fastestWholeFileRuns(wav: string, scales: readonly string[]) {
-  let pipelines: { scale: string; result: PipelineResult }[] = [];
-  let sphinx: { text: string; seconds: number } | undefined;
+  const pipelinePasses = scales.map((): PipelineResult[] => []);
+  const sphinxPasses: { text: string; seconds: number }[] = [];
   for (let pass = 0; pass < passes; pass += 1) {
-    pipelines = scales.map((scale, index) => {
-      const result = runPipelineChild(wav, scale);
-      const best = pipelines[index]?.result;
-      if (!best) return { scale, result };
-      const faster = result.processingSeconds < best.processingSeconds ? result : best;
-      return { scale, result: { ...faster, peakRssBytes: Math.max(result.peakRssBytes, best.peakRssBytes) } };
-    });
-    const run = runPocketSphinx(wav);
-    if (!sphinx || run.seconds < sphinx.seconds) sphinx = run;
+    scales.forEach((scale, index) => pipelinePasses[index]!.push(runPipelineChild(wav, scale)));
+    sphinxPasses.push(runPocketSphinx(wav));
   }
-  return { pipelines, sphinx: sphinx! };
+  const fastest = <T>(runs: readonly T[], seconds: (run: T) => number) => runs.reduce((best, run) => (seconds(run) < seconds(best) ? run : best));
+  const pipelines = scales.map((scale, index) => {
+    const runs = pipelinePasses[index]!;
+    return { scale, result: { ...fastest(runs, (run) => run.processingSeconds), peakRssBytes: Math.max(...runs.map((run) => run.peakRssBytes)) } };
+  });
+  return { pipelines, sphinx: fastest(sphinxPasses, (run) => run.seconds) };
 }
 
 function machineDescription(): string {
