@@ -2,8 +2,8 @@
 
 import unittest
 
-from nestcap_av.evaluate import (Scores, decoding_description, encoder_origin, encoder_sources, method_name,
-                                 parse_scale_search, targets, voice_group, voice_table)
+from nestcap_av.evaluate import (POOLING, REFERENCE, SHIPPED, Scores, decoding_description, encoder_origin,
+                                 encoder_sources, method_name, parse_scale_search, targets, voice_group, voice_table)
 from nestcap_av.export import default_decoding
 
 
@@ -72,6 +72,38 @@ class ByVoiceTest(unittest.TestCase):
         self.assertTrue(row.startswith("| espeak | 3 | 40 | 12.5 | 10.0 |"), row)
         self.assertEqual(row.count("–"), 2)
 
+
+class LmDrivenBaselinesTest(unittest.TestCase):
+    """Table 3's targets are measured again where the LM writes the transcript; the default rows stay as they were."""
+
+    def setUp(self):
+        self.ev = {"scales": [[2, 2], [8, 5]], "main": {"wer": {"s0/avsr/clean": 10.0, "s1/avsr/clean": 13.0}},
+                   "baselines": {POOLING: {"wer": {"s1/avsr/clean": 16.0}}},
+                   "baselines_lm_driven": {
+                       SHIPPED: {"wer": {"s0/avsr/clean": 30.0, "s1/avsr/clean": 20.0}},
+                       "fixed-scale model (s1 only)": {"scale": 1, "wer": {"s1/avsr/clean": 19.0}},
+                       POOLING: {"wer": {"s0/avsr/clean": 31.0, "s1/avsr/clean": 60.0}},
+                       REFERENCE: {"wer": {"s0/avsr/clean": 33.0, "s1/avsr/clean": 25.0}}}}
+
+    def row(self, start: str) -> dict:
+        return next(t for t in targets(self.ev) if t["target"].startswith(start))
+
+    def test_the_coarsest_scale_is_compared_with_pooling_for_the_model_and_the_reference(self):
+        self.assertEqual(self.row("coarsest scale >= 3x")["status"], "missed")  # 13 vs 16: the default decoding
+        shipped = self.row("LM-driven decoding, single model: coarsest")
+        self.assertEqual((shipped["measured"], shipped["status"]), ("20.0 vs 60.0", "met"))
+        reference = self.row(f"LM-driven decoding, {REFERENCE}: coarsest")
+        self.assertEqual((reference["measured"], reference["status"]), ("25.0 vs 60.0", "missed"))
+
+    def test_the_fixed_scale_model_is_compared_at_its_own_scale(self):
+        fixed = self.row("LM-driven decoding, single model within 1.5")
+        self.assertEqual((fixed["measured"], fixed["status"]), ("20.0 vs 19.0", "met"))
+        self.ev["baselines_lm_driven"]["fixed-scale model (s1 only)"]["wer"]["s1/avsr/clean"] = 18.0
+        self.assertEqual(self.row("LM-driven decoding, single model within 1.5")["status"], "missed")
+
+    def test_a_report_without_the_table_adds_no_rows(self):
+        del self.ev["baselines_lm_driven"]
+        self.assertFalse([t for t in targets(self.ev) if t["target"].startswith("LM-driven")])
 
 
 class ScaleSearchTest(unittest.TestCase):
