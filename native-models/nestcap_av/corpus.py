@@ -296,6 +296,10 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...]
     stats["seconds_total"] = round(time.time() - t_start + (stats.get("seconds_total", 0.0) if splits else 0.0), 1)
     stats["bytes_total"] = sum(s["bytes"] for s in stats["splits"].values())
     stats["roi"] = {"size": cfg.roi, "fps": FPS, "dtype": "uint8 grayscale"}
+    # per split: an added split may be made later, on another machine, than the corpus's own
+    versions = tts.engine_versions()
+    for split in plans:
+        stats["splits"][split]["tts_versions"] = versions
     dump_json(stats, os.path.join(out_dir, "manifest.json"))
     log(f"[corpus] done: {stats['bytes_total'] / 1e6:.1f} MB in {stats['seconds_total']:.0f} s")
     return stats

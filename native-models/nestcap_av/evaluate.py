@@ -682,10 +682,12 @@ def render_md(ev: dict) -> str:
                   "In table 3 the CTC heads, which read the encoders before any compression, choose the words and "
                   "the LM only rescores their N best, so a model pooled harder than it trained loses little there. "
                   "Here the LM reads the compressed tokens and writes the transcript (the research's setting), "
-                  f"each step ranked jointly with the audio-visual CTC head at weight {first['ctc_weight']} and the "
-                  f"word LM at {first['word_weight']} (section 1c's joint beam), so the compression is on the path of "
-                  f"every word. {first['n_utterances']} utterances per row, the same as table 3's; the rows are the "
-                  "same runs.", "", head.rstrip("\n")]
+                  f"each step ranked jointly with a CTC head at weight {first['ctc_weight']} and the word LM at "
+                  f"{first['word_weight']} (section 1c's joint beam), so the compression is on the path of every word. "
+                  "The CTC head is the audio-visual one where the run has it (the shipped model) and the audio one "
+                  f"where it has none (the other rows), so, as in table 3, '{REFERENCE}' is the like-for-like "
+                  f"row. {first['n_utterances']} utterances per row, the same as table 3's; the rows are the same "
+                  "runs.", "", head.rstrip("\n")]
         for name, block in lm_driven.items():
             lines.append(f"| {name} | " + " | ".join(fmt(block["wer"].get(f"s{k}/avsr/clean")) for k in range(len(sc))) + " |")
     lines += ["", "## 4. Cost per second of media", "",

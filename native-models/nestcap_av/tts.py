@@ -30,6 +30,24 @@ FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 FESTIVAL_VOICE_DIR = "/usr/share/festival/voices"
 
 
+# What the corpus's audio depends on beyond the seed: the same seed gave the seen-voice evaluation split 11,520
+# bytes more (0.1 s of 148) on 2026-12-07 than on the machines before, with held-out (flite) unchanged.
+TTS_PACKAGES = ["espeak-ng", "espeak-ng-data", "libespeak-ng1", "flite", "libflite1", "festival",
+                "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-kdlpc16k"]
+
+
+def engine_versions(packages: list[str] = TTS_PACKAGES) -> dict[str, str]:
+    """Installed Debian versions of the TTS packages (those installed; empty without dpkg), for the corpus
+    manifest: two corpora made from the same seed match only where these do."""
+    try:
+        r = subprocess.run(["dpkg-query", "-W", "-f", "${Package}=${Version}\n", *packages],
+                           capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    found = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    return {name: found[name] for name in packages if found.get(name)}
+
+
 def installed_festival_voices(root: str = FESTIVAL_VOICE_DIR) -> list[str]:
     """Festival voices installed (``<root>/<language>/<voice>/``), as ``(voice_<name>)`` names them."""
     return sorted(os.path.basename(p) for p in glob.glob(os.path.join(root, "*", "*")) if os.path.isdir(p))

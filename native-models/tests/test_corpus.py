@@ -162,6 +162,8 @@ class GenerateTests(unittest.TestCase):
                 self.assertEqual(stats["splits"]["train"]["utterances"], 6)
                 self.assertGreater(stats["bytes_total"], 0)
                 self.assertIn("seconds_total", stats)
+                self.assertIn("espeak-ng", stats["splits"]["eval_seen"]["tts_versions"])
+                self.assertIn("flite", stats["splits"]["eval_heldout"]["tts_versions"])
                 h = hashlib.sha256()
                 for split in ("train", "eval_seen", "eval_heldout"):
                     for name in ("audio.i16", "video.u8", "index.jsonl"):
