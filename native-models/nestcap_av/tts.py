@@ -31,7 +31,7 @@ FESTIVAL_VOICE_DIR = "/usr/share/festival/voices"
 
 
 # What the corpus's audio depends on beyond the seed: the same seed gave the seen-voice evaluation split 11,520
-# bytes more (0.1 s of 148) on 2026-12-07 than on the machines before, with held-out (flite) unchanged.
+# bytes more (0.1 s of 148) on 2026-12-07 than on the machines before; the held-out (flite) split came out the same.
 TTS_PACKAGES = ["espeak-ng", "espeak-ng-data", "libespeak-ng1", "flite", "libflite1", "festival",
                 "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-kdlpc16k"]
 

@@ -286,8 +286,8 @@ function runPocketSphinx(wav: string): { text: string; seconds: number } {
 
 /**
  * PocketSphinx on each utterance as its own file: the condition of the per-utterance rows. On the whole
- * file it reads far better than per utterance (its cepstral mean adapts over the file), and the two
- * conditions are reported side by side so the comparison stays like for like.
+ * file it reads far better than per utterance (it adapts across utterances; most likely its cepstral
+ * mean), so the two conditions are reported side by side and the comparison stays like for like.
  */
 function runPocketSphinxPerUtterance(utterances: readonly Utterance[]): number {
   const pairs = utterances.map((utterance, index) => {
