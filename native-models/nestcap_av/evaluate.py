@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -711,23 +712,28 @@ def render_md(ev: dict) -> str:
     return "\n".join(lines)
 
 
-def lm_driven_baselines(a, model: AVModel, split: Split, n: int, scales: list[int], dec: dict) -> dict:
+@dataclass
+class LmDrivenRun:
+    """A table 3 run as section 3b decodes it again: the loaded model, its scales, the scale it pools from
+    (the pooling baseline) and the scale it was trained at (a fixed-scale model)."""
+
+    model: AVModel
+    scales: list[int]
+    pool_from: int | None = None
+    scale: int | None = None
+
+
+def lm_driven_baselines(model: AVModel, split: Split, n: int, scales: list[int], runs: dict[str, LmDrivenRun],
+                        dec: dict) -> dict:
     """Table 3's rows once more under the LM-driven decoding (``dec``'s method "beam"), where the LM reads the
     compressed tokens and writes the transcript: the shipped decoding lets the CTC heads, which read the
     encoders before any compression, choose the words, so pooling harder at inference costs it little."""
     rows = {SHIPPED: evaluate_model(model, split, n, scales, ["avsr"], NOISES[:1], label=" LM-driven shipped", **dec)}
-    for spec in a.fixed:
-        k_name, run = spec.split("=", 1)
-        k = int(k_name.lstrip("s"))
-        rows[f"fixed-scale model ({k_name} only)"] = {
-            **evaluate_model(load_run(run)[0], split, n, [k], ["avsr"], NOISES[:1], label=f" LM-driven fixed {k_name}",
-                             **dec), "scale": k}
-    if a.pool_baseline:
-        rows[POOLING] = evaluate_model(load_run(a.pool_baseline)[0], split, n, scales, ["avsr"], NOISES[:1], pool_from=0,
-                                       label=" LM-driven pooling", **dec)
-    if a.reference:
-        rows[REFERENCE] = evaluate_model(load_run(a.reference)[0], split, n, scales, ["avsr"], NOISES[:1],
-                                         label=" LM-driven reference", **dec)
+    for name, run in runs.items():
+        rows[name] = evaluate_model(run.model, split, n, run.scales, ["avsr"], NOISES[:1], pool_from=run.pool_from,
+                                    label=f" LM-driven {name}", **dec)
+        if run.scale is not None:
+            rows[name]["scale"] = run.scale
     return rows
 
 
@@ -937,18 +943,22 @@ def main() -> None:
     ev["heldout"] = evaluate_model(model, held, nh, scales, TASKS, NOISES, label=" heldout", **dec)
     ev["baselines"], ev["not_run"] = {}, []
     clean = NOISES[:1]
+    lm_driven_runs: dict[str, LmDrivenRun] = {}  # the rows section 3b decodes again, already loaded
     for spec in a.fixed:
         k_name, run = spec.split("=", 1)
         k = int(k_name.lstrip("s"))
         m, m_info = load_run(run)
         r = evaluate_model(m, seen, nb, [k], ["avsr"], clean, label=f" fixed {k_name}", **dec)
-        ev["baselines"][f"fixed-scale model ({k_name} only)"] = {**r, "scale": k, "budget": budget(run, m_info)}
+        name = f"fixed-scale model ({k_name} only)"
+        ev["baselines"][name] = {**r, "scale": k, "budget": budget(run, m_info)}
+        lm_driven_runs[name] = LmDrivenRun(m, [k], scale=k)
     if not a.fixed:
         ev["not_run"].append("fixed-scale models (Llama-AVSR style, one per scale)")
     if a.pool_baseline:
         m, m_info = load_run(a.pool_baseline)
         r = evaluate_model(m, seen, nb, scales, ["avsr"], clean, pool_from=0, label=" pooling", **dec)
         ev["baselines"][POOLING] = {**r, "budget": budget(a.pool_baseline, m_info)}
+        lm_driven_runs[POOLING] = LmDrivenRun(m, scales, pool_from=0)
     else:
         ev["not_run"].append(POOLING)
     compare = ([f"{REFERENCE}={a.reference}"] if a.reference else []) + a.compare
@@ -957,10 +967,13 @@ def main() -> None:
         m, m_info = load_run(run)
         ev["baselines"][label] = {**evaluate_model(m, seen, nb, scales, ["avsr"], clean, label=f" {label}", **dec),
                                   "budget": budget(run, m_info)}
+        if label == REFERENCE:
+            lm_driven_runs[label] = LmDrivenRun(m, scales)
     if not a.compare:
         ev["not_run"] += ["MS", "SS", "MSS + MoME", "MSS + sink loss"]
     if a.beams > 1 and (a.fixed or a.pool_baseline):
-        ev["baselines_lm_driven"] = lm_driven_baselines(a, model, seen, nb, scales, {**dec, "method": "beam"})
+        ev["baselines_lm_driven"] = lm_driven_baselines(model, seen, nb, scales, lm_driven_runs,
+                                                        {**dec, "method": "beam"})
     ev["cost"] = flops_per_second(model)
     ev["training"] = {"run": a.run, "state": info["state"], "lm": info.get("lm"), "encoders": info.get("encoders"),
                       "fusion": info.get("fusion"), "seeded_from": info.get("seeded_from"), "train_config": info["train"],

@@ -377,7 +377,7 @@ function policyReport(runs: readonly PolicyRun[], hog: { start: number; end: num
 /** The issue's targets for this 2-core CPU, each marked met or missed from this run's numbers. */
 function targetReport(
   rows: readonly ScaleRow[],
-  heldoutRows: readonly ScaleRow[],
+  heldoutFinest: ScaleRow | undefined,
   pipelines: readonly { scale: string; result: PipelineResult }[],
   sphinx: { wer: number; rtf: number; werPerUtterance: number },
   mediaSeconds: number,
@@ -394,7 +394,6 @@ function targetReport(
   const finestPipeline = pipelines.find(({ scale }) => scale === finest)?.result;
   const pipelineRtf = finestPipeline === undefined ? NaN : finestPipeline.processingSeconds / mediaSeconds;
   const pipelineWer = finestPipeline === undefined ? NaN : wordErrorRate([{ reference, hypothesis: finestPipeline.text }]).rate;
-  const heldoutFinest = heldoutRows.find((row) => row.scale === finest && row.modality === 'audio');
   const verdict = (met: boolean) => (met ? 'met' : '**missed**');
   const targets: [string, string, boolean][] = [
     [`finest scale (${finest}) real-time factor ≤ 0.05`, fmt(finestRow?.rtf ?? NaN, 4), (finestRow?.rtf ?? Infinity) <= 0.05],
@@ -546,11 +545,11 @@ async function main(): Promise<void> {
   }
   const sphinxWer = wordErrorRate([{ reference, hypothesis: sphinx.text }]).rate;
   lines.push(`| PocketSphinx (Debian pocketsphinx_continuous, en-us) | ${pct(sphinxWer)} | ${fmt(sphinx.seconds / timeline.durationSeconds, 4)} | n/a |`);
-  const heldoutFinestAudio = heldoutRows.find((row) => row.scale === finest && row.modality === 'audio');
+  const heldoutFinest = heldoutRows.find((row) => row.scale === finest && row.modality === 'audio');
   lines.push('');
   lines.push(
     `The same ${heldout.length} utterances each as its own file (the held-out table's condition): PocketSphinx ${pct(sphinxWerPerUtterance)}, ` +
-      `Nestcap ${finest} audio only ${pct(heldoutFinestAudio?.wer ?? NaN)}.`,
+      `Nestcap ${finest} audio only ${pct(heldoutFinest?.wer ?? NaN)}.`,
   );
   if (long) {
     lines.push('');
@@ -560,7 +559,7 @@ async function main(): Promise<void> {
     );
   }
   if (policyRuns.length > 0) lines.push('', ...policyReport(policyRuns, hogWindow, bundle));
-  lines.push('', ...targetReport(rows, heldoutRows, pipelines, { wer: sphinxWer, rtf: sphinx.seconds / timeline.durationSeconds, werPerUtterance: sphinxWerPerUtterance }, timeline.durationSeconds, reference, finest, coarsest));
+  lines.push('', ...targetReport(rows, heldoutFinest, pipelines, { wer: sphinxWer, rtf: sphinx.seconds / timeline.durationSeconds, werPerUtterance: sphinxWerPerUtterance }, timeline.durationSeconds, reference, finest, coarsest));
   const markdown = lines.join('\n');
   process.stdout.write(`${markdown}\n`);
   writeFileSync(join(outputDirectory, 'engine-bench.md'), `${markdown}\n`);
