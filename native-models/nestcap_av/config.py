@@ -46,6 +46,9 @@ class ModelConfig:
     n_fft: int = 400
     hop: int = 160
     n_mels: int = 64
+    # take each utterance's mean log-mel per bin out inside the graph (over its speech frames), as a cepstral
+    # mean normalisation; runs saved before this option load with False (the global mean only)
+    audio_cmn: bool = False
     audio_dim: int = 144
     audio_layers: int = 2
     # video front end

@@ -76,15 +76,43 @@ class LogMel(nn.Module):
         self.register_buffer("fb", torch.from_numpy(mel_filterbank(cfg.n_mels, cfg.n_fft, SAMPLE_RATE)))
         self.register_buffer("norm", torch.tensor([mean, std], dtype=torch.float32))
         self.hop = cfg.hop
+        self.n_fft = cfg.n_fft
         self.n_freq = cfg.n_fft // 2 + 1
+        self.cmn = cfg.audio_cmn
 
-    def forward(self, pcm: torch.Tensor) -> torch.Tensor:  # [B, N] -> [B, T, n_mels]
+    def forward(self, pcm: torch.Tensor, n_samples: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, N] -> [B, T, n_mels]; ``n_samples`` [B] are the unpadded lengths (None: no padding)."""
         spec = F.conv1d(pcm.unsqueeze(1), self.basis, stride=self.hop)
         re, im = spec[:, : self.n_freq], spec[:, self.n_freq:]
         power = re * re + im * im
         mel = torch.matmul(self.fb, power)
-        logmel = torch.log(mel + 1e-6)
+        logmel = torch.log(mel + 1e-6)  # [B, n_mels, T]
+        if self.cmn:
+            return ((logmel - speech_mean(logmel, self.frame_count(n_samples))) / self.norm[1]).transpose(1, 2)
         return ((logmel - self.norm[0]) / self.norm[1]).transpose(1, 2)
+
+    def frame_count(self, n_samples: torch.Tensor | None) -> torch.Tensor | None:
+        if n_samples is None:
+            return None
+        return torch.div(n_samples - self.n_fft, self.hop, rounding_mode="floor") + 1
+
+
+# Frames this far (natural log of mel power, about 22 dB) below an utterance's loudest frame are not speech
+# for the mean: the synthetic corpus's digital silence and a chunk's padding would otherwise pull the mean by
+# however much silence there happens to be.
+SPEECH_FLOOR_NATS = 5.0
+
+
+def speech_mean(logmel: torch.Tensor, n_frames: torch.Tensor | None) -> torch.Tensor:
+    """Mean log-mel per bin over each utterance's speech frames: [B, n_mels, T] -> [B, n_mels, 1]."""
+    energy = logmel.mean(1)  # [B, T]
+    if n_frames is None:
+        valid = torch.ones_like(energy)
+    else:
+        valid = (torch.arange(energy.shape[1], device=energy.device)[None, :] < n_frames[:, None]).to(energy.dtype)
+    loudest = (energy * valid + (valid - 1.0) * 1e4).amax(1, keepdim=True)
+    weight = (energy > loudest - SPEECH_FLOOR_NATS).to(energy.dtype) * valid
+    return (logmel * weight[:, None, :]).sum(2, keepdim=True) / weight.sum(1, keepdim=True)[:, None, :].clamp_min(1.0)
 
 
 class Block(nn.Module):
@@ -175,8 +203,11 @@ class AudioEncoder(nn.Module):
         return torch.div(t + 1, 2, rounding_mode="floor")
 
     def forward(self, pcm: torch.Tensor, lengths: torch.Tensor | None = None,
-                mel_augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
-        mel = self.mel(pcm)
+                mel_augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                n_samples: torch.Tensor | None = None) -> torch.Tensor:
+        """``lengths``: output frames per sample (the attention mask); ``n_samples``: the unpadded PCM lengths,
+        which the per-utterance mean of ``audio_cmn`` needs (None: no padding)."""
+        mel = self.mel(pcm, n_samples)
         if mel_augment is not None:  # training only (SpecAugment); the exported graph has none
             mel = mel_augment(mel)
         x = mel.transpose(1, 2)

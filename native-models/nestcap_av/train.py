@@ -447,7 +447,7 @@ def ctc_losses(model: AVModel, tok: CharTokenizer, texts: list[str], enc_a: torc
 
 def encode_audio(model: AVModel, b: dict, mel_augment=None) -> tuple[torch.Tensor, torch.Tensor]:
     a_len = model.audio.out_len(b["pcm_len"])
-    return model.audio(b["pcm"], a_len, mel_augment), a_len
+    return model.audio(b["pcm"], a_len, mel_augment, b["pcm_len"]), a_len
 
 
 def encode_batch(model: AVModel, b: dict, frozen: bool,
@@ -825,6 +825,9 @@ def main() -> None:
     ap.add_argument("--audio-layers", type=int, default=0,
                     help="blocks of the audio encoder (0 = default or seeded); blocks a seeding run of the same width "
                          "lacks start as the identity")
+    ap.add_argument("--audio-cmn", action="store_true",
+                    help="take each utterance's mean log-mel per bin out inside the graph (over its speech frames); "
+                         "a seeded run keeps its own setting unless this turns it on")
     ap.add_argument("--video-layers", type=int, default=0,
                     help="blocks of the video encoder (0 = default or seeded); blocks a seeding run lacks start as "
                          "the identity")
@@ -918,6 +921,7 @@ def main() -> None:
     # a resized audio encoder starts fresh (the seeding skips tensors whose shape changed); added video blocks too
     mc.audio_dim = a.audio_dim or mc.audio_dim
     mc.audio_layers = a.audio_layers or mc.audio_layers
+    mc.audio_cmn = a.audio_cmn or mc.audio_cmn
     mc.video_layers = a.video_layers or mc.video_layers
     mc.video_grid = a.video_grid or mc.video_grid
     if a.fixed_scale >= 0:

@@ -124,6 +124,32 @@ class TrainingOptionTests(unittest.TestCase):
             self.assertEqual(m.audio(torch.randn(1, 32000) * 0.1).shape, (1, 50, 32))
             self.assertEqual(m.video(torch.rand(1, 50, 32, 32) * 255).shape, (1, 50, 32))
 
+    def test_the_utterance_mean_ignores_padding_silence_and_gain(self):
+        m = AVModel(tiny(audio_cmn=True)).eval()
+        torch.manual_seed(0)
+        speech = torch.randn(1, 16000) * 0.1
+        speech[:, :4000] = 0  # digital silence, as the synthetic corpus has, which the mean must leave out
+        with torch.no_grad():
+            alone = m.audio.mel(speech)
+            batch = torch.zeros(2, 24000)
+            batch[0, :16000], batch[1, :16000] = speech[0], 0.25 * speech[0]
+            loud_padding = batch.clone()
+            loud_padding[:, 16000:] = torch.randn(2, 8000)  # louder than the speech: only the lengths keep it out
+            padded = m.audio.mel(loud_padding, torch.tensor([16000, 16000]))
+            frames, speech_frames = alone.shape[1], slice(27, alone.shape[1])  # after the silence's last frame
+            self.assertLess((padded[0, :frames] - alone[0]).abs().max().item(), 1e-4)
+            self.assertLess((padded[1, speech_frames] - alone[0, speech_frames]).abs().max().item(), 5e-3)
+            self.assertGreater((m.audio.mel(loud_padding)[0, :frames] - alone[0]).abs().max().item(), 0.1)
+            # the global mean alone (the option off) keeps the gain: a quarter of the amplitude reads lower
+            plain = AVModel(tiny()).eval().audio.mel(batch)
+            self.assertGreater((plain[0, speech_frames] - plain[1, speech_frames]).mean().item(), 0.5)
+            # a padded batch encodes as the utterance alone, up to the last frames' convolutions reaching into
+            # the padding (which attention then spreads a little)
+            lengths = m.audio.out_len(torch.tensor([16000, 16000]))
+            encoded = m.audio(batch, lengths, n_samples=torch.tensor([16000, 16000]))
+            inner = int(lengths[0]) - 2
+            self.assertLess((encoded[0, :inner] - m.audio(speech)[0, :inner]).abs().max().item(), 1e-2)
+
     def test_a_finer_lip_grid_feeds_sixteen_cells_and_keeps_the_video_shapes(self):
         m = AVModel(tiny(video_grid=4)).eval()
         self.assertEqual(m.video.fc.in_features, 64 * 16)
