@@ -28,6 +28,9 @@ class CorpusConfig:
     # draw (train_voice_names), for speaker variety; planned on its own generator like train_extra
     n_train_voices: int = 0
     train_voice_names: tuple[str, ...] = ("ked_diphone",)
+    # utterances of split train_accents: training sentences in festival voices of other languages speaking
+    # English through a phone map (tts.ACCENT_VOICES), for speakers unlike any other split's; own generator too
+    n_train_accents: int = 0
     roi: int = 32  # mouth ROI side in pixels (grayscale)
     min_words: int = 3
     max_words: int = 10

@@ -5,7 +5,9 @@
 Sentences come from Debian's ``fortunes``/``fortunes-min`` packages (/usr/share/games/fortunes); an optional
 split ``train_extra`` speaks the example sentences of WordNet (Debian's ``wordnet-base``), and an optional split
 ``train_voices`` speaks training sentences in festival voices no other split uses (ked_diphone, Debian's
-``festvox-kdlpc16k``). Speech comes
+``festvox-kdlpc16k``), and an optional split ``train_accents`` speaks them in festival voices of other
+languages (Italian, Finnish, Czech, Russian, Hindi) made to say English through a phone map, after
+kal_diphone's English timing and intonation (tts.ACCENT_VOICES). Speech comes
 from espeak-ng (voices x variants, rate, pitch), festival (kal_diphone, cmu_us_slt_arctic_hts, duration
 stretch + speed perturbation) and flite (kal, kal16, awb, rms, slt; duration stretch, f0). The phone timings
 of each engine drive a 25 fps grayscale mouth-ROI video (render.py). One family (flite by default) is held
@@ -134,11 +136,14 @@ def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
         if cfg.heldout_family == "festival":
             raise SystemExit("split train_voices speaks festival voices, the held-out family here")
         specs.append(("train_voices", cfg.n_train_voices, train_s, ("festival",), (1.0,), list(cfg.train_voice_names)))
+    if cfg.n_train_accents > 0:
+        specs.append(("train_accents", cfg.n_train_accents, train_s, ("accent",), (1.0,), festival))
     for split, n, pool, fams, weights, festival_voices in specs:
         if n > 0 and not pool:
             raise SystemExit(f"no sentences for split {split}")
         rng = np.random.default_rng(
-            cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2, "train_extra": 3, "train_voices": 4}[split])
+            cfg.seed + {"train": 0, "eval_seen": 1, "eval_heldout": 2, "train_extra": 3, "train_voices": 4,
+                        "train_accents": 5}[split])
         order = rng.permutation(len(pool))
         jobs = []
         for i in range(n):
@@ -154,6 +159,9 @@ def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
             elif fam == "festival":
                 job.update(voice=str(r.choice(festival_voices)), stretch=float(r.uniform(0.85, 1.2)),
                            speed=float(r.uniform(0.9, 1.1)))
+            elif fam == "accent":
+                job.update(voice=str(r.choice(list(tts.ACCENT_VOICES))), stretch=float(r.uniform(0.85, 1.2)),
+                           f0_factor=float(r.uniform(0.85, 1.2)))
             elif fam == "flite":
                 job.update(voice=str(r.choice(tts.FLITE_VOICES)), stretch=float(r.uniform(0.85, 1.2)),
                            f0=float(r.uniform(90, 190)))
@@ -179,6 +187,13 @@ def _synth_chunk(args: tuple[list[dict], int, int]) -> list[dict]:
             sp = jobs[k]["speed"]
             x = tts.resample(x, SAMPLE_RATE * sp, SAMPLE_RATE)  # speed perturbation (tempo + pitch)
             results[k] = (x, [(p, a / sp, b / sp) for p, a, b in ph])
+    accent = [k for k, j in enumerate(jobs) if j["family"] == "accent"]
+    if accent:
+        with tempfile.TemporaryDirectory() as d:
+            outs = tts.accented_batch([(jobs[k]["text"], jobs[k]["voice"], jobs[k]["stretch"], jobs[k]["f0_factor"])
+                                       for k in accent], d)
+        for k, result in zip(accent, outs):
+            results[k] = result
     for k, j in enumerate(jobs):
         if j["family"] == "espeak":
             if _ESPEAK is None:
@@ -202,7 +217,8 @@ def _synth_chunk(args: tuple[list[dict], int, int]) -> list[dict]:
 
 
 # the optional splits and the config field that sizes each
-OPTIONAL_SPLITS = {"train_extra": "n_train_extra", "train_voices": "n_train_voices"}
+OPTIONAL_SPLITS = {"train_extra": "n_train_extra", "train_voices": "n_train_voices",
+                   "train_accents": "n_train_accents"}
 
 
 def _existing_manifest(out_dir: str, cfg: CorpusConfig, splits: tuple[str, ...]) -> dict:
@@ -318,13 +334,18 @@ def main() -> None:
                     help="utterances of split train_voices (training sentences in --train-voices)")
     ap.add_argument("--train-voices", default=",".join(CorpusConfig.train_voice_names),
                     help="festival voices of split train_voices, comma-separated")
+    ap.add_argument("--n-train-accents", type=int, default=CorpusConfig.n_train_accents,
+                    help="utterances of split train_accents (training sentences in festival voices of other "
+                         "languages speaking English through a phone map: tts.ACCENT_VOICES)")
     ap.add_argument("--splits", default="",
-                    help="only these optional splits (train_extra, train_voices), added to the corpus in --out")
+                    help="only these optional splits (train_extra, train_voices, train_accents), added to the "
+                         "corpus in --out")
     ap.add_argument("--roi", type=int, default=CorpusConfig.roi)
     ap.add_argument("--workers", type=int, default=CorpusConfig.workers)
     a = ap.parse_args()
     cfg = CorpusConfig(seed=a.seed, n_train=a.n_train, n_eval_seen=a.n_eval_seen, n_eval_heldout=a.n_eval_heldout,
                        n_train_extra=a.n_train_extra, n_train_voices=a.n_train_voices,
+                       n_train_accents=a.n_train_accents,
                        train_voice_names=tuple(v for v in a.train_voices.split(",") if v), roi=a.roi,
                        workers=a.workers)
     generate(cfg, a.out, splits=tuple(s for s in a.splits.split(",") if s))

@@ -33,7 +33,11 @@ FESTIVAL_VOICE_DIR = "/usr/share/festival/voices"
 # What the corpus's audio depends on beyond the seed: the same seed gave the seen-voice evaluation split 11,520
 # bytes more (0.1 s of 148) on 2026-12-07 than on the machines before; the held-out (flite) split came out the same.
 TTS_PACKAGES = ["espeak-ng", "espeak-ng-data", "libespeak-ng1", "flite", "libflite1", "festival",
-                "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-kdlpc16k"]
+                "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-kdlpc16k",
+                # the accented voices (ACCENT_VOICES)
+                "festvox-italp16k", "festvox-itapc16k", "festvox-suopuhe-lj", "festvox-suopuhe-mv", "festvox-czech-dita",
+                "festvox-czech-krb", "festvox-czech-machac", "festvox-czech-ph", "festvox-ru", "festvox-hi-nsk",
+                "festival-czech", "festival-hi"]
 
 
 def engine_versions(packages: list[str] = TTS_PACKAGES) -> dict[str, str]:
@@ -189,6 +193,184 @@ def festival_batch(jobs: list[tuple[str, str, float]], workdir: str) -> list[tup
                     phones.append((parts[0], t_prev, t1))
                     t_prev = t1
             out[i] = (resample(x, sr, SR), phones)
+    return out
+
+
+# ----------------------------------------------------------------------------------- accented festival
+# Festival voices of other languages made to speak English through a phone map: new vocal tracts and voice
+# qualities (the held-out family's gap is its speakers, README "Going on"), with an accent. kal_diphone reads
+# the sentence first, for English timing and intonation; the mapped voice then says the mapped phones to that
+# timing (the Russian unit-selection voice keeps its own durations, so times are read back from what each
+# voice said). Voice -> (phone map, pause symbol, F0 factor against kal's male voice).
+ACCENT_VOICES: dict[str, tuple[str, str, float]] = {
+    "lp_diphone": ("italian", "#", 1.75),  # Debian festvox-italp16k, female
+    "pc_diphone": ("italian", "#", 1.0),  # festvox-itapc16k, male
+    "suo_fi_lj_diphone": ("finnish", "#", 1.75),  # festvox-suopuhe-lj, female
+    "hy_fi_mv_diphone": ("finnish", "#", 1.0),  # festvox-suopuhe-mv, male
+    "czech_dita": ("czech", "#", 1.75),  # festvox-czech-dita, adult female
+    "czech_krb": ("czech", "#", 2.1),  # festvox-czech-krb, child
+    "czech_machac": ("czech", "#", 1.0),  # festvox-czech-machac, adult male
+    "czech_ph": ("czech", "#", 1.0),  # festvox-czech-ph, male
+    "msu_ru_nsh_clunits": ("russian", "pau", 1.0),  # festvox-ru, male
+    "hindi_NSK_diphone": ("hindi", "pau", 1.0),  # festvox-hi-nsk, male
+}
+# English (festival's radio phones, as kal_diphone and the HTS slt voice say them) -> each language's nearest
+# phones; diphthongs and affricates the language lacks become two. Every English phone maps to at least one,
+# so each keeps a span of time for the mouth video.
+_VOWELS_AND_GLIDES = {
+    #       italian       finnish       czech         russian        hindi
+    "aa": (("a",), ("a:",), ("a:",), ("aa",), ("aa",)),
+    "ae": (("E",), ("e",), ("e",), ("ee",), ("eh",)),
+    "ah": (("a",), ("a",), ("a",), ("a",), ("a",)),
+    "ao": (("O",), ("o",), ("o:",), ("oo",), ("oh",)),
+    "aw": (("a", "u"), ("a", "u"), ("a", "u"), ("aa", "u"), ("aw",)),
+    "ax": (("a",), ("e",), ("e",), ("a",), ("@",)),
+    "ay": (("a", "i"), ("a", "i"), ("a", "j"), ("aa", "j"), ("ay",)),
+    "eh": (("E",), ("e",), ("e",), ("ee",), ("eh",)),
+    "er": (("e", "r"), ("e", "r"), ("e", "r"), ("e", "r"), ("a", "r")),
+    "ey": (("e", "i"), ("e", "i"), ("e", "j"), ("ee", "j"), ("ee",)),
+    "ih": (("i",), ("i",), ("i",), ("i",), ("ih",)),
+    "iy": (("i",), ("i:",), ("i:",), ("ii",), ("iy",)),
+    "ow": (("o", "u"), ("o", "u"), ("o", "u"), ("oo", "u"), ("oo",)),
+    "oy": (("O", "i"), ("o", "i"), ("o", "j"), ("oo", "j"), ("oh", "y")),
+    "uh": (("u",), ("u",), ("u",), ("u",), ("uh",)),
+    "uw": (("u",), ("u:",), ("u:",), ("uu",), ("uw",)),
+    "w": (("w",), ("w",), ("u",), ("v",), ("w",)),
+    "y": (("j",), ("j",), ("j",), ("j",), ("y",)),
+}
+_CONSONANTS = {
+    "b": (("b",), ("b",), ("b",), ("b",), ("b",)),
+    "ch": (("tS",), ("t", "S"), ("c~",), ("ch",), ("ch",)),
+    "d": (("d",), ("d",), ("d",), ("d",), ("D",)),
+    "dh": (("d",), ("d",), ("d",), ("d",), ("dh",)),
+    "f": (("f",), ("f",), ("f",), ("f",), ("f",)),
+    "g": (("g",), ("g",), ("g",), ("g",), ("g",)),
+    "hh": (("f",), ("h",), ("h",), ("h",), ("h",)),  # Italian has no /h/; its softest fricative stands in
+    "jh": (("dZ",), ("d", "j"), ("dz~",), ("d", "zh"), ("j",)),
+    "k": (("k",), ("k",), ("k",), ("k",), ("k",)),
+    "l": (("l",), ("l",), ("l",), ("l",), ("l",)),
+    "m": (("m",), ("m",), ("m",), ("m",), ("m",)),
+    "n": (("n",), ("n",), ("n",), ("n",), ("n",)),
+    "ng": (("ng",), ("N",), ("n",), ("n",), ("N",)),
+    "p": (("p",), ("p",), ("p",), ("p",), ("p",)),
+    "r": (("r",), ("r",), ("r",), ("r",), ("r",)),
+    "s": (("s",), ("s",), ("s",), ("s",), ("s",)),
+    "sh": (("S",), ("S",), ("s~",), ("sh",), ("sh",)),
+    "t": (("t",), ("t",), ("t",), ("t",), ("T",)),
+    "th": (("t",), ("T",), ("t",), ("t",), ("th",)),
+    "v": (("v",), ("v",), ("v",), ("v",), ("v",)),
+    "z": (("z",), ("s",), ("z",), ("z",), ("j",)),
+    "zh": (("Z",), ("S",), ("z~",), ("zh",), ("zh",)),
+}
+_LANGUAGES = ("italian", "finnish", "czech", "russian", "hindi")
+ACCENT_PHONE_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
+    language: {phone: row[k] for phone, row in {**_VOWELS_AND_GLIDES, **_CONSONANTS}.items()}
+    for k, language in enumerate(_LANGUAGES)}
+
+
+def _english_reading_script(jobs: list[tuple[str, str, float, float]], workdir: str) -> str:
+    """kal_diphone reads each sentence; per job a file of segments: name, end time, then (time, F0) targets."""
+    lines = ["(voice_kal_diphone)"]
+    for i, (text, _, stretch, _) in enumerate(jobs):
+        safe = text.replace("\\", " ").replace('"', " ")
+        lines.append(f"(Parameter.set 'Duration_Stretch {stretch:.3f})")
+        lines.append(f'(set! utt (utt.synth (Utterance Text "{safe}")))')
+        lines.append(f'(set! fd (fopen "{os.path.join(workdir, f"en{i}.seg")}" "w"))')
+        lines.append("(mapcar (lambda (s) (format fd \"%s %f\" (item.name s) (item.feat s \"end\")) "
+                     "(mapcar (lambda (tg) (format fd \" %f:%f\" (item.feat tg \"pos\") (item.feat tg \"f0\"))) "
+                     "(item.relation.daughters s 'Target)) (format fd \"\\n\")) (utt.relation.items utt 'Segment))")
+        lines.append("(fclose fd)")
+    return "\n".join(lines) + "\n"
+
+
+def _read_english_segments(path: str) -> list[tuple[str, float, float, list[tuple[float, float]]]]:
+    """(phone, start, end, [(time, F0)]) per segment of a file that _english_reading_script wrote."""
+    segments, start = [], 0.0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            end = float(parts[1])
+            targets = [(float(a), float(b)) for a, b in (p.split(":") for p in parts[2:])]
+            segments.append((parts[0], start, end, targets))
+            start = end
+    return segments
+
+
+def accented_segments(english: list[tuple[str, float, float, list[tuple[float, float]]]], voice: str,
+                      f0_factor: float) -> tuple[list[tuple[str, float, list[tuple[float, float]]]], list[int]]:
+    """The mapped voice's segments (phone, duration, [(time from its start, F0)]) for an English reading, and
+    for each of them the index of the English segment it says."""
+    language, pause, f0_voice = ACCENT_VOICES[voice]
+    phone_map = ACCENT_PHONE_MAPS[language]
+    out: list[tuple[str, float, list[tuple[float, float]]]] = []
+    owner: list[int] = []
+    for k, (name, start, end, targets) in enumerate(english):
+        phones = (pause,) if name == "pau" else phone_map[name]
+        part = (end - start) / len(phones)
+        for j, phone in enumerate(phones):
+            t0 = start + j * part
+            mine = [(round(t - t0, 4), round(f0 * f0_voice * f0_factor, 1)) for t, f0 in targets
+                    if t0 <= t < t0 + part or (j == len(phones) - 1 and t >= t0 + part)]
+            out.append((phone, round(part, 4), mine))
+            owner.append(k)
+    return out, owner
+
+
+def _accented_script(voice: str, items: list[tuple[int, list]], workdir: str) -> str:
+    lines = [f"(voice_{voice})"]
+    for i, segments in items:
+        spec = " ".join(f"({phone} {dur:.4f}" + "".join(f" ({t:.4f} {f0:.1f})" for t, f0 in targets) + ")"
+                        for phone, dur, targets in segments)
+        lines.append(f"(set! utt (utt.synth (Utterance Segments ({spec}))))")
+        lines.append(f'(utt.save.wave utt "{os.path.join(workdir, f"ac{i}.wav")}" \'riff)')
+        lines.append(f'(set! fd (fopen "{os.path.join(workdir, f"ac{i}.seg")}" "w"))')
+        lines.append("(mapcar (lambda (s) (format fd \"%s %f\\n\" (item.name s) (item.feat s \"end\"))) "
+                     "(utt.relation.items utt 'Segment))")
+        lines.append("(fclose fd)")
+    return "\n".join(lines) + "\n"
+
+
+def english_times(english: list, owner: list[int], said_ends: list[float]) -> list[tuple[str, float, float]]:
+    """English phones timed by what the mapped voice said: each spans the segments that say it."""
+    if len(said_ends) != len(owner):
+        raise RuntimeError(f"the voice said {len(said_ends)} segments of the {len(owner)} asked for")
+    spans: dict[int, list[float]] = {}
+    start = 0.0
+    for k, end in zip(owner, said_ends):
+        spans.setdefault(k, [start, end])[1] = end
+        start = end
+    return [(english[k][0], spans[k][0], spans[k][1]) for k in range(len(english))]
+
+
+def accented_batch(jobs: list[tuple[str, str, float, float]], workdir: str) -> list[tuple[np.ndarray, list]]:
+    """Synthesise (text, accent voice, duration stretch, F0 factor) jobs: one kal_diphone process reads them
+    all in English, then one process per voice says the mapped phones."""
+    script = os.path.join(workdir, "english.scm")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(_english_reading_script(jobs, workdir))
+    subprocess.run(["festival", "-b", script], check=True, capture_output=True, timeout=1800)
+    english = [_read_english_segments(os.path.join(workdir, f"en{i}.seg")) for i in range(len(jobs))]
+    by_voice: dict[str, list[int]] = {}
+    for i, (_, voice, _, _) in enumerate(jobs):
+        by_voice.setdefault(voice, []).append(i)
+    owners: dict[int, list[int]] = {}
+    for voice, idxs in by_voice.items():
+        items = []
+        for i in idxs:
+            segments, owners[i] = accented_segments(english[i], voice, jobs[i][3])
+            items.append((i, segments))
+        script = os.path.join(workdir, f"accent_{voice}.scm")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(_accented_script(voice, items, workdir))
+        subprocess.run(["festival", "-b", script], check=True, capture_output=True, timeout=1800)
+    out: list = []
+    for i in range(len(jobs)):
+        x, sr = read_wav(os.path.join(workdir, f"ac{i}.wav"))
+        with open(os.path.join(workdir, f"ac{i}.seg"), encoding="utf-8") as f:
+            ends = [float(line.split()[1]) for line in f if len(line.split()) == 2]
+        out.append((resample(x, sr, SR), english_times(english[i], owners[i], ends)))
     return out
 
 

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -59,6 +60,19 @@ class SentenceTests(unittest.TestCase):
         self.assertEqual(len(jobs), 12)
         self.assertEqual({(j["family"], j["voice"]) for j in jobs}, {("festival", "ked_diphone")})
         self.assertFalse({j["transcript"] for j in jobs} & {j["transcript"] for j in plain["eval_seen"] + plain["eval_heldout"]})
+        self.assertFalse(any(corpus.is_eval_sentence(j["transcript"], base.eval_fraction) for j in jobs))
+
+    def test_the_accents_split_speaks_training_sentences_in_accent_voices_and_changes_no_other_plan(self):
+        base = CorpusConfig(n_train=40, n_eval_seen=10, n_eval_heldout=10)
+        plain = corpus.plan_jobs(base, self.sentences)
+        with_accents = corpus.plan_jobs(CorpusConfig(n_train=40, n_eval_seen=10, n_eval_heldout=10, n_train_accents=30),
+                                        self.sentences)
+        self.assertEqual({k: v for k, v in with_accents.items() if k != "train_accents"}, plain)
+        jobs = with_accents["train_accents"]
+        self.assertEqual({j["family"] for j in jobs}, {"accent"})
+        self.assertLessEqual({j["voice"] for j in jobs}, set(tts.ACCENT_VOICES))
+        self.assertGreater(len({j["voice"] for j in jobs}), 5)
+        self.assertTrue(all(0.85 <= j["f0_factor"] <= 1.2 and 0.85 <= j["stretch"] <= 1.2 for j in jobs))
         self.assertFalse(any(corpus.is_eval_sentence(j["transcript"], base.eval_fraction) for j in jobs))
 
     def test_the_voices_split_refuses_to_speak_the_heldout_family(self):
@@ -150,6 +164,60 @@ class RenderTests(unittest.TestCase):
         self.assertEqual(video.dtype, np.uint8)
         centre = video[:, 12:20, 8:24].astype(float).mean(axis=(1, 2))
         self.assertLess(centre[15], centre[4])
+
+
+class AccentTests(unittest.TestCase):
+    ENGLISH = ["pau", "aa", "ae", "ah", "ao", "aw", "ax", "ay", "b", "ch", "d", "dh", "eh", "er", "ey", "f", "g", "hh",
+               "ih", "iy", "jh", "k", "l", "m", "n", "ng", "ow", "oy", "p", "r", "s", "sh", "t", "th", "uh", "uw",
+               "v", "w", "y", "z", "zh"]
+
+    def test_every_english_phone_maps_into_each_voice_phone_set(self):
+        with tempfile.TemporaryDirectory() as d:
+            script = os.path.join(d, "phones.scm")
+            voices = {language: voice for voice, (language, _, _) in tts.ACCENT_VOICES.items()}
+            with open(script, "w", encoding="utf-8") as f:
+                for language, voice in voices.items():
+                    f.write(f"(voice_{voice})\n(format t \"{language} %l\\n\" "
+                            "(mapcar car (car (cdr (assoc 'phones (PhoneSet.description '(phones)))))))\n")
+            out = subprocess.run(["festival", "-b", script], check=True, capture_output=True, text=True).stdout
+        phone_sets = {line.split(" ", 1)[0]: set(line.split(" ", 1)[1].strip("() \n").split()) for line in out.splitlines()
+                      if line.split(" ", 1)[0] in voices}
+        self.assertEqual(set(phone_sets), set(voices))
+        for voice, (language, pause, _) in tts.ACCENT_VOICES.items():
+            self.assertIn(pause, phone_sets[language], voice)
+        for language, phone_map in tts.ACCENT_PHONE_MAPS.items():
+            self.assertEqual(set(phone_map), set(self.ENGLISH) - {"pau"}, language)
+            for english, phones in phone_map.items():
+                self.assertTrue(phones, (language, english))
+                self.assertLessEqual(set(phones), phone_sets[language], (language, english))
+
+    def test_mapped_segments_keep_the_english_timing_and_scale_the_pitch(self):
+        english = [("pau", 0.0, 0.2, []), ("ay", 0.2, 0.4, [(0.25, 100.0), (0.35, 120.0)]), ("pau", 0.4, 0.5, [])]
+        segments, owner = tts.accented_segments(english, "lp_diphone", 1.1)
+        self.assertEqual([s[0] for s in segments], ["#", "a", "i", "#"])
+        self.assertEqual(owner, [0, 1, 1, 2])
+        self.assertAlmostEqual(sum(s[1] for s in segments), 0.5, places=3)
+        self.assertEqual(segments[1][2], [(0.05, round(100 * 1.75 * 1.1, 1))])  # from its own start
+        self.assertEqual(segments[2][2], [(0.05, round(120 * 1.75 * 1.1, 1))])
+        # what the voice said, read back onto the English phones: the diphthong spans both of its segments
+        self.assertEqual(tts.english_times(english, owner, [0.21, 0.3, 0.42, 0.55]),
+                         [("pau", 0.0, 0.21), ("ay", 0.21, 0.42), ("pau", 0.42, 0.55)])
+        with self.assertRaisesRegex(RuntimeError, "said 3 segments of the 4"):
+            tts.english_times(english, owner, [0.2, 0.4, 0.5])
+
+    def test_each_language_says_a_sentence_timed_by_its_english_phones(self):
+        voices = {language: voice for voice, (language, _, _) in tts.ACCENT_VOICES.items()}
+        jobs = [("Judge the weather by the sky at noon.", voice, 1.0, 1.0) for voice in voices.values()]
+        with tempfile.TemporaryDirectory() as d:
+            results = tts.accented_batch(jobs, d)
+            english = tts.festival_batch([(jobs[0][0], "kal_diphone", 1.0)], d)[0][1]
+        for (_, voice, _, _), (pcm, phones) in zip(jobs, results):
+            self.assertEqual([p[0] for p in phones], [p[0] for p in english], voice)
+            starts, ends = np.array([p[1] for p in phones]), np.array([p[2] for p in phones])
+            self.assertTrue(np.all(ends > starts) and np.allclose(starts[1:], ends[:-1]), voice)
+            self.assertAlmostEqual(ends[-1], len(pcm) / tts.SR, delta=0.05, msg=voice)
+            speech = pcm[int(phones[1][1] * tts.SR):int(phones[-1][1] * tts.SR)]
+            self.assertGreater(float(np.sqrt(np.mean(speech ** 2))), 0.01, voice)
 
 
 class GenerateTests(unittest.TestCase):
