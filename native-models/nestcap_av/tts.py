@@ -156,42 +156,66 @@ class Espeak:
 
 
 # ---------------------------------------------------------------------------------------------- festival
+def _scheme_text(text: str) -> str:
+    """Text as a festival (Scheme) string literal's contents: no backslashes or double quotes."""
+    return text.replace("\\", " ").replace('"', " ")
+
+
+def _indices_by_voice(voices: list[str]) -> dict[str, list[int]]:
+    by_voice: dict[str, list[int]] = {}
+    for i, voice in enumerate(voices):
+        by_voice.setdefault(voice, []).append(i)
+    return by_voice
+
+
+def _run_festival(lines: list[str], script: str) -> None:
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    subprocess.run(["festival", "-b", script], check=True, capture_output=True, timeout=1800)
+
+
+def _save_segments(path: str, targets: bool = False) -> list[str]:
+    """Scheme lines writing ``utt``'s segments to ``path``, one per line: name, end time and, with ``targets``,
+    its intonation targets as time:F0 pairs."""
+    target_fields = ("(mapcar (lambda (tg) (format fd \" %f:%f\" (item.feat tg \"pos\") (item.feat tg \"f0\"))) "
+                     "(item.relation.daughters s 'Target)) ") if targets else ""
+    return [f'(set! fd (fopen "{path}" "w"))',
+            "(mapcar (lambda (s) (format fd \"%s %f\" (item.name s) (item.feat s \"end\")) "
+            f"{target_fields}(format fd \"\\n\")) (utt.relation.items utt 'Segment))",
+            "(fclose fd)"]
+
+
+def _read_segments(path: str) -> list[tuple[str, float, float, list[tuple[float, float]]]]:
+    """(phone, start, end, [(time, F0)]) per segment of a file that _save_segments' lines wrote."""
+    segments, start = [], 0.0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            end = float(parts[1])
+            targets = [(float(a), float(b)) for a, b in (p.split(":") for p in parts[2:])]
+            segments.append((parts[0], start, end, targets))
+            start = end
+    return segments
+
+
 def festival_batch(jobs: list[tuple[str, str, float]], workdir: str) -> list[tuple[np.ndarray, list]]:
     """Synthesise many (text, voice, stretch) jobs in one festival process per voice."""
     out: list = [None] * len(jobs)
-    by_voice: dict[str, list[int]] = {}
-    for i, (_, voice, _) in enumerate(jobs):
-        by_voice.setdefault(voice, []).append(i)
-    for voice, idxs in by_voice.items():
+    for voice, idxs in _indices_by_voice([voice for _, voice, _ in jobs]).items():
         lines = [f"(voice_{voice})"]
         for i in idxs:
             text, _, stretch = jobs[i]
-            safe = text.replace("\\", " ").replace('"', " ")
             wav = os.path.join(workdir, f"fe{i}.wav")
-            seg = os.path.join(workdir, f"fe{i}.seg")
             lines.append(f"(Parameter.set 'Duration_Stretch {stretch:.3f})")
-            lines.append(f'(set! utt (utt.synth (Utterance Text "{safe}")))')
+            lines.append(f'(set! utt (utt.synth (Utterance Text "{_scheme_text(text)}")))')
             lines.append(f'(utt.save.wave utt "{wav}" \'riff)')
-            lines.append(f'(set! fd (fopen "{seg}" "w"))')
-            lines.append("(mapcar (lambda (s) (format fd \"%s %f\\n\" (item.name s) (item.feat s \"end\"))) "
-                         "(utt.relation.items utt 'Segment))")
-            lines.append("(fclose fd)")
-        script = os.path.join(workdir, f"batch_{voice}.scm")
-        with open(script, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        subprocess.run(["festival", "-b", script], check=True, capture_output=True, timeout=1800)
+            lines += _save_segments(os.path.join(workdir, f"fe{i}.seg"))
+        _run_festival(lines, os.path.join(workdir, f"batch_{voice}.scm"))
         for i in idxs:
             x, sr = read_wav(os.path.join(workdir, f"fe{i}.wav"))
-            phones = []
-            t_prev = 0.0
-            with open(os.path.join(workdir, f"fe{i}.seg"), encoding="utf-8") as f:
-                for line in f:
-                    parts = line.split()
-                    if len(parts) != 2:
-                        continue
-                    t1 = float(parts[1])
-                    phones.append((parts[0], t_prev, t1))
-                    t_prev = t1
+            phones = [(name, start, end) for name, start, end, _ in _read_segments(os.path.join(workdir, f"fe{i}.seg"))]
             out[i] = (resample(x, sr, SR), phones)
     return out
 
@@ -268,34 +292,14 @@ ACCENT_PHONE_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
     for k, language in enumerate(_LANGUAGES)}
 
 
-def _english_reading_script(jobs: list[tuple[str, str, float, float]], workdir: str) -> str:
-    """kal_diphone reads each sentence; per job a file of segments: name, end time, then (time, F0) targets."""
+def _english_reading_script(jobs: list[tuple[str, str, float, float]], workdir: str) -> list[str]:
+    """kal_diphone reads each sentence; per job a file of segments with their intonation targets."""
     lines = ["(voice_kal_diphone)"]
     for i, (text, _, stretch, _) in enumerate(jobs):
-        safe = text.replace("\\", " ").replace('"', " ")
         lines.append(f"(Parameter.set 'Duration_Stretch {stretch:.3f})")
-        lines.append(f'(set! utt (utt.synth (Utterance Text "{safe}")))')
-        lines.append(f'(set! fd (fopen "{os.path.join(workdir, f"en{i}.seg")}" "w"))')
-        lines.append("(mapcar (lambda (s) (format fd \"%s %f\" (item.name s) (item.feat s \"end\")) "
-                     "(mapcar (lambda (tg) (format fd \" %f:%f\" (item.feat tg \"pos\") (item.feat tg \"f0\"))) "
-                     "(item.relation.daughters s 'Target)) (format fd \"\\n\")) (utt.relation.items utt 'Segment))")
-        lines.append("(fclose fd)")
-    return "\n".join(lines) + "\n"
-
-
-def _read_english_segments(path: str) -> list[tuple[str, float, float, list[tuple[float, float]]]]:
-    """(phone, start, end, [(time, F0)]) per segment of a file that _english_reading_script wrote."""
-    segments, start = [], 0.0
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) < 2:
-                continue
-            end = float(parts[1])
-            targets = [(float(a), float(b)) for a, b in (p.split(":") for p in parts[2:])]
-            segments.append((parts[0], start, end, targets))
-            start = end
-    return segments
+        lines.append(f'(set! utt (utt.synth (Utterance Text "{_scheme_text(text)}")))')
+        lines += _save_segments(os.path.join(workdir, f"en{i}.seg"), targets=True)
+    return lines
 
 
 def accented_segments(english: list[tuple[str, float, float, list[tuple[float, float]]]], voice: str,
@@ -318,18 +322,15 @@ def accented_segments(english: list[tuple[str, float, float, list[tuple[float, f
     return out, owner
 
 
-def _accented_script(voice: str, items: list[tuple[int, list]], workdir: str) -> str:
+def _accented_script(voice: str, items: list[tuple[int, list]], workdir: str) -> list[str]:
     lines = [f"(voice_{voice})"]
     for i, segments in items:
         spec = " ".join(f"({phone} {dur:.4f}" + "".join(f" ({t:.4f} {f0:.1f})" for t, f0 in targets) + ")"
                         for phone, dur, targets in segments)
         lines.append(f"(set! utt (utt.synth (Utterance Segments ({spec}))))")
         lines.append(f'(utt.save.wave utt "{os.path.join(workdir, f"ac{i}.wav")}" \'riff)')
-        lines.append(f'(set! fd (fopen "{os.path.join(workdir, f"ac{i}.seg")}" "w"))')
-        lines.append("(mapcar (lambda (s) (format fd \"%s %f\\n\" (item.name s) (item.feat s \"end\"))) "
-                     "(utt.relation.items utt 'Segment))")
-        lines.append("(fclose fd)")
-    return "\n".join(lines) + "\n"
+        lines += _save_segments(os.path.join(workdir, f"ac{i}.seg"))
+    return lines
 
 
 def english_times(english: list, owner: list[int], said_ends: list[float]) -> list[tuple[str, float, float]]:
@@ -347,29 +348,19 @@ def english_times(english: list, owner: list[int], said_ends: list[float]) -> li
 def accented_batch(jobs: list[tuple[str, str, float, float]], workdir: str) -> list[tuple[np.ndarray, list]]:
     """Synthesise (text, accent voice, duration stretch, F0 factor) jobs: one kal_diphone process reads them
     all in English, then one process per voice says the mapped phones."""
-    script = os.path.join(workdir, "english.scm")
-    with open(script, "w", encoding="utf-8") as f:
-        f.write(_english_reading_script(jobs, workdir))
-    subprocess.run(["festival", "-b", script], check=True, capture_output=True, timeout=1800)
-    english = [_read_english_segments(os.path.join(workdir, f"en{i}.seg")) for i in range(len(jobs))]
-    by_voice: dict[str, list[int]] = {}
-    for i, (_, voice, _, _) in enumerate(jobs):
-        by_voice.setdefault(voice, []).append(i)
+    _run_festival(_english_reading_script(jobs, workdir), os.path.join(workdir, "english.scm"))
+    english = [_read_segments(os.path.join(workdir, f"en{i}.seg")) for i in range(len(jobs))]
     owners: dict[int, list[int]] = {}
-    for voice, idxs in by_voice.items():
+    for voice, idxs in _indices_by_voice([voice for _, voice, _, _ in jobs]).items():
         items = []
         for i in idxs:
             segments, owners[i] = accented_segments(english[i], voice, jobs[i][3])
             items.append((i, segments))
-        script = os.path.join(workdir, f"accent_{voice}.scm")
-        with open(script, "w", encoding="utf-8") as f:
-            f.write(_accented_script(voice, items, workdir))
-        subprocess.run(["festival", "-b", script], check=True, capture_output=True, timeout=1800)
+        _run_festival(_accented_script(voice, items, workdir), os.path.join(workdir, f"accent_{voice}.scm"))
     out: list = []
     for i in range(len(jobs)):
         x, sr = read_wav(os.path.join(workdir, f"ac{i}.wav"))
-        with open(os.path.join(workdir, f"ac{i}.seg"), encoding="utf-8") as f:
-            ends = [float(line.split()[1]) for line in f if len(line.split()) == 2]
+        ends = [end for _, _, end, _ in _read_segments(os.path.join(workdir, f"ac{i}.seg"))]
         out.append((resample(x, sr, SR), english_times(english[i], owners[i], ends)))
     return out
 
