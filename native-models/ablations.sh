@@ -7,13 +7,13 @@
 #                     pooling baseline: evaluated at the coarser rates it never saw)
 #   abl_ms, abl_ss    the other LoRA variants; abl_mome, abl_sink: MSS with the MoME layer / sink loss
 # Usage: native-models/ablations.sh [NAME ...]   (default: all, most important first)
-# Environment: ENC_RUN (the run whose LM and encoders seed every ablation; default work/runs/mtskp11, the
-# built-in bundle's run: `python -m nestcap_av.portable unpack --from checkpoints/mtskp11 --run work/runs/mtskp11`),
+# Environment: ENC_RUN (the run whose LM and encoders seed every ablation; default work/runs/mtskp12, the
+# built-in bundle's run: `python -m nestcap_av.portable unpack --from checkpoints/mtskp12 --run work/runs/mtskp12`),
 # STEPS (default 700), THREADS (default 1), CORPUS (default work/corpus). Each run resumes if re-run.
 set -euo pipefail
 cd "$(dirname "$0")"
 py="${PYTHON:-/usr/bin/python3}"
-enc="${ENC_RUN:-work/runs/mtskp11}"
+enc="${ENC_RUN:-work/runs/mtskp12}"
 common=(--corpus "${CORPUS:-work/corpus}" --init-from "$enc" --freeze-encoders --steps "${STEPS:-700}" --batch 8
         --threads "${THREADS:-1}" --scales-per-step 1 --lora-rank 16)
 declare -A options=(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The training code on a CUDA GPU (the device machine, in a session that is lent one). From the built-in
-# bundle's run (checkpoints/mtskp11, the full-size model), the same steps of the encoder stage and of the AV
+# bundle's run (checkpoints/mtskp12, the full-size model), the same steps of the encoder stage and of the AV
 # stage with its audio-visual heads, once with --device cuda and once with --device cpu, on a small corpus
 # made beforehand on a machine with the TTS voices (the device machine has none):
 #   here:   cd native-models && /usr/bin/python3 -m nestcap_av.corpus --out work/gpucorpus --n-train 64 \
@@ -23,7 +23,7 @@ export PYTHONUNBUFFERED=1
 "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available(),
   torch.cuda.get_device_name() if torch.cuda.is_available() else "")'
 "$py" -m unittest tests.test_model -v 2>&1 | tail -n 8
-"$py" -m nestcap_av.portable unpack --from checkpoints/mtskp11 --run "$runs/base"
+"$py" -m nestcap_av.portable unpack --from checkpoints/mtskp12 --run "$runs/base"
 
 train() {  # device, run name, steps of each stage (encoder, AV, heads)
   local device=$1 name=$2 enc=$3 av=$4 heads=$5

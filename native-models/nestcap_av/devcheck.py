@@ -1,7 +1,7 @@
 """A quick development check of a run's CTC heads, to compare candidate runs in minutes instead of a full
 evaluation (EVAL.md takes about 25 minutes on 2 cores).
 
-    /usr/bin/python3 -m nestcap_av.devcheck --run work/runs/mtskp11 [--corpus work/corpus] [--search]
+    /usr/bin/python3 -m nestcap_av.devcheck --run work/runs/mtskp12 [--corpus work/corpus] [--search]
 
 Utterances: the training split's first ones (how well the run fits what it trained on), then development
 utterances of ``eval_seen`` (240-299 by default) and of ``eval_heldout`` (40-79), which no table of the report

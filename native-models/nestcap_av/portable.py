@@ -6,8 +6,8 @@ the optimizer's moments (resuming starts fresh Adam moments). The logs of the ru
 (``--init-from``) come along as ``log.<run>.jsonl``. ``unpack`` rebuilds a run directory that
 ``python -m nestcap_av.train`` resumes from, without pre-training the LM again.
 
-    python -m nestcap_av.portable pack --run work/runs/mtskp11 --out checkpoints/mtskp11
-    python -m nestcap_av.portable unpack --from checkpoints/mtskp11 --run work/runs/mtskp11
+    python -m nestcap_av.portable pack --run work/runs/mtskp12 --out checkpoints/mtskp12
+    python -m nestcap_av.portable unpack --from checkpoints/mtskp12 --run work/runs/mtskp12
 """
 
 from __future__ import annotations

@@ -50,8 +50,8 @@ test('the installer leaves out the training code, checkpoints, work files and pa
   const packed = packedBy(builderFiles());
   for (const file of [
     'native-models/nestcap_av/train.py',
-    'native-models/checkpoints/mtskp11/model.fp16.pt',
-    'native-models/checkpoints/mtskp11/config.json',
+    'native-models/checkpoints/mtskp12/model.fp16.pt',
+    'native-models/checkpoints/mtskp12/config.json',
     'native-models/work/corpus/train/manifest.json',
     'native-models/README.md',
     `native-models/${builtInBundleId}/parity.json`,
