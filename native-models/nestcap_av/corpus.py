@@ -241,6 +241,38 @@ def _existing_manifest(out_dir: str, cfg: CorpusConfig, splits: tuple[str, ...])
     return stats
 
 
+def _keep_written_prefix(split_dir: str, jobs: list[dict], chunk: int, frame_bytes: int) -> list[dict]:
+    """The rows of an optional split written before (by a smaller --n, or a run killed mid-way) that are
+    this plan's first jobs, cut to whole chunks so that what follows is synthesised in the same groups as a
+    fresh run's. The split's files are truncated to those rows, which drops a torn last row."""
+    paths = {name: os.path.join(split_dir, name) for name in ("audio.i16", "video.u8", "index.jsonl")}
+    if not all(os.path.exists(path) for path in paths.values()):
+        return []
+    audio_size, video_size = os.path.getsize(paths["audio.i16"]), os.path.getsize(paths["video.u8"])
+    rows: list[dict] = []
+    with open(paths["index.jsonl"], encoding="utf-8") as f:
+        for line, job in zip(f, jobs):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                break
+            planned = {k: v for k, v in job.items() if k != "split"}
+            if ({k: row.get(k) for k in planned} != planned
+                    or (row["audio_off"] + row["audio_len"]) * 2 > audio_size
+                    or row["video_off"] + row["n_frames"] * frame_bytes > video_size):
+                break
+            rows.append(row)
+    rows = rows[:len(rows) // chunk * chunk]
+    last = rows[-1] if rows else None
+    with open(paths["audio.i16"], "r+b") as fa:
+        fa.truncate((last["audio_off"] + last["audio_len"]) * 2 if last else 0)
+    with open(paths["video.u8"], "r+b") as fv:
+        fv.truncate(last["video_off"] + last["n_frames"] * frame_bytes if last else 0)
+    with open(paths["index.jsonl"], "w", encoding="utf-8") as fi:
+        fi.writelines(json.dumps(row) + "\n" for row in rows)
+    return rows
+
+
 def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...] = ()) -> dict:
     """Write the corpus; with ``splits``, only those optional splits, added to the corpus already there."""
     t_start = time.time()
@@ -278,13 +310,21 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...]
             t0 = time.time()
             sdir = os.path.join(out_dir, split)
             os.makedirs(sdir, exist_ok=True)
-            fa = open(os.path.join(sdir, "audio.i16"), "wb")
-            fv = open(os.path.join(sdir, "video.u8"), "wb")
-            fi = open(os.path.join(sdir, "index.jsonl"), "w", encoding="utf-8")
-            a_off = v_off = 0
-            n_done, dur = 0, 0.0
+            # an added split goes on from what an earlier run of it wrote; the corpus's own splits start afresh
+            kept = _keep_written_prefix(sdir, jobs, chunk, cfg.roi * cfg.roi) if splits else []
+            mode = "a" if kept else "w"
+            fa = open(os.path.join(sdir, "audio.i16"), mode + "b")
+            fv = open(os.path.join(sdir, "video.u8"), mode + "b")
+            fi = open(os.path.join(sdir, "index.jsonl"), mode, encoding="utf-8")
+            a_off = sum(row["audio_len"] for row in kept)
+            v_off = sum(row["n_frames"] for row in kept) * cfg.roi * cfg.roi
+            n_done, dur = len(kept), a_off / SAMPLE_RATE
             voices: dict[str, int] = {}
-            chunks = [(jobs[i:i + chunk], cfg.seed, cfg.roi) for i in range(0, len(jobs), chunk)]
+            for row in kept:
+                voices[row["family"] + ":" + row["voice"]] = voices.get(row["family"] + ":" + row["voice"], 0) + 1
+            if kept:
+                log(f"[corpus] {split}: the first {len(kept)} utterances were written before; going on from there")
+            chunks = [(jobs[i:i + chunk], cfg.seed, cfg.roi) for i in range(len(kept), len(jobs), chunk)]
             for res in pool.imap(_synth_chunk, chunks):
                 for r in res:
                     j = r["job"]
@@ -305,6 +345,7 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...]
                 fh.close()
             stats["splits"][split] = {
                 "utterances": len(jobs), "hours": round(dur / 3600, 3), "seconds_to_generate": round(time.time() - t0, 1),
+                "utterances_written_before": len(kept),
                 "bytes": a_off * 2 + v_off, "distinct_voices": len(voices),
                 "families": sorted({j["family"] for j in jobs}),
                 "distinct_sentences": len({j["transcript"] for j in jobs})}

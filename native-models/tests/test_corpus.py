@@ -3,10 +3,12 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+from dataclasses import replace
 
 import numpy as np
 
@@ -239,6 +241,28 @@ class GenerateTests(unittest.TestCase):
                             h.update(f.read())
                 digests.append(h.hexdigest())
         self.assertEqual(digests[0], digests[1])
+
+    def test_an_added_split_goes_on_from_a_smaller_or_killed_run_to_the_same_bytes(self):
+        base = CorpusConfig(n_train=3, n_eval_seen=2, n_eval_heldout=2, workers=1, seed=5)
+        quiet = lambda *_: None  # noqa: E731
+        with tempfile.TemporaryDirectory() as d:
+            fresh, resumed = os.path.join(d, "fresh"), os.path.join(d, "resumed")
+            corpus.generate(base, fresh, log=quiet)
+            shutil.copytree(fresh, resumed)
+            corpus.generate(replace(base, n_train_voices=30), fresh, log=quiet, splits=("train_voices",))
+            corpus.generate(replace(base, n_train_voices=26), resumed, log=quiet, splits=("train_voices",))
+            with open(os.path.join(resumed, "train_voices", "audio.i16"), "r+b") as f:
+                f.truncate(os.path.getsize(f.name) - 100)  # as a run killed while writing the last utterance
+            lines: list[str] = []
+            stats = corpus.generate(replace(base, n_train_voices=30), resumed, log=lines.append,
+                                    splits=("train_voices",))
+            self.assertIn("[corpus] train_voices: the first 24 utterances were written before; going on from there",
+                          lines)
+            self.assertEqual(stats["splits"]["train_voices"]["utterances_written_before"], 24)
+            for name in ("audio.i16", "video.u8", "index.jsonl"):
+                with open(os.path.join(fresh, "train_voices", name), "rb") as a, \
+                        open(os.path.join(resumed, "train_voices", name), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), name)
 
 
 if __name__ == "__main__":
