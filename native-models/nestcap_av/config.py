@@ -31,6 +31,11 @@ class CorpusConfig:
     # utterances of split train_accents: training sentences in festival voices of other languages speaking
     # English through a phone map (tts.ACCENT_VOICES), for speakers unlike any other split's; own generator too
     n_train_accents: int = 0
+    # the voices split train_accents draws from (tts.ACCENT_VOICES); the default is the ten that run q trained
+    # on (tts.DIPHONE_ACCENT_VOICES), so that its plan stays as it was; "upc_ca_ona_hts" adds a Catalan voice
+    accent_voice_names: tuple[str, ...] = ("lp_diphone", "pc_diphone", "suo_fi_lj_diphone", "hy_fi_mv_diphone",
+                                           "czech_dita", "czech_krb", "czech_machac", "czech_ph",
+                                           "msu_ru_nsh_clunits", "hindi_NSK_diphone")
     roi: int = 32  # mouth ROI side in pixels (grayscale)
     min_words: int = 3
     max_words: int = 10

@@ -137,6 +137,10 @@ def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
             raise SystemExit("split train_voices speaks festival voices, the held-out family here")
         specs.append(("train_voices", cfg.n_train_voices, train_s, ("festival",), (1.0,), list(cfg.train_voice_names)))
     if cfg.n_train_accents > 0:
+        unknown = sorted(set(cfg.accent_voice_names) - set(tts.ACCENT_VOICES))
+        if unknown or not cfg.accent_voice_names:
+            raise SystemExit(f"split train_accents: {', '.join(unknown) or 'no voices'} (--accent-voices takes "
+                             f"{', '.join(tts.ACCENT_VOICES)})")
         specs.append(("train_accents", cfg.n_train_accents, train_s, ("accent",), (1.0,), festival))
     for split, n, pool, fams, weights, festival_voices in specs:
         if n > 0 and not pool:
@@ -160,7 +164,7 @@ def plan_jobs(cfg: CorpusConfig, sentences: list[tuple[str, str]],
                 job.update(voice=str(r.choice(festival_voices)), stretch=float(r.uniform(0.85, 1.2)),
                            speed=float(r.uniform(0.9, 1.1)))
             elif fam == "accent":
-                job.update(voice=str(r.choice(list(tts.ACCENT_VOICES))), stretch=float(r.uniform(0.85, 1.2)),
+                job.update(voice=str(r.choice(list(cfg.accent_voice_names))), stretch=float(r.uniform(0.85, 1.2)),
                            f0_factor=float(r.uniform(0.85, 1.2)))
             elif fam == "flite":
                 job.update(voice=str(r.choice(tts.FLITE_VOICES)), stretch=float(r.uniform(0.85, 1.2)),
@@ -238,6 +242,8 @@ def _existing_manifest(out_dir: str, cfg: CorpusConfig, splits: tuple[str, ...])
         old[OPTIONAL_SPLITS[split]] = getattr(cfg, OPTIONAL_SPLITS[split])
     if "train_voices" in splits:
         old["train_voice_names"] = list(cfg.train_voice_names)
+    if "train_accents" in splits:
+        old["accent_voice_names"] = list(cfg.accent_voice_names)
     return stats
 
 
@@ -299,11 +305,12 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...]
     if extra is not None:
         stats.update(extra_source=WORDNET_DIR + " (Debian wordnet-base, usage examples)",
                      sentences_extra_pool=len(extra))
-    missing = sorted({j["voice"] for jobs in plans.values() for j in jobs if j["family"] == "festival"}
+    missing = sorted({j["voice"] for jobs in plans.values() for j in jobs if j["family"] in ("festival", "accent")}
                      - set(tts.installed_festival_voices()))
     if missing:  # before any synthesis, not after minutes of it
         raise SystemExit(f"festival voice(s) {', '.join(missing)} not installed (Debian: festvox-kallpc16k, "
-                         "festvox-us-slt-hts, festvox-kdlpc16k for ked_diphone)")
+                         "festvox-us-slt-hts, festvox-kdlpc16k for ked_diphone; the accented voices' packages are "
+                         "tts.TTS_PACKAGES)")
     chunk = 24
     with mp.get_context("fork").Pool(max(1, cfg.workers)) as pool:
         for split, jobs in plans.items():
@@ -378,6 +385,9 @@ def main() -> None:
     ap.add_argument("--n-train-accents", type=int, default=CorpusConfig.n_train_accents,
                     help="utterances of split train_accents (training sentences in festival voices of other "
                          "languages speaking English through a phone map: tts.ACCENT_VOICES)")
+    ap.add_argument("--accent-voices", default=",".join(CorpusConfig.accent_voice_names),
+                    help="voices of split train_accents, comma-separated (tts.ACCENT_VOICES; upc_ca_ona_hts, the "
+                         "Catalan HTS voice, is not among the default ones)")
     ap.add_argument("--splits", default="",
                     help="only these optional splits (train_extra, train_voices, train_accents), added to the "
                          "corpus in --out")
@@ -387,7 +397,8 @@ def main() -> None:
     cfg = CorpusConfig(seed=a.seed, n_train=a.n_train, n_eval_seen=a.n_eval_seen, n_eval_heldout=a.n_eval_heldout,
                        n_train_extra=a.n_train_extra, n_train_voices=a.n_train_voices,
                        n_train_accents=a.n_train_accents,
-                       train_voice_names=tuple(v for v in a.train_voices.split(",") if v), roi=a.roi,
+                       train_voice_names=tuple(v for v in a.train_voices.split(",") if v),
+                       accent_voice_names=tuple(v for v in a.accent_voices.split(",") if v), roi=a.roi,
                        workers=a.workers)
     generate(cfg, a.out, splits=tuple(s for s in a.splits.split(",") if s))
 

@@ -37,7 +37,7 @@ TTS_PACKAGES = ["espeak-ng", "espeak-ng-data", "libespeak-ng1", "flite", "libfli
                 # the accented voices (ACCENT_VOICES)
                 "festvox-italp16k", "festvox-itapc16k", "festvox-suopuhe-lj", "festvox-suopuhe-mv", "festvox-czech-dita",
                 "festvox-czech-krb", "festvox-czech-machac", "festvox-czech-ph", "festvox-ru", "festvox-hi-nsk",
-                "festival-czech", "festival-hi"]
+                "festival-czech", "festival-hi", "festvox-ca-ona-hts", "festival-ca"]
 
 
 def engine_versions(packages: list[str] = TTS_PACKAGES) -> dict[str, str]:
@@ -238,6 +238,17 @@ ACCENT_VOICES: dict[str, tuple[str, str, float]] = {
     "msu_ru_nsh_clunits": ("russian", "pau", 1.0),  # festvox-ru, male
     "hindi_NSK_diphone": ("hindi", "pau", 1.0),  # festvox-hi-nsk, male
 }
+# The corpus's default draw (CorpusConfig.accent_voice_names): the voices of the split as run q trained on it.
+DIPHONE_ACCENT_VOICES = tuple(ACCENT_VOICES)
+# An HTS voice will not say bare timed segments (it needs words, syllables and phrases for its context labels),
+# so it says words: each English word becomes a lexicon entry of mapped phones, syllable by syllable, the
+# English stress kept on the syllable's first vowel. Its durations and F0 are its own, so its times are read
+# back as the Russian voice's are; duration stretch goes to its speaking rate, the F0 factor nowhere (festival
+# passes no pitch shift to the HTS engine).
+HTS_ACCENT_VOICES: dict[str, str] = {
+    "upc_ca_ona_hts": "catalan",  # Debian festvox-ca-ona-hts (festival-ca), female
+}
+ACCENT_VOICES.update({voice: (language, "pau", 1.0) for voice, language in HTS_ACCENT_VOICES.items()})
 # English (festival's radio phones, as kal_diphone and the HTS slt voice say them) -> each language's nearest
 # phones; diphthongs and affricates the language lacks become two. Every English phone maps to at least one,
 # so each keeps a span of time for the mouth video.
@@ -290,6 +301,17 @@ _LANGUAGES = ("italian", "finnish", "czech", "russian", "hindi")
 ACCENT_PHONE_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
     language: {phone: row[k] for phone, row in {**_VOWELS_AND_GLIDES, **_CONSONANTS}.items()}
     for k, language in enumerate(_LANGUAGES)}
+# Central Catalan (upc_catalan): the vowels unstressed; a stressed syllable's first vowel takes its stressed
+# phone (CATALAN_STRESSED). No /h/, /v/ (merged with /b/, as Central Catalan speakers do), /th/, /dh/ or /ng/.
+ACCENT_PHONE_MAPS["catalan"] = {
+    "aa": ("a",), "ae": ("E",), "ah": ("ax",), "ao": ("O",), "aw": ("a", "w"), "ax": ("ax",), "ay": ("a", "j"),
+    "eh": ("E",), "er": ("ax", "r"), "ey": ("e", "j"), "ih": ("i",), "iy": ("i",), "ow": ("O", "w"),
+    "oy": ("O", "j"), "uh": ("u",), "uw": ("u",), "w": ("w",), "y": ("j",),
+    "b": ("b",), "ch": ("t", "S"), "d": ("d",), "dh": ("d",), "f": ("f",), "g": ("g",), "hh": ("f",),
+    "jh": ("d", "Z"), "k": ("k",), "l": ("l",), "m": ("m",), "n": ("n",), "ng": ("n",), "p": ("p",), "r": ("r",),
+    "s": ("s",), "sh": ("S",), "t": ("t",), "th": ("t",), "v": ("b",), "z": ("z",), "zh": ("Z",),
+}
+CATALAN_STRESSED = {"a": "a1", "ax": "a1", "e": "e1", "E": "E1", "i": "i1", "o": "o1", "O": "O1", "u": "u1"}
 
 
 def _english_reading_script(jobs: list[tuple[str, str, float, float]], workdir: str) -> list[str]:
@@ -299,7 +321,87 @@ def _english_reading_script(jobs: list[tuple[str, str, float, float]], workdir: 
         lines.append(f"(Parameter.set 'Duration_Stretch {stretch:.3f})")
         lines.append(f'(set! utt (utt.synth (Utterance Text "{_scheme_text(text)}")))')
         lines += _save_segments(os.path.join(workdir, f"en{i}.seg"), targets=True)
+        lines += _save_syllables(os.path.join(workdir, f"en{i}.syl"))
     return lines
+
+
+def _save_syllables(path: str) -> list[str]:
+    """Scheme lines writing, per segment of ``utt``, its word's and syllable's item ids and the stress."""
+    feats = " ".join(f'(item.feat s "R:SylStructure.parent.{f}")' for f in ("parent.id", "id", "stress"))
+    return [f'(set! fd (fopen "{path}" "w"))',
+            f"(mapcar (lambda (s) (format fd \"%s %s %s %s\\n\" (item.name s) {feats})) (utt.relation.items utt 'Segment))",
+            "(fclose fd)"]
+
+
+def _read_syllables(path: str) -> list[tuple[str, str, str, bool]]:
+    """(phone, word id, syllable id, stressed) per segment of a file that _save_syllables' lines wrote."""
+    with open(path, encoding="utf-8") as f:
+        return [(name, word, syllable, stress == "1") for name, word, syllable, stress in
+                (line.split() for line in f if line.strip())]
+
+
+def hts_words(syllables: list[tuple[str, str, str, bool]]) -> tuple[list[list[tuple[list[str], bool]]], list[int]]:
+    """An English reading's words for the HTS voice: per word, its syllables as (mapped phones, stressed), and
+    per mapped phone, the index of the English segment it says (pauses are the voice's own)."""
+    language = HTS_ACCENT_VOICES["upc_ca_ona_hts"]
+    phone_map = ACCENT_PHONE_MAPS[language]
+    words: list[list[tuple[list[str], bool]]] = []
+    owner: list[int] = []
+    last_word = last_syllable = None
+    for k, (name, word, syllable, stressed) in enumerate(syllables):
+        if name == "pau":
+            continue
+        if word != last_word:
+            words.append([])
+        if word != last_word or syllable != last_syllable:
+            words[-1].append(([], stressed))
+        last_word, last_syllable = word, syllable
+        phones, _ = words[-1][-1]
+        for phone in phone_map[name]:
+            if stressed and phone in CATALAN_STRESSED and not any(p in CATALAN_STRESSED.values() for p in phones):
+                phone = CATALAN_STRESSED[phone]
+            phones.append(phone)
+            owner.append(k)
+    return words, owner
+
+
+def _hts_script(voice: str, items: list[tuple[int, list, float]], workdir: str) -> list[str]:
+    lines = [f"(voice_{voice})"]
+    for i, words, stretch in items:
+        names = []
+        for k, syllables in enumerate(words):
+            name = f"nc{i}w{k}"
+            names.append(name)
+            entry = " ".join(f"(({' '.join(phones)}) {int(stressed)})" for phones, stressed in syllables)
+            lines.append(f"(lex.add.entry '(\"{name}\" nil ({entry})))")
+        lines.append(f'(set! hts_engine_params (append {voice}::hts_engine_params (list (list "-r" {1.0 / stretch:.4f}))))')
+        lines.append(f"(set! utt (utt.synth (Utterance Words ({' '.join(names)}))))")
+        lines.append(f'(utt.save.wave utt "{os.path.join(workdir, f"ac{i}.wav")}" \'riff)')
+        lines += _save_segments(os.path.join(workdir, f"ac{i}.seg"))
+    return lines
+
+
+def hts_english_times(syllables: list[tuple[str, str, str, bool]], owner: list[int],
+                      said: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """English phones timed by what the HTS voice said: its pauses stay pauses, and each English phone spans
+    the segments that say it."""
+    spoken = [(start, end) for name, start, end in said if name != "pau"]
+    if len(spoken) != len(owner):
+        raise RuntimeError(f"the voice said {len(spoken)} segments of the {len(owner)} asked for")
+    out: list[tuple[str, float, float]] = []
+    k, previous = 0, None
+    for name, start, end in said:
+        if name == "pau":
+            out.append(("pau", start, end))
+            previous = None
+            continue
+        if owner[k] == previous:
+            out[-1] = (out[-1][0], out[-1][1], end)
+        else:
+            out.append((syllables[owner[k]][0], start, end))
+        previous = owner[k]
+        k += 1
+    return out
 
 
 def accented_segments(english: list[tuple[str, float, float, list[tuple[float, float]]]], voice: str,
@@ -350,18 +452,30 @@ def accented_batch(jobs: list[tuple[str, str, float, float]], workdir: str) -> l
     all in English, then one process per voice says the mapped phones."""
     _run_festival(_english_reading_script(jobs, workdir), os.path.join(workdir, "english.scm"))
     english = [_read_segments(os.path.join(workdir, f"en{i}.seg")) for i in range(len(jobs))]
+    syllables = [_read_syllables(os.path.join(workdir, f"en{i}.syl")) for i in range(len(jobs))]
     owners: dict[int, list[int]] = {}
     for voice, idxs in _indices_by_voice([voice for _, voice, _, _ in jobs]).items():
+        if voice in HTS_ACCENT_VOICES:
+            hts_items = []
+            for i in idxs:
+                words, owners[i] = hts_words(syllables[i])
+                hts_items.append((i, words, jobs[i][2]))
+            _run_festival(_hts_script(voice, hts_items, workdir), os.path.join(workdir, f"accent_{voice}.scm"))
+            continue
         items = []
         for i in idxs:
             segments, owners[i] = accented_segments(english[i], voice, jobs[i][3])
             items.append((i, segments))
         _run_festival(_accented_script(voice, items, workdir), os.path.join(workdir, f"accent_{voice}.scm"))
     out: list = []
-    for i in range(len(jobs)):
+    for i, (_, voice, _, _) in enumerate(jobs):
         x, sr = read_wav(os.path.join(workdir, f"ac{i}.wav"))
-        ends = [end for _, _, end, _ in _read_segments(os.path.join(workdir, f"ac{i}.seg"))]
-        out.append((resample(x, sr, SR), english_times(english[i], owners[i], ends)))
+        said = [(name, start, end) for name, start, end, _ in _read_segments(os.path.join(workdir, f"ac{i}.seg"))]
+        if voice in HTS_ACCENT_VOICES:
+            phones = hts_english_times(syllables[i], owners[i], said)
+        else:
+            phones = english_times(english[i], owners[i], [end for _, _, end in said])
+        out.append((resample(x, sr, SR), phones))
     return out
 
 
