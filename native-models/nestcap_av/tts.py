@@ -302,7 +302,7 @@ ACCENT_PHONE_MAPS: dict[str, dict[str, tuple[str, ...]]] = {
     language: {phone: row[k] for phone, row in {**_VOWELS_AND_GLIDES, **_CONSONANTS}.items()}
     for k, language in enumerate(_LANGUAGES)}
 # Central Catalan (upc_catalan): the vowels unstressed; a stressed syllable's first vowel takes its stressed
-# phone (CATALAN_STRESSED). No /h/, /v/ (merged with /b/, as Central Catalan speakers do), /th/, /dh/ or /ng/.
+# phone (ACCENT_STRESSED_PHONES). No /h/, /v/ (merged with /b/, as Central Catalan speakers do), /th/, /dh/ or /ng/.
 ACCENT_PHONE_MAPS["catalan"] = {
     "aa": ("a",), "ae": ("E",), "ah": ("ax",), "ao": ("O",), "aw": ("a", "w"), "ax": ("ax",), "ay": ("a", "j"),
     "eh": ("E",), "er": ("ax", "r"), "ey": ("e", "j"), "ih": ("i",), "iy": ("i",), "ow": ("O", "w"),
@@ -311,7 +311,10 @@ ACCENT_PHONE_MAPS["catalan"] = {
     "jh": ("d", "Z"), "k": ("k",), "l": ("l",), "m": ("m",), "n": ("n",), "ng": ("n",), "p": ("p",), "r": ("r",),
     "s": ("s",), "sh": ("S",), "t": ("t",), "th": ("t",), "v": ("b",), "z": ("z",), "zh": ("Z",),
 }
-CATALAN_STRESSED = {"a": "a1", "ax": "a1", "e": "e1", "E": "E1", "i": "i1", "o": "o1", "O": "O1", "u": "u1"}
+# A word-speaking (HTS) voice's language -> its stressed phone for each vowel the map writes.
+ACCENT_STRESSED_PHONES: dict[str, dict[str, str]] = {
+    "catalan": {"a": "a1", "ax": "a1", "e": "e1", "E": "E1", "i": "i1", "o": "o1", "O": "O1", "u": "u1"},
+}
 
 
 def _english_reading_script(jobs: list[tuple[str, str, float, float]], workdir: str) -> list[str]:
@@ -340,11 +343,12 @@ def _read_syllables(path: str) -> list[tuple[str, str, str, bool]]:
                 (line.split() for line in f if line.strip())]
 
 
-def hts_words(syllables: list[tuple[str, str, str, bool]]) -> tuple[list[list[tuple[list[str], bool]]], list[int]]:
-    """An English reading's words for the HTS voice: per word, its syllables as (mapped phones, stressed), and
+def hts_words(syllables: list[tuple[str, str, str, bool]], voice: str) -> tuple[list[list[tuple[list[str], bool]]],
+                                                                               list[int]]:
+    """An English reading's words for an HTS voice: per word, its syllables as (mapped phones, stressed), and
     per mapped phone, the index of the English segment it says (pauses are the voice's own)."""
-    language = HTS_ACCENT_VOICES["upc_ca_ona_hts"]
-    phone_map = ACCENT_PHONE_MAPS[language]
+    language = HTS_ACCENT_VOICES[voice]
+    phone_map, stressed_phones = ACCENT_PHONE_MAPS[language], ACCENT_STRESSED_PHONES[language]
     words: list[list[tuple[list[str], bool]]] = []
     owner: list[int] = []
     last_word = last_syllable = None
@@ -358,8 +362,8 @@ def hts_words(syllables: list[tuple[str, str, str, bool]]) -> tuple[list[list[tu
         last_word, last_syllable = word, syllable
         phones, _ = words[-1][-1]
         for phone in phone_map[name]:
-            if stressed and phone in CATALAN_STRESSED and not any(p in CATALAN_STRESSED.values() for p in phones):
-                phone = CATALAN_STRESSED[phone]
+            if stressed and phone in stressed_phones and not any(p in stressed_phones.values() for p in phones):
+                phone = stressed_phones[phone]
             phones.append(phone)
             owner.append(k)
     return words, owner
@@ -458,7 +462,7 @@ def accented_batch(jobs: list[tuple[str, str, float, float]], workdir: str) -> l
         if voice in HTS_ACCENT_VOICES:
             hts_items = []
             for i in idxs:
-                words, owners[i] = hts_words(syllables[i])
+                words, owners[i] = hts_words(syllables[i], voice)
                 hts_items.append((i, words, jobs[i][2]))
             _run_festival(_hts_script(voice, hts_items, workdir), os.path.join(workdir, f"accent_{voice}.scm"))
             continue

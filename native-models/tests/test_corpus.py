@@ -192,7 +192,8 @@ class AccentTests(unittest.TestCase):
             for english, phones in phone_map.items():
                 self.assertTrue(phones, (language, english))
                 self.assertLessEqual(set(phones), phone_sets[language], (language, english))
-        self.assertLessEqual(set(tts.CATALAN_STRESSED.values()), phone_sets["catalan"])
+        for language, stressed in tts.ACCENT_STRESSED_PHONES.items():
+            self.assertLessEqual(set(stressed.values()), phone_sets[language], language)
 
     def test_the_default_accent_voices_are_the_diphone_ones_run_q_trained_on(self):
         self.assertEqual(CorpusConfig().accent_voice_names, tts.DIPHONE_ACCENT_VOICES)
@@ -208,7 +209,7 @@ class AccentTests(unittest.TestCase):
                    ("jh", "_5", "_13", True), ("dh", "_6", "_17", False), ("ax", "_6", "_17", False),
                    ("w", "_7", "_20", True), ("eh", "_7", "_20", True), ("dh", "_7", "_23", False),
                    ("er", "_7", "_23", False), ("pau", "0", "0", False)]
-        words, owner = tts.hts_words(reading)
+        words, owner = tts.hts_words(reading, "upc_ca_ona_hts")
         self.assertEqual(words, [[(["d", "Z", "a1", "d", "Z"], True)], [(["d", "ax"], False)],
                                  [(["w", "E1"], True), (["d", "ax", "r"], False)]])
         self.assertEqual(owner, [1, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 9])
