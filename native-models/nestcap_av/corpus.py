@@ -23,6 +23,7 @@ uint8 frames, ROI x ROI), ``index.jsonl`` (one row per utterance with offsets an
 from __future__ import annotations
 
 import argparse
+import collections
 import glob
 import hashlib
 import json
@@ -326,9 +327,7 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...]
             a_off = sum(row["audio_len"] for row in kept)
             v_off = sum(row["n_frames"] for row in kept) * cfg.roi * cfg.roi
             n_done, dur = len(kept), a_off / SAMPLE_RATE
-            voices: dict[str, int] = {}
-            for row in kept:
-                voices[row["family"] + ":" + row["voice"]] = voices.get(row["family"] + ":" + row["voice"], 0) + 1
+            voices = collections.Counter(row["family"] + ":" + row["voice"] for row in kept)
             if kept:
                 log(f"[corpus] {split}: the first {len(kept)} utterances were written before; going on from there")
             chunks = [(jobs[i:i + chunk], cfg.seed, cfg.roi) for i in range(len(kept), len(jobs), chunk)]
@@ -344,7 +343,7 @@ def generate(cfg: CorpusConfig, out_dir: str, log=print, splits: tuple[str, ...]
                     a_off += len(r["pcm"])
                     v_off += r["video"].size
                     dur += len(r["pcm"]) / SAMPLE_RATE
-                    voices[j["family"] + ":" + j["voice"]] = voices.get(j["family"] + ":" + j["voice"], 0) + 1
+                    voices[j["family"] + ":" + j["voice"]] += 1
                 n_done += len(res)
                 if n_done % (chunk * 10) == 0 or n_done == len(jobs):
                     log(f"[corpus] {split}: {n_done}/{len(jobs)} utterances, {dur / 3600:.2f} h, {time.time() - t0:.0f} s")

@@ -318,13 +318,15 @@ ACCENT_STRESSED_PHONES: dict[str, dict[str, str]] = {
 
 
 def _english_reading_script(jobs: list[tuple[str, str, float, float]], workdir: str) -> list[str]:
-    """kal_diphone reads each sentence; per job a file of segments with their intonation targets."""
+    """kal_diphone reads each sentence; per job a file of segments with their intonation targets, and for a job
+    of an HTS voice one of their words and syllables too."""
     lines = ["(voice_kal_diphone)"]
-    for i, (text, _, stretch, _) in enumerate(jobs):
+    for i, (text, voice, stretch, _) in enumerate(jobs):
         lines.append(f"(Parameter.set 'Duration_Stretch {stretch:.3f})")
         lines.append(f'(set! utt (utt.synth (Utterance Text "{_scheme_text(text)}")))')
         lines += _save_segments(os.path.join(workdir, f"en{i}.seg"), targets=True)
-        lines += _save_syllables(os.path.join(workdir, f"en{i}.syl"))
+        if voice in HTS_ACCENT_VOICES:
+            lines += _save_syllables(os.path.join(workdir, f"en{i}.syl"))
     return lines
 
 
@@ -456,7 +458,8 @@ def accented_batch(jobs: list[tuple[str, str, float, float]], workdir: str) -> l
     all in English, then one process per voice says the mapped phones."""
     _run_festival(_english_reading_script(jobs, workdir), os.path.join(workdir, "english.scm"))
     english = [_read_segments(os.path.join(workdir, f"en{i}.seg")) for i in range(len(jobs))]
-    syllables = [_read_syllables(os.path.join(workdir, f"en{i}.syl")) for i in range(len(jobs))]
+    syllables = {i: _read_syllables(os.path.join(workdir, f"en{i}.syl"))
+                 for i, (_, voice, _, _) in enumerate(jobs) if voice in HTS_ACCENT_VOICES}
     owners: dict[int, list[int]] = {}
     for voice, idxs in _indices_by_voice([voice for _, voice, _, _ in jobs]).items():
         if voice in HTS_ACCENT_VOICES:

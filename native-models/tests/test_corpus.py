@@ -247,8 +247,8 @@ class AccentTests(unittest.TestCase):
             english = tts.festival_batch([(jobs[0][0], "kal_diphone", 1.0)], d)[0][1]
         for (_, voice, _, _), (pcm, phones) in zip(jobs, results):
             # an HTS voice pauses where it phrases, so only the spoken phones are the reading's
-            said = [p[0] for p in phones if voice not in tts.HTS_ACCENT_VOICES or p[0] != "pau"]
-            self.assertEqual(said, [p[0] for p in english if voice not in tts.HTS_ACCENT_VOICES or p[0] != "pau"], voice)
+            names = lambda ps: [p[0] for p in ps if voice not in tts.HTS_ACCENT_VOICES or p[0] != "pau"]  # noqa: E731
+            self.assertEqual(names(phones), names(english), voice)
             starts, ends = np.array([p[1] for p in phones]), np.array([p[2] for p in phones])
             self.assertTrue(np.all(ends > starts) and np.allclose(starts[1:], ends[:-1]), voice)
             self.assertAlmostEqual(ends[-1], len(pcm) / tts.SR, delta=0.05, msg=voice)
